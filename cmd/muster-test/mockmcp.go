@@ -1,0 +1,11 @@
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func runMockMCPServer(args []string) int {
+	fmt.Fprintln(os.Stderr, "muster-test: not implemented yet")
+	return 2
+}

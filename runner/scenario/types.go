@@ -1,0 +1,216 @@
+// Package scenario holds the in-memory form of a scenario file and its strict loader.
+//
+// The types mirror muster's scenario format (SCENARIOS.md) so that muster users' files load
+// unchanged. The `yaml` tags are the only source of truth for which keys are known: the
+// loader walks yaml.v3 nodes against them, so an unknown key is reported with file:line:col
+// instead of being dropped silently.
+package scenario
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is where a value stood in its file. The loader fills it; errors and reports carry it.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0: // YAML syntax errors carry a line only
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Duration is a Go duration string in YAML ("30s", "2m"). A bare number is rejected by the
+// loader because muster's runner silently reads it as nanoseconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Scenario is one scenario file.
+type Scenario struct {
+	Name             string            `yaml:"name"`
+	Category         string            `yaml:"category"`
+	Concept          string            `yaml:"concept"`
+	Description      string            `yaml:"description"`
+	Prerequisites    []string          `yaml:"prerequisites"`
+	Tags             []string          `yaml:"tags"`
+	Timeout          Duration          `yaml:"timeout"`
+	Skip             bool              `yaml:"skip"`
+	PreConfiguration *PreConfiguration `yaml:"pre_configuration"`
+	Steps            []Step            `yaml:"steps"`
+	Cleanup          []Step            `yaml:"cleanup"`
+
+	Pos Pos `yaml:"-"` // position of the document (File is the scenario file's path)
+}
+
+// PreConfiguration declares the mocks a scenario needs and the SUT configuration it adds.
+type PreConfiguration struct {
+	MockOAuthServers []MockOAuthServer `yaml:"mock_oauth_servers"`
+	MCPServers       []MCPServer       `yaml:"mcp_servers"`
+	// The following are muster's own configuration objects, passed to the SUT as written.
+	Workflows      []NamedConfig    `yaml:"workflows"`
+	Services       []NamedConfig    `yaml:"services"`
+	ServiceClasses []map[string]any `yaml:"service_classes"`
+	MainConfig     *MainConfig      `yaml:"main_config"`
+	MusterBroker   map[string]any   `yaml:"muster_broker"`
+}
+
+// NamedConfig is a muster workflow or service: a name and an opaque configuration map.
+type NamedConfig struct {
+	Name   string         `yaml:"name"`
+	Config map[string]any `yaml:"config"`
+	Pos    Pos            `yaml:"-"`
+}
+
+// MainConfig is merged (shallowly, top-level keys) into the SUT's main config file.
+type MainConfig struct {
+	Config map[string]any `yaml:"config"`
+}
+
+// MockOAuthServer declares one mock identity provider.
+type MockOAuthServer struct {
+	Name                   string          `yaml:"name"`
+	Issuer                 string          `yaml:"issuer"`
+	Scopes                 []string        `yaml:"scopes"`
+	AutoApprove            bool            `yaml:"auto_approve"`
+	PKCERequired           bool            `yaml:"pkce_required"`
+	TokenLifetime          Duration        `yaml:"token_lifetime"`
+	ClientID               string          `yaml:"client_id"`
+	ClientSecret           string          `yaml:"client_secret"`
+	RefreshTokenLifetime   Duration        `yaml:"refresh_token_lifetime"`
+	SimulateError          string          `yaml:"simulate_error"`
+	UseMockClock           bool            `yaml:"use_mock_clock"`
+	UseTLS                 bool            `yaml:"use_tls"`
+	SignTokens             bool            `yaml:"sign_tokens"`
+	TrustedIssuers         []TrustedIssuer `yaml:"trusted_issuers"`
+	UseAsMusterOAuthServer bool            `yaml:"use_as_muster_oauth_server"`
+	Users                  []User          `yaml:"users"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// TrustedIssuer links an IdP to another one whose tokens it accepts in token exchange.
+type TrustedIssuer struct {
+	ConnectorID    string `yaml:"connector_id"`
+	OAuthServerRef string `yaml:"oauth_server_ref"`
+	Pos            Pos    `yaml:"-"`
+}
+
+// User is an identity a mock IdP can log in.
+type User struct {
+	Subject string         `yaml:"subject"`
+	Claims  map[string]any `yaml:"claims"`
+}
+
+// MCPServer is one upstream server of the SUT. Config is kept as a plain map because its
+// third kind (no `tools`) is a real server definition passed verbatim to the SUT; the loader
+// still checks the mock kinds key by key (see MockServerConfig).
+type MCPServer struct {
+	Name   string         `yaml:"name"`
+	Config map[string]any `yaml:"config"`
+
+	// Mock is the decoded config when the entry is a mock (it has `tools`), nil otherwise.
+	Mock *MockServerConfig `yaml:"-"`
+	Pos  Pos               `yaml:"-"`
+}
+
+// MockServerConfig is the `config` of an mcp_servers entry that has `tools`.
+type MockServerConfig struct {
+	Type        string           `yaml:"type"`
+	ToolPrefix  string           `yaml:"toolPrefix"`
+	Description string           `yaml:"description"`
+	AutoStart   *bool            `yaml:"autoStart"`
+	OAuth       *MockServerOAuth `yaml:"oauth"`
+	Tools       []MockTool       `yaml:"tools"`
+}
+
+// IsHTTP reports whether the mock is served in process over HTTP (else it is a stdio mock).
+func (m *MockServerConfig) IsHTTP() bool {
+	return m.Type == "streamable-http" || m.Type == "sse"
+}
+
+// MockServerOAuth protects a mock server with a mock IdP.
+type MockServerOAuth struct {
+	Required           bool   `yaml:"required"`
+	MockOAuthServerRef string `yaml:"mock_oauth_server_ref"`
+	Scope              string `yaml:"scope"`
+	Audience           string `yaml:"audience"`
+	// Newer muster versions; accepted and passed on.
+	TrustIssuerRef   string         `yaml:"trust_issuer_ref"`
+	ExpectedAudience string         `yaml:"expected_audience"`
+	ForwardToken     bool           `yaml:"forward_token"`
+	TokenExchange    map[string]any `yaml:"token_exchange"`
+}
+
+// MockTool is one tool of a mock server.
+type MockTool struct {
+	Name        string         `yaml:"name"`
+	Description string         `yaml:"description"`
+	InputSchema map[string]any `yaml:"input_schema"`
+	EchoToken   bool           `yaml:"echo_token"`
+	Responses   []MockResponse `yaml:"responses"`
+}
+
+// MockResponse is one conditional answer of a mock tool.
+type MockResponse struct {
+	Condition map[string]any `yaml:"condition"`
+	Response  any            `yaml:"response"`
+	Error     string         `yaml:"error"`
+	Delay     Duration       `yaml:"delay"`
+	Echo      any            `yaml:"echo"`
+}
+
+// Step is one tool call with its expectations.
+type Step struct {
+	ID                string         `yaml:"id"`
+	Description       string         `yaml:"description"`
+	Tool              string         `yaml:"tool"`
+	Args              map[string]any `yaml:"args"`
+	AsUser            string         `yaml:"as_user"`
+	Timeout           Duration       `yaml:"timeout"`
+	Retry             *Retry         `yaml:"retry"`
+	ContinueOnFailure bool           `yaml:"continue_on_failure"`
+	Parallel          int            `yaml:"parallel"`
+	Cleanup           []Step         `yaml:"cleanup"`
+	Expected          *Expectation   `yaml:"expected"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// Retry repeats a step until its expectations hold.
+type Retry struct {
+	Count             int      `yaml:"count"`
+	Delay             Duration `yaml:"delay"`
+	BackoffMultiplier float64  `yaml:"backoff_multiplier"`
+}
+
+// Expectation is what a step's result must satisfy. Success is a pointer because it is
+// required on steps and scenario cleanup steps: the loader must tell "false" from "absent".
+type Expectation struct {
+	Success       *bool          `yaml:"success"`
+	Contains      []string       `yaml:"contains"`
+	NotContains   []string       `yaml:"not_contains"`
+	ErrorContains []string       `yaml:"error_contains"`
+	JSONPath      map[string]any `yaml:"json_path"`
+	WaitForState  Duration       `yaml:"wait_for_state"`
+	StatusCode    int            `yaml:"status_code"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// WantSuccess is the expected success flag (true when the expectation is absent, which only
+// step-level cleanup items may do).
+func (e *Expectation) WantSuccess() bool {
+	return e == nil || e.Success == nil || *e.Success
+}

@@ -1,11 +1,158 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/muster-test/muster-test/runner"
+	"github.com/muster-test/muster-test/runner/schedule"
 )
 
+const usageHead = `muster-test runs YAML BDD scenarios against OAuth-protected MCP aggregators.
+
+Usage:
+  muster-test [flags]                  run the scenarios
+  muster-test validate [flags] PATH... load and validate scenario files only
+  muster-test list [flags]             list the scenarios (name, tags, steps)
+  muster-test mock-idp --port N [--config FILE]
+                                       run one mock OAuth identity provider
+  muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...
+                                       run the reference SUT (a muster-compatible aggregator)
+
+Exit codes: 0 all passed or skipped, 1 a scenario failed, errored or was cancelled,
+2 usage or load error, 130 interrupted by SIGINT, 143 by SIGTERM.
+
+Flags:
+`
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// cliFlags binds every run flag to opts; validate and list share the loading ones.
+func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, func() error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var configs, names, tags multiFlag
+	var shard, sutArgs string
+	fs.Var(&configs, "config", "scenario file or directory walked for *.yaml/*.yml (repeatable; default ./scenarios, else the embedded suite)")
+	fs.Var(&names, "scenario", "run only the scenario with this exact name (repeatable)")
+	fs.Var(&tags, "tag", "run only scenarios carrying this tag (repeatable: every given tag is required)")
+	fs.StringVar(&opts.Filter.Category, "category", "", "run only scenarios of this category (e.g. behavioral, integration)")
+	fs.StringVar(&opts.Filter.Concept, "concept", "", "run only scenarios of this concept (e.g. mcpserver, workflow)")
+	fs.StringVar(&shard, "shard", "", "run only part K of N of the selected scenarios, as K/N (stable across machines)")
+	fs.IntVar(&opts.Parallel, "parallel", 0, "scenarios run at once (default: number of CPUs)")
+	fs.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first failed scenario; the rest are reported CANCELLED")
+	fs.DurationVar(&opts.Timeout, "timeout", 0, "time limit for the whole run, e.g. 10m (default none)")
+	fs.BoolVar(&opts.Verbose, "verbose", false, "print every step")
+	fs.BoolVar(&opts.Debug, "debug", false, "print every step, the MCP traffic and the SUT's log")
+	fs.BoolVar(&opts.NoColor, "no-color", false, "plain output (also when NO_COLOR is set or stdout is not a terminal)")
+	fs.StringVar(&opts.ReportDir, "report", "", "write the JSON report into this directory (muster-test-report-YYYYMMDD-HHMMSS.json)")
+	fs.StringVar(&opts.JUnitFile, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&opts.SUT.Kind, "sut", "auto", "system under test: auto (muster on PATH, else builtin), builtin (the reference SUT) or muster")
+	fs.StringVar(&opts.SUT.MusterBinary, "muster-binary", "", "path of the muster binary for --sut muster")
+	fs.StringVar(&sutArgs, "sut-args", "", `extra arguments for the SUT's command line, split as a POSIX shell would (e.g. "--fault skip-pkce")`)
+	fs.BoolVar(&opts.KeepTempDirs, "keep-temp-config", false, "keep each scenario's temp dir (SUT config and logs) for inspection")
+	fs.Usage = func() {
+		fmt.Fprint(out, usageHead)
+		fs.PrintDefaults()
+	}
+	finish := func() error {
+		opts.ConfigPaths, opts.Filter.Names, opts.Filter.Tags = configs, names, tags
+		if shard != "" {
+			s, err := schedule.ParseShard(shard)
+			if err != nil {
+				return err
+			}
+			opts.Filter.Shard = s
+		}
+		if opts.Parallel < 0 {
+			return errors.New("--parallel must be >= 1")
+		}
+		switch opts.SUT.Kind {
+		case "auto", "builtin", "muster":
+		default:
+			return fmt.Errorf("--sut %q: want auto, builtin or muster", opts.SUT.Kind)
+		}
+		words, err := runner.SplitWords(sutArgs)
+		if err != nil {
+			return fmt.Errorf("--sut-args: %w", err)
+		}
+		opts.SUT.Args = words
+		return nil
+	}
+	return fs, finish
+}
+
 func runCLI(args []string) int {
-	fmt.Fprintln(os.Stderr, "muster-test: not implemented yet")
-	return 2
+	opts := &runner.Options{Stdout: os.Stdout, Stderr: os.Stderr, Embedded: embeddedSuite()}
+	cmd := "run"
+	if len(args) > 0 && (args[0] == "validate" || args[0] == "list") {
+		cmd, args = args[0], args[1:]
+	}
+	fs, finish := cliFlags("muster-test", opts, os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return runner.ExitOK
+		}
+		return runner.ExitUsage
+	}
+	if err := finish(); err != nil {
+		fmt.Fprintln(os.Stderr, "muster-test:", err)
+		return runner.ExitUsage
+	}
+	switch cmd {
+	case "validate":
+		opts.ConfigPaths = append(opts.ConfigPaths, fs.Args()...)
+		return runner.Validate(opts)
+	case "list":
+		return runner.List(opts)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "muster-test: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return runner.ExitUsage
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "muster-test: cannot find my own binary:", err)
+		return runner.ExitUsage
+	}
+	opts.SUT.Self = self
+	ctx, stop := interruptible()
+	defer stop()
+	return runner.Main(ctx, opts)
+}
+
+// interruptible returns a context cancelled, with a *runner.Interrupt cause, by the first
+// SIGINT or SIGTERM, so the run tears everything down and exits 130 or 143.
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			intr := &runner.Interrupt{Signal: "SIGINT", Code: runner.ExitInterrupt}
+			if s == syscall.SIGTERM {
+				intr = &runner.Interrupt{Signal: "SIGTERM", Code: runner.ExitTerm}
+			}
+			cancel(intr)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
 }

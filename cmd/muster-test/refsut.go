@@ -1,11 +1,9 @@
 package main
 
-import (
-	"fmt"
-	"os"
-)
+import "github.com/muster-test/muster-test/mocks/aggregator"
 
+// runReferenceSUT runs `muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...`,
+// the built-in stand-in for `muster serve`.
 func runReferenceSUT(args []string) int {
-	fmt.Fprintln(os.Stderr, "muster-test: not implemented yet")
-	return 2
+	return aggregator.Main(args)
 }

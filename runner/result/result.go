@@ -13,6 +13,9 @@ type Result struct {
 	Failed bool
 	// Texts are the text contents in order. For a failed call they hold the error text.
 	Texts []string
+	// Code is the JSON-RPC error code when the SUT answered a call with a JSON-RPC error
+	// (e.g. -32602 for an unknown tool); 0 otherwise, isError results included.
+	Code int
 	// Meta is the result's _meta object (nil when absent).
 	Meta map[string]any
 	// Value is the structured value of a test tool's result; nil for SUT results, whose

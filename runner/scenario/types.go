@@ -4,6 +4,10 @@
 // unchanged. The `yaml` tags are the only source of truth for which keys are known: the
 // loader walks yaml.v3 nodes against them, so an unknown key is reported with file:line:col
 // instead of being dropped silently.
+//
+// Parse loads one document; LoadPaths and LoadFS load files and directories into a Set with
+// every error and warning of every file (Diagnostic, "file:line:col: message"). TestTools is
+// the catalogue of runner tools (`test_*`) the format knows.
 package scenario
 
 import (

@@ -1,0 +1,210 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/oauth2"
+)
+
+const challengeText = "Authentication Required\n\nServer: %s\nStatus: Authentication required for %s. Please visit the link below to authenticate.\n\nPlease sign in to connect to this server:\n\n%s\n\nAfter signing in, run this tool again to complete the connection."
+
+const connectedText = "Successfully connected to %s!\n\nAvailable capabilities:\n- Tools: %d\n- Resources: %d\n- Prompts: %d\n\nYou can now use the tools from this server."
+
+// login answers x_<server>_authenticate (core=false) and core_auth_login (core=true): connect
+// with the session's token for the server's issuer if it has one, else a new challenge.
+func (a *Aggregator) login(ctx context.Context, s *serverState, core bool) *mcp.CallToolResult {
+	name := s.spec.Name
+	sess := a.sessionFromCtx(ctx)
+	if core && sess.conn(name) != nil {
+		return mcp.NewToolResultText(fmt.Sprintf("Server '%s' is already authenticated and connected.", name))
+	}
+	if !a.cfg.OAuth.Enabled {
+		return mcp.NewToolResultError(fmt.Sprintf("OAuth is not configured. Server %s requires authentication but OAuth proxy is not enabled. Enable OAuth proxy in the configuration to authenticate to remote MCP servers.", name))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	p, err := a.discover(ctx, s)
+	if err != nil {
+		a.log.Info("OAuth discovery failed", "server", name, "error", err, "subsystem", "oauth")
+		return mcp.NewToolResultError(fmt.Sprintf("Cannot authenticate to %s: unable to discover OAuth authorization server. The server's /.well-known/oauth-protected-resource endpoint may not be available.", name))
+	}
+	k := a.tokenKey(sess.id, p.issuer)
+	if st, ok := a.tokens.get(k); ok {
+		u, err := a.connectWithToken(ctx, sess, s, k, st)
+		switch {
+		case err == nil:
+			return mcp.NewToolResultText(fmt.Sprintf(connectedText, name, len(u.tools), u.nRes, u.nProm))
+		case !isUnauthorized(err) && !errors.Is(err, errNoRefresh):
+			return mcp.NewToolResultError(fmt.Sprintf("Failed to connect to %s: %v\n\nPlease try again or check the server status.", name, err))
+		}
+		a.log.Info("Stored token no longer accepted; new challenge", "server", name, "subsystem", "oauth")
+	}
+	authURL, err := a.newChallenge(ctx, sess.id, s, p)
+	if err != nil {
+		return mcp.NewToolResultError("Failed to create authentication challenge: " + err.Error())
+	}
+	return mcp.NewToolResultText(fmt.Sprintf(challengeText, name, name, authURL))
+}
+
+// connectWithToken connects the server for the session, refreshing first when the token is
+// near expiry or the upstream refuses it. A failed refresh clears the token.
+func (a *Aggregator) connectWithToken(ctx context.Context, sess *sessionState, s *serverState, k tokenKey, st storedToken) (*upstream, error) {
+	tok := st.tok
+	if st.needsRefresh() {
+		nt, err := a.refresh(ctx, k, tok)
+		if err != nil {
+			a.tokens.drop(k, tok)
+			return nil, errNoRefresh
+		}
+		tok = nt
+	}
+	u, err := a.connect(ctx, sess, s, tok.AccessToken)
+	if isUnauthorized(err) {
+		nt, rerr := a.refresh(ctx, k, tok)
+		if rerr != nil {
+			a.tokens.drop(k, tok)
+			return nil, err
+		}
+		u, err = a.connect(ctx, sess, s, nt.AccessToken)
+		if isUnauthorized(err) {
+			a.tokens.drop(k, nt)
+		}
+	}
+	return u, err
+}
+
+// connect opens a new upstream session for this MCP session and shows it the server's tools.
+func (a *Aggregator) connect(ctx context.Context, sess *sessionState, s *serverState, bearer string) (*upstream, error) {
+	u, err := dialUpstream(ctx, a.life, s.spec, bearer, a.httpClient, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.learnTools(s, u.tools)
+	sess.mu.Lock()
+	old := sess.conns[s.spec.Name]
+	sess.conns[s.spec.Name] = u
+	sess.mu.Unlock()
+	if old != nil {
+		go old.close()
+		if stale := missing(a.sessionToolNames(s, old), a.sessionToolNames(s, u)); len(stale) > 0 {
+			_ = a.mcp.DeleteSessionTools(sess.id, stale...)
+		}
+	}
+	tools := make([]server.ServerTool, 0, len(u.tools))
+	for _, t := range u.tools {
+		tools = append(tools, a.proxyTool(s, t, kindProtected))
+	}
+	if len(tools) > 0 {
+		// Sends tools/list_changed to this session only.
+		if err := a.mcp.AddSessionTools(sess.id, tools...); err != nil {
+			a.log.Debug("AddSessionTools failed", "session", sess.id, "error", err)
+		}
+	} else {
+		// The authenticate tool is hidden now: the list changed all the same.
+		_ = a.mcp.SendNotificationToSpecificClient(sess.id, mcp.MethodNotificationToolsListChanged, nil)
+	}
+	a.log.Info("Connected protected MCP server", "server", s.spec.Name, "session", sess.id, "tools", len(u.tools), "subsystem", "aggregator")
+	return u, nil
+}
+
+func missing(old, cur []string) []string {
+	have := map[string]bool{}
+	for _, n := range cur {
+		have[n] = true
+	}
+	var out []string
+	for _, n := range old {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// callProtected forwards a call to a protected server over the session's own upstream
+// session, refreshing the token near expiry or after a 401 and retrying once.
+func (a *Aggregator) callProtected(ctx context.Context, s *serverState, tool string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	sess := a.sessionFromCtx(ctx)
+	u := sess.conn(s.spec.Name)
+	if u == nil {
+		return nil, fmt.Errorf("not authenticated to server %s", s.spec.Name)
+	}
+	p, _ := s.discovered()
+	k := a.tokenKey(sess.id, p.issuer)
+	var tok *oauth2.Token
+	if st, ok := a.tokens.get(k); ok {
+		tok = st.tok
+		if st.needsRefresh() {
+			if nt, err := a.refresh(ctx, k, tok); err == nil {
+				tok = nt
+			}
+		}
+	}
+	bearer := ""
+	if tok != nil {
+		bearer = tok.AccessToken
+	}
+	res, err := u.call(ctx, tool, req, bearer)
+	if isUnauthorized(err) && tok != nil {
+		nt, rerr := a.refresh(ctx, k, tok)
+		if rerr != nil {
+			a.dropAuth(sess, p.issuer)
+		} else {
+			res, err = u.call(ctx, tool, req, nt.AccessToken)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tool execution failed: failed to call tool: %w", err)
+	}
+	return res, nil
+}
+
+// dropAuth puts every server of the issuer back to "auth required" for this session: the
+// token is gone, so are the upstream sessions and their tools.
+func (a *Aggregator) dropAuth(sess *sessionState, issuer string) {
+	a.tokens.drop(a.tokenKey(sess.id, issuer), nil)
+	for _, s := range a.servers {
+		if p, ok := s.discovered(); ok && p.issuer == issuer {
+			a.disconnect(sess, s)
+		}
+	}
+}
+
+// disconnect ends the session's upstream session with s and hides its tools again.
+func (a *Aggregator) disconnect(sess *sessionState, s *serverState) {
+	sess.mu.Lock()
+	u := sess.conns[s.spec.Name]
+	delete(sess.conns, s.spec.Name)
+	sess.mu.Unlock()
+	if u == nil {
+		return
+	}
+	go u.close()
+	if err := a.mcp.DeleteSessionTools(sess.id, a.sessionToolNames(s, u)...); err != nil {
+		a.log.Debug("DeleteSessionTools failed", "session", sess.id, "error", err)
+	}
+}
+
+// logout answers core_auth_logout: the session forgets its token for the server's issuer.
+func (a *Aggregator) logout(ctx context.Context, s *serverState) *mcp.CallToolResult {
+	sess := a.sessionFromCtx(ctx)
+	p, ok := s.discovered()
+	if !ok {
+		return mcp.NewToolResultText(fmt.Sprintf("Server '%s' is not authenticated.", s.spec.Name))
+	}
+	a.tokens.drop(a.tokenKey(sess.id, p.issuer), nil)
+	if !a.faults.has(FaultStaleToolsAfterLogout) {
+		for _, o := range a.servers {
+			if q, ok := o.discovered(); ok && q.issuer == p.issuer {
+				a.disconnect(sess, o)
+			}
+		}
+	}
+	a.log.Info("Logged out", "server", s.spec.Name, "session", sess.id, "subsystem", "oauth")
+	return mcp.NewToolResultText(fmt.Sprintf("Successfully logged out from %s.", s.spec.Name))
+}

@@ -1,0 +1,137 @@
+package idp
+
+import (
+	"html/template"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/x/errorsx"
+)
+
+// consentFields are the form fields the consent page adds to the echoed request.
+const (
+	FieldSubject = "subject"
+	FieldAction  = "action"
+	ActionAllow  = "approve"
+	ActionDeny   = "deny"
+)
+
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed request")
+		return
+	}
+	entry := entryFrom(ctx)
+	clientID := r.Form.Get("client_id")
+	entry.client = clientID
+	if uri := r.Form.Get("redirect_uri"); s.clients.isAnyLoopback(clientID) && isLoopbackRedirect(uri) {
+		ctx = withLoopbackRedirect(ctx, uri)
+	}
+	original := maps.Clone(r.Form)
+	resourceAsAudience(r.Form)
+
+	ar, err := s.provider.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	// Scopes and audiences are validated against the client by fosite's handlers when the
+	// response is built; the user grants whatever was asked.
+	for _, sc := range ar.GetRequestedScopes() {
+		ar.GrantScope(sc)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+
+	subject := r.Form.Get("login_hint")
+	if subject == "" {
+		subject = s.cfg.Users[0].Subject
+	}
+	if !s.cfg.AutoApprove {
+		if r.Method != http.MethodPost || r.PostForm.Get(FieldAction) == "" {
+			s.writeConsentPage(w, original, subject)
+			return
+		}
+		if r.PostForm.Get(FieldAction) != ActionAllow {
+			s.denyNext.Store(false)
+			s.provider.WriteAuthorizeError(ctx, w, ar, errorsx.WithStack(fosite.ErrAccessDenied.WithHint("The user denied the request.")))
+			return
+		}
+		if sub := r.PostForm.Get(FieldSubject); sub != "" {
+			subject = sub
+		}
+	}
+	if s.denyNext.CompareAndSwap(true, false) {
+		s.provider.WriteAuthorizeError(ctx, w, ar, errorsx.WithStack(fosite.ErrAccessDenied.WithHint("The IdP was told to deny this request.")))
+		return
+	}
+	entry.subject = subject
+
+	sess := newSession(subject, s.users[subject].Claims, s.signKey.KeyID)
+	sess.Claims.AuthTime = time.Now().UTC().Truncate(time.Second)
+	sess.Claims.RequestedAt = ar.GetRequestedAt()
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// isLoopbackRedirect accepts http URLs on localhost, 127.0.0.1 or [::1] (any port).
+func isLoopbackRedirect(uri string) bool {
+	return strings.HasPrefix(uri, "http://") && isLoopbackHTTPURL(uri)
+}
+
+// resourceAsAudience maps RFC 8707 resource parameters onto fosite's audience.
+func resourceAsAudience(form map[string][]string) {
+	if res := form["resource"]; len(res) > 0 {
+		form["audience"] = append(slices.Clone(form["audience"]), res...)
+	}
+}
+
+var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Sign in - {{.Issuer}}</title></head>
+<body>
+<h1>Sign in to {{.Issuer}}</h1>
+<p>Client <code>{{.ClientID}}</code> asks for: <code>{{.Scope}}</code></p>
+<form id="consent" method="POST" action="/authorize">
+{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<label>Subject <input type="text" name="subject" value="{{.Subject}}"></label>
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="deny">Deny</button>
+</form>
+</body></html>
+`))
+
+type hiddenField struct{ Name, Value string }
+
+func (s *Server) writeConsentPage(w http.ResponseWriter, form url.Values, subject string) {
+	var hidden []hiddenField
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		if k != FieldSubject && k != FieldAction {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			hidden = append(hidden, hiddenField{k, v})
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	_ = consentTemplate.Execute(w, map[string]any{
+		"Issuer": s.issuer, "ClientID": form.Get("client_id"), "Scope": form.Get("scope"),
+		"Hidden": hidden, "Subject": subject,
+	})
+}

@@ -1,0 +1,185 @@
+package idp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Config mirrors one mock_oauth_servers entry. Zero values take the documented defaults.
+type Config struct {
+	Name string
+	// Issuer defaults to http(s)://localhost:<port>; the server still listens on 127.0.0.1.
+	Issuer string
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// Scopes the IdP knows (default openid, profile, email). Every client may request them.
+	Scopes []string
+	// AutoApprove skips the consent page.
+	AutoApprove bool
+	// PKCERequired rejects authorization requests without an S256 code_challenge.
+	PKCERequired bool
+	// TokenLifetime of access tokens (default 1h).
+	TokenLifetime time.Duration
+	// RefreshTokenLifetime (default 24h), independent of TokenLifetime.
+	RefreshTokenLifetime time.Duration
+	// ClientID of the pre-registered client (default "test-client"). It has no redirect
+	// URIs configured, so it accepts any loopback redirect URI and nothing else.
+	ClientID string
+	// ClientSecret of the pre-registered client; empty makes it a public client.
+	ClientSecret string
+	// SimulateError makes every /token request fail: a standard OAuth error code is answered
+	// as itself with its usual status; any other text as 500 server_error with the text as
+	// error_description.
+	SimulateError string
+	// UseMockClock freezes the clock; it then moves only with Clock().Advance.
+	UseMockClock bool
+	// UseTLS serves HTTPS with a generated CA (CACertPEM).
+	UseTLS bool
+	// SignTokens issues RFC 9068 JWT access tokens instead of opaque ones.
+	SignTokens bool
+	// TrustedIssuers whose tokens RFC 8693 token exchange accepts as subject tokens.
+	TrustedIssuers []TrustedIssuer
+	// Users who can log in (default one user, test-user-123).
+	Users []User
+	// IssueRefreshTokens with every authorization-code grant (default true).
+	IssueRefreshTokens *bool
+}
+
+// User is a subject the IdP can log in, with claims that appear in ID tokens, userinfo,
+// introspection and JWT access tokens.
+type User struct {
+	Subject string
+	Claims  map[string]any
+}
+
+// TrustedIssuer is an issuer whose tokens the token-exchange grant accepts. Set Server to
+// trust another mock IdP (its issuer, JWKS and introspection are used), or set Issuer plus
+// JWKS (JWT subject tokens) and/or Introspect (opaque subject tokens) for anything else.
+type TrustedIssuer struct {
+	ConnectorID string
+	Issuer      string
+	Server      *Server
+	JWKS        func(ctx context.Context) (*jose.JSONWebKeySet, error)
+	Introspect  func(ctx context.Context, token string) (Introspection, error)
+}
+
+// DefaultSubject is the subject of the default user.
+const DefaultSubject = "test-user-123"
+
+func (c Config) withDefaults() Config {
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"openid", "profile", "email"}
+	}
+	if c.TokenLifetime <= 0 {
+		c.TokenLifetime = time.Hour
+	}
+	if c.RefreshTokenLifetime <= 0 {
+		c.RefreshTokenLifetime = 24 * time.Hour
+	}
+	if c.ClientID == "" {
+		c.ClientID = "test-client"
+	}
+	if len(c.Users) == 0 {
+		c.Users = []User{{Subject: DefaultSubject, Claims: map[string]any{
+			"name": "Test User", "email": "test-user-123@example.com", "email_verified": true,
+		}}}
+	}
+	if c.IssueRefreshTokens == nil {
+		t := true
+		c.IssueRefreshTokens = &t
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("idp: port %d out of range", c.Port)
+	}
+	for i, u := range c.Users {
+		if u.Subject == "" {
+			return fmt.Errorf("idp: users[%d]: subject is empty", i)
+		}
+	}
+	for i, t := range c.TrustedIssuers {
+		if t.Server == nil && (t.Issuer == "" || (t.JWKS == nil && t.Introspect == nil)) {
+			return fmt.Errorf("idp: trusted_issuers[%d]: needs Server, or Issuer with JWKS or Introspect", i)
+		}
+	}
+	return nil
+}
+
+// yamlConfig holds the YAML keys of one mock_oauth_servers entry that a standalone IdP
+// understands (references to other servers, such as trusted_issuers, need a runner).
+type yamlConfig struct {
+	Name                 string     `yaml:"name"`
+	Issuer               string     `yaml:"issuer"`
+	Scopes               []string   `yaml:"scopes"`
+	AutoApprove          bool       `yaml:"auto_approve"`
+	PKCERequired         bool       `yaml:"pkce_required"`
+	TokenLifetime        string     `yaml:"token_lifetime"`
+	RefreshTokenLifetime string     `yaml:"refresh_token_lifetime"`
+	ClientID             string     `yaml:"client_id"`
+	ClientSecret         string     `yaml:"client_secret"`
+	SimulateError        string     `yaml:"simulate_error"`
+	UseMockClock         bool       `yaml:"use_mock_clock"`
+	UseTLS               bool       `yaml:"use_tls"`
+	SignTokens           bool       `yaml:"sign_tokens"`
+	Users                []yamlUser `yaml:"users"`
+}
+
+type yamlUser struct {
+	Subject string         `yaml:"subject"`
+	Claims  map[string]any `yaml:"claims"`
+}
+
+// ConfigFromYAML parses one mock_oauth_servers entry. Unknown keys are errors; durations
+// are Go duration strings ("90s", "1h").
+func ConfigFromYAML(data []byte) (Config, error) {
+	var y yamlConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&y); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("idp config: empty document")
+		}
+		return Config{}, fmt.Errorf("idp config: %w", err)
+	}
+	cfg := Config{
+		Name: y.Name, Issuer: y.Issuer, Scopes: y.Scopes, AutoApprove: y.AutoApprove,
+		PKCERequired: y.PKCERequired, ClientID: y.ClientID, ClientSecret: y.ClientSecret,
+		SimulateError: y.SimulateError, UseMockClock: y.UseMockClock, UseTLS: y.UseTLS,
+		SignTokens: y.SignTokens,
+	}
+	var err error
+	if cfg.TokenLifetime, err = parseDuration("token_lifetime", y.TokenLifetime); err != nil {
+		return Config{}, err
+	}
+	if cfg.RefreshTokenLifetime, err = parseDuration("refresh_token_lifetime", y.RefreshTokenLifetime); err != nil {
+		return Config{}, err
+	}
+	for i, u := range y.Users {
+		if u.Subject == "" {
+			return Config{}, fmt.Errorf("idp config: users[%d]: subject is required", i)
+		}
+		cfg.Users = append(cfg.Users, User{Subject: u.Subject, Claims: u.Claims})
+	}
+	return cfg, cfg.validate()
+}
+
+func parseDuration(key, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("idp config: %s: %q is not a positive Go duration", key, s)
+	}
+	return d, nil
+}

@@ -1,0 +1,36 @@
+// Package idp is a strict OAuth 2.1 / OpenID Connect mock identity provider for tests.
+//
+// It is built on fosite (authorization code + PKCE, refresh with rotation and reuse
+// detection, client credentials, introspection, revocation, OpenID Connect) and adds what
+// fosite lacks: RFC 8414 / OIDC discovery, JWKS, userinfo, RFC 7591 registration, Client ID
+// Metadata Documents, RFC 8693 token exchange, a controllable clock and fault injection.
+// It is deliberately not lax: a broken client must fail against it the way it would against
+// a real authorization server.
+//
+// Use it like httptest: Start returns a running *Server on 127.0.0.1; Close stops it.
+// The package knows nothing of scenarios; callers translate their configuration into Config.
+//
+// # Consent page
+//
+// With AutoApprove false, GET /authorize answers 200 with an HTML page holding one form
+// (id "consent", method POST, action "/authorize"). A program approves or denies by posting
+// that form back: every original authorization parameter is echoed as a hidden field of
+// the same name, plus
+//
+//	subject  the user to log in as (text field; pre-filled from login_hint or the first user)
+//	action   "approve" or "deny"
+//
+// Deny redirects to the client with error=access_denied and the request's state.
+//
+// # Clock
+//
+// fosite stamps expiry with time.Now and validates with time.Now. The IdP therefore shifts
+// every stored expiry by the clock's offset at issuance and checks expiry against Clock().Now
+// when it validates, so a token minted after Advance lives its full lifetime from the
+// advanced time, and Advance expires tokens, codes and refresh tokens.
+//
+// # Resource servers
+//
+// Introspect reports refresh tokens as active too (RFC 7662); a resource server must also
+// require TokenUse == "access_token".
+package idp

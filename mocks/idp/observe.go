@@ -1,0 +1,261 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Endpoint names used by Counters, Requests and Fault.
+const (
+	EndpointAuthorize  = "authorize"
+	EndpointToken      = "token"
+	EndpointIntrospect = "introspect"
+	EndpointRevoke     = "revoke"
+	EndpointRegister   = "register"
+	EndpointUserInfo   = "userinfo"
+	EndpointJWKS       = "jwks"
+	EndpointMetadata   = "metadata"
+)
+
+// Counters are request counts per endpoint and per token grant, plus token figures.
+type Counters struct {
+	Authorize         int `json:"authorize"`
+	Token             int `json:"token"`
+	AuthorizationCode int `json:"authorization_code"`
+	Refresh           int `json:"refresh"`
+	ClientCredentials int `json:"client_credentials"`
+	Exchange          int `json:"exchange"`
+	Introspect        int `json:"introspect"`
+	UserInfo          int `json:"userinfo"`
+	Register          int `json:"register"`
+	Revoke            int `json:"revoke"`
+	// TokensIssued counts access tokens stored: granted, IssueToken and InjectToken.
+	TokensIssued int `json:"tokens_issued"`
+	// TokensActive counts access tokens neither revoked nor expired on the IdP clock.
+	TokensActive int `json:"tokens_active"`
+}
+
+// maxLogEntries bounds the request log of a long-running IdP; the oldest half is dropped.
+const maxLogEntries = 100000
+
+// Request is one entry of the request log (Time is wall-clock time, for ordering).
+type Request struct {
+	Time     time.Time `json:"time"`
+	Endpoint string    `json:"endpoint"`
+	Grant    string    `json:"grant,omitempty"`
+	ClientID string    `json:"client_id,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Status   int       `json:"status"`
+}
+
+// Fault makes the next Times requests to Endpoint (an Endpoint* name) wait Latency and then,
+// if Status or OAuthError is set, fail with that OAuth error (status defaults to the code's
+// usual one; the code defaults to server_error). Times <= 0 means once.
+type Fault struct {
+	Endpoint    string
+	Status      int
+	OAuthError  string
+	Description string
+	Times       int
+	Latency     time.Duration
+}
+
+type observer struct {
+	mu       sync.Mutex
+	counts   Counters
+	requests []Request
+	faults   []Fault
+}
+
+func (o *observer) count(endpoint, grant string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := &o.counts
+	switch endpoint {
+	case EndpointAuthorize:
+		c.Authorize++
+	case EndpointToken:
+		c.Token++
+		switch grant {
+		case "authorization_code":
+			c.AuthorizationCode++
+		case "refresh_token":
+			c.Refresh++
+		case "client_credentials":
+			c.ClientCredentials++
+		case grantTokenExchange:
+			c.Exchange++
+		}
+	case EndpointIntrospect:
+		c.Introspect++
+	case EndpointUserInfo:
+		c.UserInfo++
+	case EndpointRegister:
+		c.Register++
+	case EndpointRevoke:
+		c.Revoke++
+	}
+}
+
+func (o *observer) addFault(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.faults = append(o.faults, f)
+}
+
+// takeFault consumes one use of the first fault planned for endpoint.
+func (o *observer) takeFault(endpoint string) (Fault, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.faults {
+		if o.faults[i].Endpoint != endpoint {
+			continue
+		}
+		f := o.faults[i]
+		o.faults[i].Times--
+		if o.faults[i].Times <= 0 {
+			o.faults = append(o.faults[:i], o.faults[i+1:]...)
+		}
+		return f, true
+	}
+	return Fault{}, false
+}
+
+// logEntry travels in the request context so handlers can fill in what they learn.
+type logEntry struct {
+	grant, client, subject string
+}
+
+type logKey struct{}
+
+func entryFrom(ctx context.Context) *logEntry {
+	if e, ok := ctx.Value(logKey{}).(*logEntry); ok {
+		return e
+	}
+	return &logEntry{}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// observe wraps an endpoint: it applies planned faults, counts and logs the request.
+func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		entry := &logEntry{}
+		if endpoint == EndpointToken {
+			// The grant is needed before the handler runs, for counting faulted requests.
+			_ = r.ParseForm()
+			entry.grant = r.PostForm.Get("grant_type")
+		}
+		s.obs.count(endpoint, entry.grant)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			s.obs.mu.Lock()
+			if len(s.obs.requests) >= maxLogEntries {
+				s.obs.requests = append(s.obs.requests[:0], s.obs.requests[maxLogEntries/2:]...)
+			}
+			s.obs.requests = append(s.obs.requests, Request{
+				Time: time.Now().UTC(), Endpoint: endpoint, Grant: entry.grant,
+				ClientID: entry.client, Subject: entry.subject, Status: sw.status,
+			})
+			s.obs.mu.Unlock()
+		}()
+		if f, ok := s.obs.takeFault(endpoint); ok {
+			if f.Latency > 0 {
+				t := time.NewTimer(f.Latency)
+				select {
+				case <-t.C:
+				case <-r.Context().Done():
+					t.Stop()
+					return
+				}
+			}
+			if f.Status != 0 || f.OAuthError != "" {
+				code := f.OAuthError
+				if code == "" {
+					code = "server_error"
+				}
+				status := f.Status
+				if status == 0 {
+					status = oauthErrorStatus(code)
+				}
+				writeOAuthError(sw, status, code, f.Description)
+				return
+			}
+		}
+		h(sw, r.WithContext(context.WithValue(r.Context(), logKey{}, entry)))
+	}
+}
+
+// standardErrors maps the OAuth error codes a token endpoint may answer to their usual status.
+var standardErrors = map[string]int{
+	"invalid_request":         http.StatusBadRequest,
+	"invalid_client":          http.StatusUnauthorized,
+	"invalid_grant":           http.StatusBadRequest,
+	"unauthorized_client":     http.StatusBadRequest,
+	"unsupported_grant_type":  http.StatusBadRequest,
+	"invalid_scope":           http.StatusBadRequest,
+	"invalid_target":          http.StatusBadRequest,
+	"access_denied":           http.StatusForbidden,
+	"invalid_token":           http.StatusUnauthorized,
+	"insufficient_scope":      http.StatusForbidden,
+	"server_error":            http.StatusInternalServerError,
+	"temporarily_unavailable": http.StatusServiceUnavailable,
+}
+
+func oauthErrorStatus(code string) int {
+	if s, ok := standardErrors[code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
+}
+
+// simulatedError answers SimulateError: a standard code as itself, anything else as a 500
+// server_error carrying the text (muster's behaviour).
+func simulatedError(w http.ResponseWriter, text string) {
+	if status, ok := standardErrors[text]; ok {
+		writeOAuthError(w, status, text, "simulated error")
+		return
+	}
+	writeOAuthError(w, http.StatusInternalServerError, "server_error", text)
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	body := map[string]string{"error": code}
+	if description != "" {
+		body["error_description"] = description
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`"`)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

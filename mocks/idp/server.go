@@ -1,0 +1,276 @@
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// Server is a running mock IdP.
+type Server struct {
+	cfg      Config
+	issuer   string
+	url      string
+	port     int
+	clock    *Clock
+	provider fosite.OAuth2Provider
+	store    *store
+	clients  *clientRegistry
+	strategy *clockStrategy
+	signKey  *jose.JSONWebKey
+	jwks     jose.JSONWebKeySet
+	users    map[string]User
+	trusted  []TrustedIssuer
+	caPEM    []byte
+	obs      observer
+	denyNext atomic.Bool
+
+	httpSrv *http.Server
+	done    chan struct{}
+}
+
+// Start listens on 127.0.0.1 and serves until Close. ctx bounds start-up only.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("idp: listen: %w", err)
+	}
+	s, err := newServer(cfg, ln.Addr().(*net.TCPAddr).Port)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if cfg.UseTLS {
+		cert, caPEM, err := newTLSCertificate()
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.caPEM = caPEM
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	go func() {
+		defer close(s.done)
+		_ = s.httpSrv.Serve(ln)
+	}()
+	return s, nil
+}
+
+func newServer(cfg Config, port int) (*Server, error) {
+	scheme := "http"
+	if cfg.UseTLS {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://localhost:%d", scheme, port)
+	s := &Server{
+		cfg:    cfg,
+		issuer: cfg.Issuer,
+		url:    base,
+		port:   port,
+		clock:  NewClock(cfg.UseMockClock),
+		users:  map[string]User{},
+		done:   make(chan struct{}),
+	}
+	if s.issuer == "" {
+		s.issuer = base
+	}
+	for _, u := range cfg.Users {
+		s.users[u.Subject] = u
+	}
+	for _, t := range cfg.TrustedIssuers {
+		if t.Server != nil {
+			if t.Issuer == "" {
+				t.Issuer = t.Server.Issuer()
+			}
+			if t.JWKS == nil {
+				srv := t.Server
+				t.JWKS = func(context.Context) (*jose.JSONWebKeySet, error) { ks := srv.JWKS(); return &ks, nil }
+			}
+			if t.Introspect == nil {
+				t.Introspect = t.Server.Introspect
+			}
+		}
+		s.trusted = append(s.trusted, t)
+	}
+	if err := s.buildProvider(); err != nil {
+		return nil, err
+	}
+	// Clients that reject the test CA are expected; their handshake errors are not news.
+	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)}
+	return s, nil
+}
+
+func (s *Server) buildProvider() error {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("idp: signing key: %w", err)
+	}
+	kid := randomID(8)
+	s.signKey = &jose.JSONWebKey{Key: rsaKey, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
+	s.jwks = jose.JSONWebKeySet{Keys: []jose.JSONWebKey{s.signKey.Public()}}
+	keyGetter := func(context.Context) (any, error) { return s.signKey, nil }
+
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	var refreshScopes []string // nil: fosite's default, refresh only with offline(_access)
+	if *s.cfg.IssueRefreshTokens {
+		refreshScopes = []string{}
+	}
+	fc := &fosite.Config{
+		AccessTokenLifespan:        s.cfg.TokenLifetime,
+		RefreshTokenLifespan:       s.cfg.RefreshTokenLifetime,
+		AuthorizeCodeLifespan:      10 * time.Minute,
+		IDTokenLifespan:            time.Hour,
+		IDTokenIssuer:              s.issuer,
+		AccessTokenIssuer:          s.issuer,
+		TokenURL:                   s.issuer + "/token",
+		GlobalSecret:               secret,
+		ScopeStrategy:              fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:   audienceStrategy,
+		EnforcePKCE:                s.cfg.PKCERequired,
+		RefreshTokenScopes:         refreshScopes,
+		JWTScopeClaimKey:           jwt.JWTScopeFieldString,
+		ClientSecretsHasher:        plainHasher{},
+		SendDebugMessagesToClients: true,
+	}
+
+	s.clients = newClientRegistry(s.cfg.Scopes)
+	s.clients.add(&fosite.DefaultClient{
+		ID:            s.cfg.ClientID,
+		Secret:        []byte(s.cfg.ClientSecret),
+		GrantTypes:    []string{"authorization_code", "refresh_token", "client_credentials", grantTokenExchange},
+		ResponseTypes: []string{"code"},
+		Scopes:        slices.Clone(s.cfg.Scopes),
+		Public:        s.cfg.ClientSecret == "",
+	}, true)
+	s.store = newStore(s.clients, s.clock)
+
+	var core oauth2.CoreStrategy = compose.NewOAuth2HMACStrategy(fc)
+	s.strategy = &clockStrategy{clock: s.clock}
+	if s.cfg.SignTokens {
+		core = compose.NewOAuth2JWTStrategy(keyGetter, core, fc)
+		pub := s.signKey.Public()
+		s.strategy.verifyKey = &pub
+	}
+	s.strategy.inner = core
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               s.strategy,
+		OpenIDConnectTokenStrategy: &idTokenStrategy{inner: compose.NewOpenIDConnectStrategy(keyGetter, fc), clock: s.clock},
+		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
+	}
+	s.provider = compose.Compose(fc, s.store, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
+		s.tokenExchangeFactory,
+	)
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.observe(EndpointMetadata, s.handleMetadata))
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.observe(EndpointMetadata, s.handleMetadata))
+	mux.HandleFunc("GET /jwks", s.observe(EndpointJWKS, s.handleJWKS))
+	mux.HandleFunc("/authorize", s.observe(EndpointAuthorize, s.handleAuthorize))
+	mux.HandleFunc("POST /token", s.observe(EndpointToken, s.handleToken))
+	mux.HandleFunc("POST /introspect", s.observe(EndpointIntrospect, s.handleIntrospect))
+	mux.HandleFunc("POST /revoke", s.observe(EndpointRevoke, s.handleRevoke))
+	mux.HandleFunc("POST /register", s.observe(EndpointRegister, s.handleRegister))
+	mux.HandleFunc("/userinfo", s.observe(EndpointUserInfo, s.handleUserInfo))
+	return mux
+}
+
+// URL is the base URL the server answers on (http(s)://localhost:<port>).
+func (s *Server) URL() string { return s.url }
+
+// Issuer is the issuer identifier in metadata and tokens.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Name is Config.Name.
+func (s *Server) Name() string { return s.cfg.Name }
+
+// Port is the TCP port on 127.0.0.1.
+func (s *Server) Port() int { return s.port }
+
+// ClientID is the pre-registered client's id.
+func (s *Server) ClientID() string { return s.cfg.ClientID }
+
+// Clock is the IdP clock.
+func (s *Server) Clock() *Clock { return s.clock }
+
+// CACertPEM is the PEM of the CA that signed the TLS certificate (nil without UseTLS).
+func (s *Server) CACertPEM() []byte { return slices.Clone(s.caPEM) }
+
+// JWKS is the public key set that verifies ID tokens and JWT access tokens.
+func (s *Server) JWKS() jose.JSONWebKeySet {
+	return jose.JSONWebKeySet{Keys: slices.Clone(s.jwks.Keys)}
+}
+
+// DenyNext makes the next authorization request end with error=access_denied, whatever
+// AutoApprove says or the consent form answers.
+func (s *Server) DenyNext() { s.denyNext.Store(true) }
+
+// InjectFault plans a fault (see Fault).
+func (s *Server) InjectFault(f Fault) { s.obs.addFault(f) }
+
+// Counters returns the request and token counts so far.
+func (s *Server) Counters() Counters {
+	s.obs.mu.Lock()
+	c := s.obs.counts
+	s.obs.mu.Unlock()
+	c.TokensIssued = s.store.issued()
+	c.TokensActive = s.store.activeAccess(context.Background())
+	return c
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []Request {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	return slices.Clone(s.obs.requests)
+}
+
+// Close stops the server and waits for it; in-flight requests get 5 s to finish.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.httpSrv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.httpSrv.Close()
+	}
+	<-s.done
+	return err
+}

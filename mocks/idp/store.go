@@ -1,0 +1,191 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/storage"
+)
+
+// store is fosite's MemoryStore with what a shared, concurrent mock needs on top:
+//   - clients come from the IdP's own registry (MemoryStore's client map has no exported
+//     lock, and Client ID Metadata Documents are resolved on demand);
+//   - every stored session is put on the IdP clock before it is stored;
+//   - refresh-token methods are serialised: MemoryStore.RevokeRefreshToken writes the
+//     refresh map under a different mutex than GetRefreshTokenSession reads it;
+//   - issued tokens are remembered, for RevokeAll and the active-token count.
+type store struct {
+	*storage.MemoryStore
+	clients *clientRegistry
+	clock   *Clock
+
+	refreshMu sync.RWMutex
+
+	mu           sync.Mutex
+	accessSigs   map[string]struct{}
+	refreshSigs  map[string]struct{}
+	requestIDs   map[string]struct{}
+	tokensIssued int
+}
+
+func newStore(clients *clientRegistry, clock *Clock) *store {
+	return &store{
+		MemoryStore: storage.NewMemoryStore(),
+		clients:     clients,
+		clock:       clock,
+		accessSigs:  map[string]struct{}{},
+		refreshSigs: map[string]struct{}{},
+		requestIDs:  map[string]struct{}{},
+	}
+}
+
+func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	return s.clients.get(ctx, id)
+}
+
+func (s *store) onClock(r fosite.Requester) {
+	if sess := asSession(r); sess != nil {
+		sess.shiftOntoClock(s.clock)
+	}
+}
+
+func (s *store) CreateAuthorizeCodeSession(ctx context.Context, code string, r fosite.Requester) error {
+	s.onClock(r)
+	return s.MemoryStore.CreateAuthorizeCodeSession(ctx, code, r)
+}
+
+// GetAuthorizeCodeSession also hydrates sess with the stored session, as fosite expects
+// of a store: its code grant validates the code's expiry against the session it passed in
+// (MemoryStore leaves that session empty, so an expired code would pass that check).
+func (s *store) GetAuthorizeCodeSession(ctx context.Context, code string, sess fosite.Session) (fosite.Requester, error) {
+	r, err := s.MemoryStore.GetAuthorizeCodeSession(ctx, code, sess)
+	if dst, ok := sess.(*session); ok && r != nil {
+		if src := asSession(r); src != nil {
+			*dst = *src.Clone().(*session)
+		}
+	}
+	return r, err
+}
+
+func (s *store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	s.onClock(r)
+	s.mu.Lock()
+	s.accessSigs[sig] = struct{}{}
+	s.requestIDs[r.GetID()] = struct{}{}
+	s.tokensIssued++
+	s.mu.Unlock()
+	return s.MemoryStore.CreateAccessTokenSession(ctx, sig, r)
+}
+
+func (s *store) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
+	s.onClock(r)
+	s.mu.Lock()
+	s.refreshSigs[sig] = struct{}{}
+	s.requestIDs[r.GetID()] = struct{}{}
+	s.mu.Unlock()
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.CreateRefreshTokenSession(ctx, sig, accessSig, r)
+}
+
+func (s *store) GetRefreshTokenSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	s.refreshMu.RLock()
+	defer s.refreshMu.RUnlock()
+	return s.MemoryStore.GetRefreshTokenSession(ctx, sig, sess)
+}
+
+func (s *store) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.DeleteRefreshTokenSession(ctx, sig)
+}
+
+func (s *store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.RevokeRefreshToken(ctx, requestID)
+}
+
+func (s *store) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.RotateRefreshToken(ctx, requestID, sig)
+}
+
+// activeAccess counts stored access tokens that are unexpired on the IdP clock, forgetting
+// those fosite has deleted.
+func (s *store) activeAccess(ctx context.Context) int {
+	s.mu.Lock()
+	sigs := make([]string, 0, len(s.accessSigs))
+	for sig := range s.accessSigs {
+		sigs = append(sigs, sig)
+	}
+	s.mu.Unlock()
+	now := s.clock.Now()
+	n := 0
+	for _, sig := range sigs {
+		r, err := s.GetAccessTokenSession(ctx, sig, nil)
+		if err != nil {
+			s.mu.Lock()
+			delete(s.accessSigs, sig)
+			s.mu.Unlock()
+			continue
+		}
+		if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); exp.IsZero() || now.Before(exp) {
+			n++
+		}
+	}
+	return n
+}
+
+// activeRefresh counts refresh tokens not yet revoked or expired.
+func (s *store) activeRefresh(ctx context.Context) int {
+	s.mu.Lock()
+	sigs := make([]string, 0, len(s.refreshSigs))
+	for sig := range s.refreshSigs {
+		sigs = append(sigs, sig)
+	}
+	s.mu.Unlock()
+	now := s.clock.Now()
+	n := 0
+	for _, sig := range sigs {
+		r, err := s.GetRefreshTokenSession(ctx, sig, nil)
+		if err != nil {
+			if !errors.Is(err, fosite.ErrInactiveToken) {
+				s.mu.Lock()
+				delete(s.refreshSigs, sig)
+				s.mu.Unlock()
+			}
+			continue
+		}
+		if exp := r.GetSession().GetExpiresAt(fosite.RefreshToken); exp.IsZero() || now.Before(exp) {
+			n++
+		}
+	}
+	return n
+}
+
+// revokeAll revokes every token family the IdP issued and returns how many access and
+// refresh tokens were active before.
+func (s *store) revokeAll(ctx context.Context) int {
+	n := s.activeAccess(ctx) + s.activeRefresh(ctx)
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.requestIDs))
+	for id := range s.requestIDs {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		_ = s.RevokeRefreshToken(ctx, id)
+		_ = s.RevokeAccessToken(ctx, id)
+	}
+	return n
+}
+
+func (s *store) issued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokensIssued
+}

@@ -1,0 +1,53 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+)
+
+// didYouMean returns ` (did you mean "k"?)` for the known name closest to name, or "" when
+// none is close enough to be a plausible typo.
+func didYouMean(name string, known []string) string {
+	if k := nearest(name, known); k != "" {
+		return fmt.Sprintf(" (did you mean %q?)", k)
+	}
+	return ""
+}
+
+// nearest is the known name with the smallest edit distance to name (case-insensitive, so
+// "toolprefix" finds "toolPrefix"), if that distance is small for the name's length.
+func nearest(name string, known []string) string {
+	best, bestDist := "", -1
+	lname := strings.ToLower(name)
+	for _, k := range known {
+		if dist := editDistance(lname, strings.ToLower(k)); bestDist < 0 || dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	if bestDist < 0 || bestDist > 1+len([]rune(name))/4 {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

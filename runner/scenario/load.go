@@ -1,0 +1,228 @@
+package scenario
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Diagnostic is one load error or warning, with the position it is about.
+type Diagnostic struct {
+	Pos     Pos
+	Msg     string
+	Warning bool
+}
+
+// String formats the diagnostic as "file:line:col: message" ("file:line:col: warning:
+// message" for a warning), the form editors and CI logs link to.
+func (d Diagnostic) String() string {
+	if d.Warning {
+		return d.Pos.String() + ": warning: " + d.Msg
+	}
+	return d.Pos.String() + ": " + d.Msg
+}
+
+// Set is the result of loading scenario files: the scenarios that loaded without errors, in
+// load order, and the diagnostics of all files. A run must not start when Errors is not
+// empty.
+type Set struct {
+	Scenarios []*Scenario
+	Warnings  []Diagnostic
+	Errors    []Diagnostic
+}
+
+// Parse loads one scenario document. The diagnostics are sorted by position and hold
+// errors and warnings (Diagnostic.Warning); the scenario is nil when there is an error.
+func Parse(file string, data []byte) (*Scenario, []Diagnostic) {
+	s, diags, _ := parse(file, data)
+	return s, diags
+}
+
+// parse is Parse that also returns the position of the scenario's name, which the Set
+// builder needs for its duplicate-name warnings.
+func parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
+	d := newDecoder(file)
+	root := d.document(data)
+	if root == nil {
+		return nil, d.diags, Pos{}
+	}
+	s := new(Scenario)
+	d.decode(root, reflect.ValueOf(s).Elem(), "")
+	s.Pos.File = file
+	namePos := s.Pos
+	if n := d.nodeOf(&s.Name); n != nil {
+		namePos = d.pos(n)
+	}
+	if root.Kind == yaml.MappingNode {
+		d.validate(s)
+	}
+	sortDiagnostics(d.diags)
+	for _, diag := range d.diags {
+		if !diag.Warning {
+			return nil, d.diags, namePos
+		}
+	}
+	return s, d.diags, namePos
+}
+
+// document parses data into its one YAML document's root node, nil after an error.
+func (d *decoder) document(data []byte) (root *yaml.Node) {
+	defer func() {
+		if r := recover(); r != nil { // a scenario file must never crash the runner
+			d.errorAt(Pos{File: d.file}, "yaml library failure: %v", r)
+			root = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errorAt(Pos{File: d.file}, "empty file: expected a scenario (a map with name and steps)")
+		} else {
+			d.syntaxError(err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		d.errorAt(d.pos(&next), "a file holds one scenario: a second YAML document starts here")
+	case !errors.Is(err, io.EOF):
+		d.syntaxError(err)
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		d.errorAt(Pos{File: d.file}, "empty document: expected a scenario (a map with name and steps)")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// syntaxError reports a parse error of yaml.v3, whose message carries a line at best.
+func (d *decoder) syntaxError(err error) {
+	d.errorAt(lineDiag(d.file, &yaml.Node{}, err.Error()), "YAML syntax error: %s", lineMessage(err.Error()))
+}
+
+func sortDiagnostics(ds []Diagnostic) {
+	slices.SortStableFunc(ds, func(a, b Diagnostic) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+}
+
+// file is one scenario file found by LoadPaths or LoadFS: its name for positions and how to
+// read it (or why it could not be found).
+type file struct {
+	name string
+	read func() ([]byte, error)
+	err  error
+}
+
+// LoadPaths loads scenario files. Each path is a file, or a directory searched recursively
+// for *.yaml and *.yml files in lexical order. A path that does not exist is an error.
+func LoadPaths(paths ...string) *Set {
+	var files []file
+	for _, p := range paths {
+		files = append(files, walk(filepath.Clean(p), osFS{}, filepath.WalkDir)...)
+	}
+	return build(files)
+}
+
+// LoadFS is LoadPaths for one root (file or directory) of a file system, e.g. a go:embed'ed
+// suite. Positions name files by their path in fsys.
+func LoadFS(fsys fs.FS, root string) *Set {
+	return build(walk(root, fsys, func(root string, fn fs.WalkDirFunc) error {
+		return fs.WalkDir(fsys, root, fn)
+	}))
+}
+
+// osFS lets walk stat and read real files through the same interface as an fs.FS.
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
+
+func walk(root string, fsys fs.FS, walkDir func(string, fs.WalkDirFunc) error) []file {
+	read := func(name string) func() ([]byte, error) {
+		return func() ([]byte, error) { return fs.ReadFile(fsys, name) }
+	}
+	info, err := fs.Stat(fsys, root)
+	if err != nil {
+		return []file{{name: root, err: err}}
+	}
+	if !info.IsDir() {
+		return []file{{name: root, read: read(root)}}
+	}
+	var files []file
+	err = walkDir(root, func(name string, e fs.DirEntry, err error) error {
+		if err != nil {
+			files = append(files, file{name: name, err: err})
+			return nil
+		}
+		ext := strings.ToLower(path.Ext(name))
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, file{name: name, read: read(name)})
+		}
+		return nil
+	})
+	if err != nil {
+		files = append(files, file{name: root, err: err})
+	}
+	return files
+}
+
+// build parses every file and adds the checks that span files.
+func build(files []file) *Set {
+	set := &Set{}
+	firstByName := map[string]Pos{}
+	seenFile := map[string]bool{}
+	for _, f := range files {
+		if seenFile[f.name] && f.err == nil {
+			continue // the same file reached through two paths loads once
+		}
+		seenFile[f.name] = true
+		data, err := f.data()
+		if err != nil {
+			set.Errors = append(set.Errors, Diagnostic{Pos: Pos{File: f.name}, Msg: err.Error()})
+			continue
+		}
+		s, diags, namePos := parse(f.name, data)
+		for _, diag := range diags {
+			if diag.Warning {
+				set.Warnings = append(set.Warnings, diag)
+			} else {
+				set.Errors = append(set.Errors, diag)
+			}
+		}
+		if s == nil {
+			continue
+		}
+		if first, dup := firstByName[s.Name]; dup {
+			set.Warnings = append(set.Warnings, Diagnostic{Pos: namePos, Warning: true,
+				Msg: fmt.Sprintf("scenario name %q is also used at %s (both are kept)", s.Name, first)})
+		} else {
+			firstByName[s.Name] = namePos
+		}
+		set.Scenarios = append(set.Scenarios, s)
+	}
+	return set
+}
+
+func (f file) data() ([]byte, error) {
+	if f.err != nil {
+		var pe *fs.PathError
+		if errors.As(f.err, &pe) && errors.Is(pe.Err, fs.ErrNotExist) {
+			return nil, errors.New("no such file or directory")
+		}
+		return nil, f.err
+	}
+	return f.read()
+}

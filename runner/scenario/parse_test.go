@@ -1,0 +1,196 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// ok is a minimal valid step list for inline documents.
+const ok = "steps:\n  - id: a\n    tool: t\n    expected: {success: true}\n"
+
+func TestParseEdgeCases(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		errs      []want
+	}{
+		{"empty file", "", []want{{"", "empty file"}}},
+		{"comments only", "# nothing\n", []want{{"", "empty file"}}},
+		{"null document", "---\n~\n", []want{{"", "empty document"}}},
+		{"root is a list", "- a\n", []want{{"1:1", "expected a map, got a list"}}},
+		{"second document", "name: x\n" + ok + "---\nname: y\n", []want{{"6:1", "a second YAML document starts here"}}},
+		{"key twice", "name: x\nname: y\n" + ok, []want{{"2:1", `key "name" given twice (first at line 1)`}}},
+		{"duplicate key in args", "name: x\nsteps:\n  - {id: a, tool: t, expected: {success: true}, args: {k: 1, k: 2}}\n",
+			[]want{{"3", `mapping key "k" already defined`}}},
+		{"non-string key", "name: x\n? [a]\n: b\n" + ok, []want{{"2:3", "expected a key name, got a list"}}},
+		{"negative duration", "name: x\ntimeout: -5s\n" + ok, []want{{"2:10", `duration "-5s" must not be negative`}}},
+		{"steps empty", "name: x\nsteps: []\n", []want{{"2:8", "at least one step is required"}}},
+		{"null step", "name: x\nsteps:\n  -\n", []want{
+			{"3:4", `steps[0]: missing required key "id"`}, {"3:4", `missing required key "tool"`}, {"3:4", `missing required key "expected"`}}},
+		{"merge keys and aliases", "name: x\nsteps:\n  - &base {id: a, tool: t, expected: &e {success: true}}\n  - {<<: *base, id: b}\n  - {id: c, tool: t, expected: *e}\n", nil},
+		{"merge of a list", "name: x\nsteps:\n  - {<<: [1], id: a, tool: t, expected: {success: true}}\n", []want{{"3:6", "a merge key (<<) needs a map"}}},
+		{"alias cycle", "name: x\nsteps: &s\n  - {id: a, tool: t, expected: {success: true}, cleanup: *s}\n",
+			[]want{{"3:58", "alias *s refers to a value that contains it"}}},
+		{"cleanup item needs only tool", "name: x\nsteps:\n  - {id: a, tool: t, expected: {success: true}, cleanup: [{tool: d}, {args: {}}]}\n",
+			[]want{{"3:70", `steps[0].cleanup[1]: missing required key "tool"`}}},
+		{"nested cleanup", "name: x\n" + ok + "cleanup:\n  - {id: c, tool: t, expected: {success: true}, cleanup: [{tool: d}]}\n",
+			[]want{{"7:58", "cleanup[0].cleanup: only steps[] may register cleanup items"}}},
+		{"mock tool on a real server", mocks + "steps:\n  - {id: a, tool: test_call_mock_tool, args: {server: real, tool: x}, expected: {success: true}}\n",
+			[]want{{"10:55", `"real" is not a mock MCP server (its config has no tools)`}}},
+		{"auth status of a real server", mocks + "steps:\n  - {id: a, tool: test_read_auth_status, args: {server: real}, expected: {success: true}}\n", nil},
+		{"inject token names an IdP", mocks + "steps:\n  - {id: a, tool: test_inject_token, args: {server: idp, token: x}, expected: {success: true}}\n",
+			[]want{{"10:53", `"idp" is a mock IdP, but the server of test_inject_token names an mcp_servers entry (defined: mock, real)`}}},
+		{"revoke without server", mocks + "steps:\n  - {id: a, tool: test_revoke_token, expected: {success: true}}\n", nil},
+		{"server not a string", mocks + "steps:\n  - {id: a, tool: test_revoke_token, args: {server: [idp]}, expected: {success: true}}\n",
+			[]want{{"10:53", "expected a server name, got [idp]"}}},
+		{"template to itself", "name: x\nsteps:\n  - {id: a, tool: t, args: {x: '{{ a.b }}'}, expected: {success: true}}\n",
+			[]want{{"3:32", `template refers to step "a" itself`}}},
+		{"cleanup templates see all steps", "name: x\n" + ok + "cleanup:\n  - {id: c, tool: t, args: {x: '{{ a.id }}', y: '{{ d.id }}'}, expected: {success: true}}\n  - {id: d, tool: t, expected: {success: true}}\n",
+			[]want{{"7:49", `template refers to step "d" (line 8), which runs later`}}},
+		{"user created in steps known in cleanup", "name: x\nsteps:\n  - {id: u, tool: test_create_user, args: {name: al}, expected: {success: true}}\ncleanup:\n  - {id: c, tool: t, as_user: al, expected: {success: true}}\n", nil},
+		{"parallel 1 and retry 0 are fine", "name: x\nsteps:\n  - {id: a, tool: t, parallel: 1, retry: {count: 0}, expected: {success: true}}\n", nil},
+		{"toolPrefix case hint", "name: x\npre_configuration:\n  mcp_servers:\n    - name: m\n      config: {toolprefix: p, tools: []}\n" + ok,
+			[]want{{"5:16", `unknown key "toolprefix" (did you mean "toolPrefix"?)`}}},
+		{"no hint when nothing is close", "name: x\nzzz: 1\n" + ok, []want{{"2:1", `unknown key "zzz"`}}},
+		{"bool for string", "name: true\n" + ok, []want{{"1:7", "expected a string, got a boolean (true)"}, {"1:1", `missing required key "name"`}}},
+		{"float for int", "name: x\nsteps:\n  - {id: a, tool: t, expected: {success: true, status_code: 2.5}}\n", []want{{"3:61", "expected an integer, got a number (2.5)"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, diags := Parse("in.yaml", []byte(tt.doc))
+			var errs []Diagnostic
+			for _, d := range diags {
+				if !d.Warning {
+					errs = append(errs, d)
+				}
+			}
+			// Errors at the same position come in any order: compare as sets there.
+			checkUnordered(t, errs, tt.errs)
+			if (s == nil) != (len(tt.errs) > 0) {
+				t.Errorf("scenario nil = %v with %d errors", s == nil, len(errs))
+			}
+		})
+	}
+}
+
+// mocks is a pre_configuration with one IdP, one mock server and one real server.
+const mocks = `name: x
+pre_configuration:
+  mock_oauth_servers: [{name: idp}]
+  mcp_servers:
+    - name: mock
+      config: {type: sse, tools: [{name: op}]}
+    - name: real
+      config: {url: "http://127.0.0.1:1/mcp"}
+`
+
+func checkUnordered(t *testing.T, got []Diagnostic, wants []want) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range wants {
+		found := false
+		for i, g := range got {
+			pos := strings.TrimPrefix(strings.TrimPrefix(g.Pos.String(), "in.yaml"), ":")
+			if !used[i] && pos == w.at && strings.Contains(g.Msg, w.msg) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("missing in.yaml:%s: ...%s... among %v", w.at, w.msg, got)
+		}
+	}
+	for i, g := range got {
+		if !used[i] {
+			t.Errorf("unexpected diagnostic %s", g)
+		}
+	}
+}
+
+func TestMergeKeyValues(t *testing.T) {
+	s, diags := Parse("in.yaml", []byte("name: x\nsteps:\n  - &base {id: a, tool: t, timeout: 3s, expected: {success: true}}\n  - {<<: *base, id: b}\n"))
+	if s == nil {
+		t.Fatalf("errors: %v", diags)
+	}
+	if got := fmt.Sprint(s.Steps[1].ID, s.Steps[1].Tool, s.Steps[1].Timeout); got != "bt3s" {
+		t.Errorf("merged step = %q, want id b, tool t, timeout 3s", got)
+	}
+}
+
+// TestAliasExpansionBounded: a small file that expands to millions of steps is refused
+// quickly instead of exhausting memory.
+func TestAliasExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: bomb\nsteps:\n  - &s0 {id: a, tool: t, expected: {success: true}}\n")
+	for i := 1; i <= 7; i++ {
+		fmt.Fprintf(&b, "  - &s%d {id: a, tool: t, expected: {success: true}, cleanup: [%s]}\n", i,
+			strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*s%d, ", i-1), 10), ", "))
+	}
+	s, diags := Parse("bomb.yaml", []byte(b.String()))
+	if s != nil {
+		t.Fatal("an over-expanded document must not load")
+	}
+	for _, d := range diags {
+		if strings.Contains(d.Msg, "document too large after alias expansion") {
+			return
+		}
+	}
+	t.Errorf("no expansion error among %d diagnostics", len(diags))
+}
+
+// TestMergeExpansionBounded: merge keys that merge merges expand like aliases and are
+// bounded the same way.
+func TestMergeExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: bomb\nsteps:\n  - &m0 {id: a, tool: t, expected: {success: true}}\n")
+	for i := 1; i <= 12; i++ {
+		fmt.Fprintf(&b, "  - &m%d {<<: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*m%d, ", i-1), 8), ", "))
+	}
+	s, diags := Parse("bomb.yaml", []byte(b.String()))
+	if s != nil {
+		t.Fatal("an over-expanded document must not load")
+	}
+	n := 0
+	for _, d := range diags {
+		if strings.Contains(d.Msg, "document too large after alias expansion") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("want the expansion error once, got %d among %v", n, diags)
+	}
+}
+
+func TestTestToolCatalogue(t *testing.T) {
+	later := map[string]bool{"test_muster_auth_login": true, "test_simulate_muster_reauth": true, "test_mint_token": true,
+		"test_broker_token_exchange": true, "test_call_protected_mcp": true, "test_reconnect_with_token": true, "test_call_meta_tool": true}
+	server := map[string]ServerArg{
+		"test_get_oauth_server_info": IdPServer, "test_advance_oauth_clock": IdPServer, "test_revoke_token": IdPServer,
+		"test_create_user": NoServer, "test_switch_user": NoServer, "test_get_current_user": NoServer, "test_list_tools_for_user": NoServer,
+		"test_read_auth_status":        AnyMCPServer,
+		"test_simulate_oauth_callback": MockMCPServer, "test_inject_token": MockMCPServer, "test_call_mock_tool": MockMCPServer,
+		"test_add_mock_tool": MockMCPServer, "test_remove_mock_tool": MockMCPServer, "test_get_mock_calls": MockMCPServer,
+	}
+	tools := TestTools()
+	if len(tools) != len(later)+len(server) {
+		t.Errorf("catalogue has %d tools, TEST-TOOLS.md lists %d", len(tools), len(later)+len(server))
+	}
+	for _, tt := range tools {
+		if !IsTestTool(tt.Name) {
+			t.Errorf("%s lacks the test_ prefix", tt.Name)
+		}
+		if tt.Later != later[tt.Name] {
+			t.Errorf("%s: Later = %v", tt.Name, tt.Later)
+		}
+		if want, ok := server[tt.Name]; !tt.Later && (!ok || want != tt.Server) {
+			t.Errorf("%s: server names %v, want %v (listed: %v)", tt.Name, tt.Server, want, ok)
+		}
+		if got, ok := LookupTestTool(tt.Name); !ok || got != tt {
+			t.Errorf("LookupTestTool(%s) = %v, %v", tt.Name, got, ok)
+		}
+	}
+	tools[0].Name = "mutated"
+	if TestTools()[0].Name == "mutated" {
+		t.Error("TestTools must return a copy")
+	}
+}

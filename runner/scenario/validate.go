@@ -1,0 +1,354 @@
+package scenario
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// stepKind tells the three places a step can stand apart; their required keys differ.
+type stepKind int
+
+const (
+	mainStep    stepKind = iota // steps[]
+	cleanupStep                 // the scenario's cleanup[]
+	itemStep                    // a step's own cleanup[] items
+)
+
+// placed is a step with its key path, in the order the executor runs it.
+type placed struct {
+	st   *Step
+	path string
+	kind stepKind
+}
+
+// checker holds what the semantic checks of one scenario need.
+type checker struct {
+	*decoder
+	idps  map[string]*MockOAuthServer
+	mcps  map[string]*MCPServer
+	order []placed       // execution order: steps, scenario cleanup, step cleanup items
+	ids   map[string]int // how often each step id occurs in the scenario
+	first map[string]*Step
+}
+
+// validate runs the checks that need more than one key: required keys, references
+// between parts of the scenario, users and templates.
+func (d *decoder) validate(s *Scenario) {
+	c := &checker{decoder: d, idps: map[string]*MockOAuthServer{}, mcps: map[string]*MCPServer{},
+		ids: map[string]int{}, first: map[string]*Step{}}
+	if s.Name == "" {
+		d.errorAt(s.Pos, "missing required key \"name\"")
+	}
+	if len(s.Steps) == 0 {
+		at := s.Pos
+		if n := d.nodeOf(&s.Steps); n != nil {
+			at = d.pos(n)
+		}
+		d.errorAt(at, "steps: at least one step is required")
+	}
+	c.preConfiguration(s.PreConfiguration)
+	c.arrange(s)
+	for _, p := range c.order {
+		c.step(p)
+	}
+	c.flow()
+}
+
+func (c *checker) preConfiguration(pc *PreConfiguration) {
+	if pc == nil {
+		return
+	}
+	for i := range pc.MockOAuthServers {
+		idp := &pc.MockOAuthServers[i]
+		path := fmt.Sprintf("pre_configuration.mock_oauth_servers[%d]", i)
+		c.unique(idp.Name, &idp.Name, idp.Pos, path, func(name string) bool {
+			_, dup := c.idps[name]
+			return dup
+		})
+		c.idps[idp.Name] = idp
+	}
+	for i := range pc.MCPServers {
+		srv := &pc.MCPServers[i]
+		path := fmt.Sprintf("pre_configuration.mcp_servers[%d]", i)
+		c.unique(srv.Name, &srv.Name, srv.Pos, path, func(name string) bool {
+			_, dup := c.mcps[name]
+			return dup
+		})
+		c.mcps[srv.Name] = srv
+	}
+	// References are checked after all names are known: order in the file does not matter.
+	for i := range pc.MockOAuthServers {
+		for j := range pc.MockOAuthServers[i].TrustedIssuers {
+			ti := &pc.MockOAuthServers[i].TrustedIssuers[j]
+			c.idpRef(ti.OAuthServerRef, &ti.OAuthServerRef, ti.Pos,
+				fmt.Sprintf("pre_configuration.mock_oauth_servers[%d].trusted_issuers[%d].oauth_server_ref", i, j))
+		}
+	}
+	for i := range pc.MCPServers {
+		m := pc.MCPServers[i].Mock
+		if m == nil || m.OAuth == nil {
+			continue
+		}
+		path := fmt.Sprintf("pre_configuration.mcp_servers[%d].config.oauth", i)
+		c.idpRef(m.OAuth.MockOAuthServerRef, &m.OAuth.MockOAuthServerRef, pc.MCPServers[i].Pos, path+".mock_oauth_server_ref")
+		c.idpRef(m.OAuth.TrustIssuerRef, &m.OAuth.TrustIssuerRef, pc.MCPServers[i].Pos, path+".trust_issuer_ref")
+	}
+}
+
+// unique requires a name and reports a second definition of it.
+func (c *checker) unique(name string, field *string, at Pos, path string, taken func(string) bool) {
+	switch {
+	case name == "":
+		c.errorAt(at, "%s: missing required key \"name\"", path)
+	case taken(name):
+		c.errorAt(c.at(field, at), "%s: name %q is defined twice", path, name)
+	}
+}
+
+// at is the position of a field's value, or fallback when the key was absent.
+func (c *checker) at(field any, fallback Pos) Pos {
+	if n := c.nodeOf(field); n != nil {
+		return c.pos(n)
+	}
+	return fallback
+}
+
+func (c *checker) idpRef(name string, field *string, fallback Pos, path string) {
+	if name == "" || c.idps[name] != nil {
+		return
+	}
+	c.errorAt(c.at(field, fallback), "%s: %q is not a mock_oauth_servers entry of this scenario%s",
+		path, name, known(name, keys(c.idps)))
+}
+
+// known is the hint after an unknown reference: a likely typo, or what is defined.
+func known(name string, defined []string) string {
+	if hint := didYouMean(name, defined); hint != "" {
+		return hint
+	}
+	if len(defined) == 0 {
+		return " (none is defined)"
+	}
+	return " (defined: " + strings.Join(defined, ", ") + ")"
+}
+
+func keys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// arrange lists the steps in execution order and counts their ids.
+func (c *checker) arrange(s *Scenario) {
+	for i := range s.Steps {
+		c.order = append(c.order, placed{&s.Steps[i], fmt.Sprintf("steps[%d]", i), mainStep})
+	}
+	for i := range s.Cleanup {
+		c.order = append(c.order, placed{&s.Cleanup[i], fmt.Sprintf("cleanup[%d]", i), cleanupStep})
+	}
+	// Step cleanup items run last, in reverse order of registration.
+	for i := len(s.Steps) - 1; i >= 0; i-- {
+		for j := len(s.Steps[i].Cleanup) - 1; j >= 0; j-- {
+			c.order = append(c.order, placed{&s.Steps[i].Cleanup[j], fmt.Sprintf("steps[%d].cleanup[%d]", i, j), itemStep})
+		}
+	}
+	// Warnings go out in file order, which for ids means steps, cleanup, then items.
+	byFile := slices.Clone(c.order)
+	slices.SortStableFunc(byFile, func(a, b placed) int {
+		return cmp.Or(cmp.Compare(a.st.Pos.Line, b.st.Pos.Line), cmp.Compare(a.st.Pos.Col, b.st.Pos.Col))
+	})
+	for _, p := range byFile {
+		id := p.st.ID
+		if id == "" {
+			continue
+		}
+		c.ids[id]++
+		if first := c.first[id]; first != nil {
+			c.warnAt(c.at(&p.st.ID, p.st.Pos), "%s: step id %q is repeated (first at line %d); a template cannot refer to it",
+				p.path, id, first.Pos.Line)
+			continue
+		}
+		c.first[id] = p.st
+	}
+}
+
+// step checks one step on its own.
+func (c *checker) step(p placed) {
+	st := p.st
+	if st.ID == "" && p.kind != itemStep {
+		c.errorAt(st.Pos, "%s: missing required key \"id\"", p.path)
+	}
+	if st.Tool == "" {
+		c.errorAt(st.Pos, "%s: missing required key \"tool\"", p.path)
+	}
+	if p.kind != itemStep && (st.Expected == nil || st.Expected.Success == nil) {
+		if st.Expected == nil {
+			c.errorAt(st.Pos, "%s: missing required key \"expected\" (with \"success\")", p.path)
+		} else {
+			c.errorAt(st.Expected.Pos, "%s.expected: missing required key \"success\"", p.path)
+		}
+	}
+	if len(st.Cleanup) > 0 && p.kind != mainStep {
+		c.errorAt(c.at(&st.Cleanup, st.Pos), "%s.cleanup: only steps[] may register cleanup items", p.path)
+	}
+	if c.nodeOf(&st.Parallel) != nil && st.Parallel < 1 {
+		c.errorAt(c.at(&st.Parallel, st.Pos), "%s.parallel: must be at least 1, got %d", p.path, st.Parallel)
+	}
+	if st.Retry != nil && st.Retry.Count < 0 {
+		c.errorAt(c.at(&st.Retry.Count, st.Pos), "%s.retry.count: must not be negative, got %d", p.path, st.Retry.Count)
+	}
+	if IsTestTool(st.Tool) {
+		c.testTool(p)
+	}
+}
+
+// testTool checks a runner tool's name and its literal `server` argument.
+func (c *checker) testTool(p placed) {
+	st := p.st
+	toolAt := c.at(&st.Tool, st.Pos)
+	tt, ok := LookupTestTool(st.Tool)
+	switch {
+	case !ok:
+		c.errorAt(toolAt, "%s.tool: unknown test tool %q%s", p.path, st.Tool, didYouMean(st.Tool, testToolNames()))
+		return
+	case tt.Later:
+		c.errorAt(toolAt, "%s.tool: %s is not supported yet", p.path, st.Tool)
+		return
+	}
+	raw, given := st.Args["server"]
+	if !given || tt.Server == NoServer {
+		return
+	}
+	argAt := c.argPos(st, "server")
+	server, isString := raw.(string)
+	switch {
+	case !isString:
+		c.errorAt(argAt, "%s.args.server: expected a server name, got %v", p.path, raw)
+	case isTemplated(server):
+	case tt.Server == IdPServer:
+		switch {
+		case c.idps[server] != nil:
+		case c.mcps[server] != nil:
+			c.errorAt(argAt, "%s.args.server: %q is an mcp_servers entry, but the server of %s names a mock_oauth_servers entry%s",
+				p.path, server, st.Tool, known("", keys(c.idps)))
+		default:
+			c.errorAt(argAt, "%s.args.server: %q is not a mock_oauth_servers entry of this scenario%s",
+				p.path, server, known(server, keys(c.idps)))
+		}
+	default:
+		srv := c.mcps[server]
+		switch {
+		case srv == nil && c.idps[server] != nil:
+			c.errorAt(argAt, "%s.args.server: %q is a mock IdP, but the server of %s names an mcp_servers entry%s",
+				p.path, server, st.Tool, known("", keys(c.mcps)))
+		case srv == nil:
+			c.errorAt(argAt, "%s.args.server: %q is not an mcp_servers entry of this scenario%s",
+				p.path, server, known(server, keys(c.mcps)))
+		case tt.Server == MockMCPServer && srv.Mock == nil:
+			c.errorAt(argAt, "%s.args.server: %q is not a mock MCP server (its config has no tools); %s needs one",
+				p.path, server, st.Tool)
+		}
+	}
+}
+
+// argPos is the position of args[key] (of its value node), else of the step.
+func (c *checker) argPos(st *Step, key string) Pos {
+	if n := c.nodeOf(&st.Args); n != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return c.pos(n.Content[i+1])
+			}
+		}
+	}
+	return st.Pos
+}
+
+// flow walks the steps in execution order and checks what depends on order: which users
+// exist and which step results a template may use.
+func (c *checker) flow() {
+	users := map[string]bool{"default": true}
+	ran := map[string]bool{}
+	for _, p := range c.order {
+		st := p.st
+		if st.AsUser != "" && !users[st.AsUser] {
+			c.errorAt(c.at(&st.AsUser, st.Pos), "%s.as_user: unknown user %q%s", p.path, st.AsUser, userHint(users))
+		}
+		if st.Tool == "test_switch_user" {
+			if name, ok := st.Args["name"].(string); ok && !isTemplated(name) && !users[name] {
+				c.errorAt(c.argPos(st, "name"), "%s.args.name: unknown user %q%s", p.path, name, userHint(users))
+			}
+		}
+		c.templates(p, ran)
+		if st.Tool == "test_create_user" {
+			if name, ok := st.Args["name"].(string); ok && !isTemplated(name) {
+				users[name] = true
+			}
+		}
+		if st.ID != "" {
+			ran[st.ID] = true
+		}
+	}
+}
+
+func userHint(users map[string]bool) string {
+	return " (known here: " + strings.Join(keys(users), ", ") + "; a user exists after its test_create_user step)"
+}
+
+// templates checks the `{{ step-id.path }}` references in a step's args.
+func (c *checker) templates(p placed, ran map[string]bool) {
+	n := c.nodeOf(&p.st.Args)
+	if n == nil {
+		return
+	}
+	visited := map[*yaml.Node]bool{}
+	var scan func(n *yaml.Node)
+	scan = func(n *yaml.Node) {
+		if n == nil || visited[n] {
+			return
+		}
+		visited[n] = true
+		switch n.Kind {
+		case yaml.AliasNode:
+			scan(n.Alias)
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				scan(n.Content[i])
+			}
+		case yaml.SequenceNode:
+			for _, e := range n.Content {
+				scan(e)
+			}
+		case yaml.ScalarNode:
+			for _, root := range templateRoots(n.Value) {
+				c.templateRef(p, root, n, ran)
+			}
+		}
+	}
+	scan(n)
+}
+
+func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[string]bool) {
+	switch {
+	case c.ids[root] == 0:
+		// Not a step id: a template of the SUT's own, passed through.
+	case c.ids[root] > 1:
+		c.errorf(n, p.path+".args", "template refers to step id %q, which is repeated in this scenario (first at line %d)",
+			root, c.first[root].Pos.Line)
+	case !ran[root]:
+		target := c.first[root]
+		if target == p.st {
+			c.errorf(n, p.path+".args", "template refers to step %q itself, whose result does not exist yet", root)
+		} else {
+			c.errorf(n, p.path+".args", "template refers to step %q (line %d), which runs later and cannot have a result yet",
+				root, target.Pos.Line)
+		}
+	}
+}

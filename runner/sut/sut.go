@@ -1,0 +1,172 @@
+// Package sut launches and watches the system under test: it writes the SUT's
+// configuration so it points at the scenario's mocks, starts it as a subprocess in its own
+// process group, waits until it is ready without fixed sleeps, opens MCP sessions to it,
+// and tears it down. It knows the mocks only through the URLs and commands in a Spec.
+package sut
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/muster-test/muster-test/runner/mcpclient"
+)
+
+// Upstream is one MCP server of the SUT's configuration.
+type Upstream struct {
+	Name string
+	// Spec is the MCPServer spec written for the SUT (type, url or command/args, ...).
+	Spec map[string]any
+	// Tools are the mock's tool names; nil for a real server definition the runner cannot
+	// predict, which readiness then does not wait for.
+	Tools []string
+	// Protected means the SUT must show the server's authenticate tool instead of its tools.
+	Protected bool
+}
+
+// Spec is what a scenario asks of its SUT.
+type Spec struct {
+	Dir            string // the scenario's temp dir; the driver writes below it
+	Upstreams      []Upstream
+	OAuth          bool   // the scenario has mock IdPs: switch the SUT's OAuth proxy on
+	CAFile         string // PEM file of CAs the SUT must trust (mock IdPs with TLS)
+	Workflows      namedConfigs
+	Services       namedConfigs
+	ServiceClasses []map[string]any
+	MainConfig     map[string]any
+	Debug          bool
+	// Trace receives the MCP traffic of every session (nil: none kept).
+	Trace        func(string)
+	ReadyTimeout time.Duration
+}
+
+// Driver starts one kind of SUT.
+type Driver interface {
+	// Describe names the SUT and its binary for the run's first line.
+	Describe() string
+	Start(ctx context.Context, spec *Spec) (*Instance, error)
+}
+
+// Muster drives muster's `serve --config-path DIR` contract: real muster, or the reference
+// SUT through `muster-test reference-sut`.
+type Muster struct {
+	Label   string   // e.g. "muster" or "builtin reference SUT"
+	Command []string // binary and the words before `serve`
+	Args    []string // appended after muster's own arguments (--sut-args)
+}
+
+// Describe implements Driver.
+func (m *Muster) Describe() string {
+	return fmt.Sprintf("%s (%s)", m.Label, strings.Join(m.Command, " "))
+}
+
+// portAttempts bounds retries when another process takes the SUT's port between our probe
+// and the SUT's bind; muster itself exits 0 in that case, so the log decides.
+const portAttempts = 3
+
+// Start writes the config, starts the SUT and waits until every configured server has
+// settled. A SUT that exits or stalls before that is an error carrying its log tail.
+func (m *Muster) Start(ctx context.Context, spec *Spec) (*Instance, error) {
+	var lastErr error
+	for range portAttempts {
+		inst, err := m.startOnce(ctx, spec)
+		if err == nil {
+			return inst, nil
+		}
+		lastErr = err
+		if !errors.Is(err, errPortTaken) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+var errPortTaken = errors.New("the SUT's port was taken by another process")
+
+func (m *Muster) startOnce(ctx context.Context, spec *Spec) (*Instance, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfgDir := filepath.Join(spec.Dir, "muster")
+	if err := writeMusterConfig(cfgDir, port, spec); err != nil {
+		return nil, fmt.Errorf("write SUT config: %w", err)
+	}
+	argv := slices.Concat(m.Command, []string{"serve", "--config-path", cfgDir}, m.Args)
+	if spec.Debug {
+		argv = slices.Insert(argv, len(m.Command)+3, "--debug")
+	}
+	var env []string
+	if spec.CAFile != "" {
+		// muster has no CA flag; Go's TLS stack reads this variable.
+		env = append(env, "SSL_CERT_FILE="+spec.CAFile)
+	}
+	inst := &Instance{
+		Endpoint:  fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
+		PublicURL: fmt.Sprintf("http://localhost:%d", port),
+		spec:      spec,
+		started:   time.Now(),
+	}
+	inst.proc, err = startProcess(argv, env, spec.Dir, filepath.Join(spec.Dir, "sut.log"))
+	if err != nil {
+		return nil, err
+	}
+	if err := inst.waitReady(ctx); err != nil {
+		inst.Stop()
+		if strings.Contains(inst.proc.log.String(), "address already in use") {
+			return nil, fmt.Errorf("%w: %v", errPortTaken, err)
+		}
+		return nil, err
+	}
+	return inst, nil
+}
+
+// freePort asks the OS for a free loopback port. The SUT binds it moments later; Start
+// retries on the rare lost race.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Instance is a running SUT.
+type Instance struct {
+	Endpoint  string // MCP endpoint the runner connects to
+	PublicURL string // the SUT's public base URL (OAuth callback, client metadata)
+
+	spec     *Spec
+	proc     *process
+	started  time.Time
+	StartDur time.Duration // exec until the first MCP initialize answered
+	ReadyDur time.Duration // first answer until every server settled
+}
+
+// Connect opens an MCP session to the SUT.
+func (i *Instance) Connect(ctx context.Context) (*mcpclient.Session, error) {
+	return mcpclient.Connect(ctx, i.Endpoint, mcpclient.Options{Trace: i.spec.Trace})
+}
+
+// Fault says why the SUT can no longer answer: it exited. nil while it runs.
+func (i *Instance) Fault() error {
+	if !i.proc.exited() {
+		return nil
+	}
+	return fmt.Errorf("SUT %s\n--- last lines of the SUT log ---\n%s", i.proc.exitDescription(), i.LogTail(20))
+}
+
+// Log is the SUT's output so far (its last 256 KiB).
+func (i *Instance) Log() string { return i.proc.log.String() }
+
+// LogTail is the last n lines of the SUT's output.
+func (i *Instance) LogTail(n int) string { return i.proc.log.tail(n) }
+
+// Stop ends the SUT's process group and waits until it is gone.
+func (i *Instance) Stop() { i.proc.stop() }

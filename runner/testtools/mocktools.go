@@ -1,0 +1,226 @@
+package testtools
+
+import (
+	"context"
+
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/runner/executor"
+	"github.com/muster-test/muster-test/runner/sut"
+)
+
+// lastResponse records the status and challenge of the most recent HTTP response, which
+// the MCP client turns into errors that have lost them.
+type lastResponse struct {
+	mu        sync.Mutex
+	status    int
+	challenge string
+	next      http.RoundTripper
+}
+
+func (l *lastResponse) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err == nil {
+		l.mu.Lock()
+		l.status, l.challenge = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+		l.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (l *lastResponse) get() (int, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status, l.challenge
+}
+
+// callMockTool calls a mock MCP server directly, not through the SUT, optionally with a
+// bearer token, and reports what the server answered at the HTTP level too.
+func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	_, srv, err := httpMock(run, args)
+	if err != nil {
+		return nil, err
+	}
+	tool, err := executor.StringArg(args, "tool", true)
+	if err != nil {
+		return nil, err
+	}
+	token, err := executor.StringArg(args, "token", false)
+	if err != nil {
+		return nil, err
+	}
+	toolArgs, _ := args["args"].(map[string]any)
+	rec := &lastResponse{next: http.DefaultTransport}
+	opts := []transport.StreamableHTTPCOption{transport.WithHTTPBasicClient(&http.Client{Transport: rec, Timeout: 30 * time.Second})}
+	if token != "" {
+		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	}
+	tr, err := transport.NewStreamableHTTP(srv.HTTP.URL(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
+	defer c.Close()
+	out := map[string]any{"server": srv.Name, "tool": tool}
+	fail := func(err error) (map[string]any, error) {
+		status, challenge := rec.get()
+		out["success"], out["status_code"], out["error"] = false, status, err.Error()
+		if challenge != "" {
+			out["www_authenticate"] = challenge
+		}
+		return out, nil
+	}
+	if err := c.Start(ctx); err != nil {
+		return fail(err)
+	}
+	if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
+		ProtocolVersion: mcp.ProtocolVersion20250618,
+		ClientInfo:      mcp.Implementation{Name: "muster-test", Version: "1"},
+	}}); err != nil {
+		return fail(err)
+	}
+	res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: toolArgs}})
+	if err != nil {
+		return fail(err)
+	}
+	status, _ := rec.get()
+	var texts []any
+	for _, ct := range res.Content {
+		if t, ok := ct.(mcp.TextContent); ok {
+			texts = append(texts, t.Text)
+		}
+	}
+	text := ""
+	if len(texts) > 0 {
+		text, _ = texts[0].(string)
+	}
+	out["success"], out["status_code"], out["result"] = !res.IsError, status, text
+	if res.IsError {
+		out["error"] = text
+	}
+	return out, nil
+}
+
+// exposedName is the name the SUT gives a mock's tool.
+func exposedName(srv string, decl map[string]any, tool string) string {
+	prefix, _ := decl["toolPrefix"].(string)
+	if prefix == "" {
+		prefix = srv
+	}
+	return sut.ExposedName("x", prefix, tool)
+}
+
+func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	_, srv, err := httpMock(run, args)
+	if err != nil {
+		return nil, err
+	}
+	name, err := executor.StringArg(args, "tool_name", true)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := executor.StringArg(args, "tool_description", false)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(srv.HTTP.Tools(), name) {
+		return nil, fmt.Errorf("server %s already has a tool %s", srv.Name, name)
+	}
+	if err := srv.HTTP.AddTool(mcpserver.ToolConfig{Name: name, Description: desc,
+		Responses: []mcpserver.ResponseConfig{{Response: fmt.Sprintf("%s executed", name)}}}); err != nil {
+		return nil, err
+	}
+	exposed := exposedName(srv.Name, srv.Decl.Config, name)
+	if err := waitForTool(ctx, run, exposed, true); err != nil {
+		return nil, err
+	}
+	return map[string]any{"success": true, "message": fmt.Sprintf("Added tool %s to %s", name, srv.Name),
+		"server": srv.Name, "tool_name": name, "exposed_as": exposed}, nil
+}
+
+func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	_, srv, err := httpMock(run, args)
+	if err != nil {
+		return nil, err
+	}
+	name, err := executor.StringArg(args, "tool_name", true)
+	if err != nil {
+		return nil, err
+	}
+	if !srv.HTTP.RemoveTool(name) {
+		return nil, fmt.Errorf("server %s has no tool %s", srv.Name, name)
+	}
+	exposed := exposedName(srv.Name, srv.Decl.Config, name)
+	if err := waitForTool(ctx, run, exposed, false); err != nil {
+		return nil, err
+	}
+	return map[string]any{"success": true, "message": fmt.Sprintf("Removed tool %s from %s", name, srv.Name),
+		"server": srv.Name, "tool_name": name}, nil
+}
+
+// waitForTool polls the current session's tool list until name is (or is no longer)
+// there, or the step's deadline ends.
+func waitForTool(ctx context.Context, run *executor.Run, name string, present bool) error {
+	sess, err := run.Session("")
+	if err != nil {
+		return err
+	}
+	poll := 5 * time.Millisecond
+	for {
+		tools, err := sess.ListTools(ctx)
+		if err == nil && slices.Contains(tools, name) == present {
+			return nil
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			want := "show"
+			if !present {
+				want = "stop showing"
+			}
+			return fmt.Errorf("the SUT did not %s %s before the step's deadline", want, name)
+		case <-t.C:
+		}
+		poll = min(poll*2, 200*time.Millisecond)
+	}
+}
+
+func mockCalls(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	_, srv, err := httpMock(run, args)
+	if err != nil {
+		return nil, err
+	}
+	tool, err := executor.StringArg(args, "tool", false)
+	if err != nil {
+		return nil, err
+	}
+	calls := srv.HTTP.Calls()
+	if tool != "" {
+		calls = srv.HTTP.CallsTo(tool)
+	}
+	list := make([]any, len(calls))
+	for i, c := range calls {
+		list[i] = map[string]any{"time": c.Time.UTC().Format(time.RFC3339Nano), "tool": c.Tool, "arguments": c.Arguments,
+			"subject": c.Subject, "scopes": strSlice(c.Scopes), "audience": strSlice(c.Audience), "client_id": c.ClientID,
+			"token": c.Token}
+	}
+	return map[string]any{"success": true, "server": srv.Name, "count": len(calls), "calls": list}, nil
+}
+
+func strSlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

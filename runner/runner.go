@@ -41,6 +41,8 @@ type Options struct {
 	Parallel int
 	FailFast bool
 	Timeout  time.Duration
+	// ReadyTimeout bounds a SUT's start until every configured server settled.
+	ReadyTimeout time.Duration
 
 	Verbose, Debug, NoColor bool
 	ReportDir, JUnitFile    string

@@ -28,6 +28,11 @@ func Main(ctx context.Context, opts *Options) int {
 		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
 	}
+	return MainWith(ctx, opts, driver)
+}
+
+// MainWith runs the scenarios against the given SUT driver.
+func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	w := &worker{opts: opts, driver: driver, tools: testtools.Registry()}
 	return Run(ctx, opts, w.run, driver.Describe())
 }
@@ -119,7 +124,7 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 	defer e.Close()
 
 	spec := e.SUTSpec()
-	spec.Debug = w.opts.Debug
+	spec.Debug, spec.ReadyTimeout = w.opts.Debug, w.opts.ReadyTimeout
 	var trace traceLog
 	if w.opts.Debug {
 		spec.Trace = trace.add

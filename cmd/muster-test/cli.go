@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/muster-test/muster-test/runner"
 	"github.com/muster-test/muster-test/runner/schedule"
@@ -53,6 +54,7 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 	fs.IntVar(&opts.Parallel, "parallel", 0, "scenarios run at once (default: number of CPUs)")
 	fs.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first failed scenario; the rest are reported CANCELLED")
 	fs.DurationVar(&opts.Timeout, "timeout", 0, "time limit for the whole run, e.g. 10m (default none)")
+	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long a SUT may take to start and show every configured server")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "print every step")
 	fs.BoolVar(&opts.Debug, "debug", false, "print every step, the MCP traffic and the SUT's log")
 	fs.BoolVar(&opts.NoColor, "no-color", false, "plain output (also when NO_COLOR is set or stdout is not a terminal)")

@@ -68,9 +68,9 @@ type serverState struct {
 	global *upstream // the shared session with a public server
 
 	mu       sync.Mutex
-	prm      *prmInfo // discovery result, filled lazily (or eagerly after a 401)
-	prmURL   string   // resource_metadata from the 401, a last discovery resort
-	shadowed bool     // its tools are registered globally (answering "not authenticated")
+	prm      *prmInfo        // discovery result, filled lazily (or eagerly after a 401)
+	prmURL   string          // resource_metadata from the 401, a last discovery resort
+	shadowed map[string]bool // tools registered globally (answering "not authenticated")
 }
 
 func (s *serverState) discovered() (prmInfo, bool) {
@@ -115,7 +115,8 @@ func New(opts Options) (*Aggregator, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		return nil, fmt.Errorf("Streamable HTTP server error: %w", err)
+		log.Error("Streamable HTTP server error", "error", err) // muster's words for it
+		return nil, fmt.Errorf("cannot listen on the configured address: %w", err)
 	}
 	a := &Aggregator{
 		cfg:        cfg,
@@ -303,17 +304,17 @@ func (a *Aggregator) connectAll(ctx context.Context) {
 }
 
 func (a *Aggregator) probe(ctx context.Context, s *serverState) {
-	timeout := 10 * time.Second
+	timeout := 5 * time.Second
 	if s.spec.Timeout > 0 {
 		timeout = time.Duration(s.spec.Timeout) * time.Second
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	u, err := dialUpstream(pctx, a.life, s.spec, "", a.httpClient, a.log)
+	u, err := dialUpstream(pctx, a.life, s.spec, "", a.httpClient, a.log, func(u *upstream) { a.syncGlobalTools(s, u) })
 	switch {
 	case err == nil:
 		s.state, s.global = stateConnected, u
-		a.log.Info("Connected MCP server", "server", s.spec.Name, "tools", len(u.tools), "subsystem", "aggregator")
+		a.log.Info("Connected MCP server", "server", s.spec.Name, "tools", len(u.toolList()), "subsystem", "aggregator")
 	case s.spec.isHTTP() && isUnauthorized(err):
 		s.state = stateAuthRequired
 		s.prmURL = resourceMetadataURL(err)

@@ -267,39 +267,47 @@ func TestSurface(t *testing.T) {
 	if post.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST CIMD: %d", post.StatusCode)
 	}
+	for method, want := range map[string]string{"prompts/list": `{"prompts":[]}`, "resources/templates/list": `{"resourceTemplates":[]}`, "ping": `{}`} {
+		resp, err := c.GetTransport().SendRequest(context.Background(), transport.JSONRPCRequest{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(int64(7)), Method: method})
+		if err != nil || string(resp.Result) != want {
+			t.Errorf("%s: %v %v, want %s", method, resp, err, want)
+		}
+	}
 	rl, err := c.ListResources(context.Background(), mcp.ListResourcesRequest{})
 	if err != nil || len(rl.Resources) != 1 || rl.Resources[0].URI != "auth://status" {
 		t.Errorf("resources/list: %+v %v", rl, err)
 	}
 }
 
-// TestInitializeResult reads the raw initialize result, serverInfo included.
+// TestInitializeResult reads the raw initialize result: version negotiation and serverInfo.
 func TestInitializeResult(t *testing.T) {
 	s := startSUT(t, sutOptions{})
-	tr, err := transport.NewStreamableHTTP(s.base + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	resp, err := tr.SendRequest(context.Background(), transport.JSONRPCRequest{
-		JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(int64(1)), Method: string(mcp.MethodInitialize),
-		Params: map[string]any{"protocolVersion": "2024-11-05", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "0"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		ProtocolVersion string         `json:"protocolVersion"`
-		ServerInfo      map[string]any `json:"serverInfo"`
-	}
-	if err := json.Unmarshal(resp.Result, &res); err != nil {
-		t.Fatal(err)
-	}
-	if res.ProtocolVersion != "2024-11-05" || res.ServerInfo["name"] != "muster-aggregator" || res.ServerInfo["version"] != "1.0.0" {
-		t.Errorf("initialize result %s", resp.Result)
-	}
-	if !strings.HasPrefix(tr.GetSessionId(), "mcp-session-") {
-		t.Errorf("session id %q", tr.GetSessionId())
+	for asked, want := range map[string]string{"2024-11-05": "2024-11-05", "2025-06-18": "2025-06-18", "1999-01-01": "2025-06-18"} {
+		tr, err := transport.NewStreamableHTTP(s.base + "/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		resp, err := tr.SendRequest(context.Background(), transport.JSONRPCRequest{
+			JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(int64(1)), Method: string(mcp.MethodInitialize),
+			Params: map[string]any{"protocolVersion": asked, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "0"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			ProtocolVersion string         `json:"protocolVersion"`
+			ServerInfo      map[string]any `json:"serverInfo"`
+		}
+		if err := json.Unmarshal(resp.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.ProtocolVersion != want || mustJSON(res.ServerInfo) != `{"name":"muster-aggregator","version":"1.0.0"}` {
+			t.Errorf("initialize %s: result %s", asked, resp.Result)
+		}
+		if !strings.HasPrefix(tr.GetSessionId(), "mcp-session-") {
+			t.Errorf("session id %q", tr.GetSessionId())
+		}
 	}
 }
 

@@ -260,3 +260,40 @@ func TestNaming(t *testing.T) {
 		t.Errorf("core tool annotations: %s", d)
 	}
 }
+
+// TestUpstreamToolChanges: tools/list_changed from an upstream reaches the aggregated list,
+// for every session (public server) or for the sessions connected to it (protected server).
+func TestUpstreamToolChanges(t *testing.T) {
+	e := newEnv(t)
+	idpA := e.idp("idp-a", idp.Config{})
+	pub := e.mcp(nil, "", textTool("do_pub", "x"))
+	alpha := e.mcp(idpA, "mcp:read", textTool("op", "a"))
+	s := startSUT(t, sutOptions{oauth: true, servers: map[string]map[string]any{"pub": httpSpec(pub.URL()), "alpha": httpSpec(alpha.URL())}})
+	a, b := s.connect(t), s.connect(t)
+	a.login(t, "x_alpha_authenticate", nil, "alpha")
+
+	shows := func(c *mcpClient, name string, want bool) func() bool {
+		return func() bool { return c.toolNames(t)[name] == want }
+	}
+	if err := pub.AddTool(textTool("fresh", "new")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x_pub_fresh in session A", 5*time.Second, shows(a, "x_pub_fresh", true))
+	waitFor(t, "x_pub_fresh in session B", 5*time.Second, shows(b, "x_pub_fresh", true))
+	if txt, _ := b.mustCall(t, "x_pub_fresh", nil); txt != "new" {
+		t.Errorf("new public tool: %q", txt)
+	}
+	pub.RemoveTool("do_pub")
+	waitFor(t, "x_pub_do_pub gone", 5*time.Second, shows(b, "x_pub_do_pub", false))
+
+	if err := alpha.AddTool(textTool("later", "l")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x_alpha_later in session A", 5*time.Second, shows(a, "x_alpha_later", true))
+	if txt, _ := a.mustCall(t, "x_alpha_later", nil); txt != "l" {
+		t.Errorf("new protected tool: %q", txt)
+	}
+	if b.toolNames(t)["x_alpha_later"] {
+		t.Errorf("session B sees a protected tool it never connected")
+	}
+}

@@ -38,7 +38,7 @@ func (a *Aggregator) login(ctx context.Context, s *serverState, core bool) *mcp.
 		u, err := a.connectWithToken(ctx, sess, s, k, st)
 		switch {
 		case err == nil:
-			return mcp.NewToolResultText(fmt.Sprintf(connectedText, name, len(u.tools), u.nRes, u.nProm))
+			return mcp.NewToolResultText(fmt.Sprintf(connectedText, name, len(u.toolList()), u.nRes, u.nProm))
 		case !isUnauthorized(err) && !errors.Is(err, errNoRefresh):
 			return mcp.NewToolResultError(fmt.Sprintf("Failed to connect to %s: %v\n\nPlease try again or check the server status.", name, err))
 		}
@@ -80,36 +80,57 @@ func (a *Aggregator) connectWithToken(ctx context.Context, sess *sessionState, s
 
 // connect opens a new upstream session for this MCP session and shows it the server's tools.
 func (a *Aggregator) connect(ctx context.Context, sess *sessionState, s *serverState, bearer string) (*upstream, error) {
-	u, err := dialUpstream(ctx, a.life, s.spec, bearer, a.httpClient, a.log)
+	u, err := dialUpstream(ctx, a.life, s.spec, bearer, a.httpClient, a.log, func(u *upstream) { a.syncSessionTools(sess, s, u) })
 	if err != nil {
 		return nil, err
 	}
-	a.learnTools(s, u.tools)
 	sess.mu.Lock()
 	old := sess.conns[s.spec.Name]
 	sess.conns[s.spec.Name] = u
 	sess.mu.Unlock()
+	var oldTools []mcp.Tool
 	if old != nil {
 		go old.close()
-		if stale := missing(a.sessionToolNames(s, old), a.sessionToolNames(s, u)); len(stale) > 0 {
-			_ = a.mcp.DeleteSessionTools(sess.id, stale...)
-		}
+		oldTools = old.toolList()
 	}
-	tools := make([]server.ServerTool, 0, len(u.tools))
-	for _, t := range u.tools {
-		tools = append(tools, a.proxyTool(s, t, kindProtected))
-	}
-	if len(tools) > 0 {
-		// Sends tools/list_changed to this session only.
-		if err := a.mcp.AddSessionTools(sess.id, tools...); err != nil {
-			a.log.Debug("AddSessionTools failed", "session", sess.id, "error", err)
-		}
-	} else {
-		// The authenticate tool is hidden now: the list changed all the same.
+	if !a.showSessionTools(sess, s, oldTools, u.toolList()) {
+		// No tool was added, yet the authenticate tool is hidden now: the list changed.
 		_ = a.mcp.SendNotificationToSpecificClient(sess.id, mcp.MethodNotificationToolsListChanged, nil)
 	}
-	a.log.Info("Connected protected MCP server", "server", s.spec.Name, "session", sess.id, "tools", len(u.tools), "subsystem", "aggregator")
+	a.log.Info("Connected protected MCP server", "server", s.spec.Name, "session", sess.id, "tools", len(u.toolList()), "subsystem", "aggregator")
 	return u, nil
+}
+
+// showSessionTools replaces a session's tools of s (old) with cur, and reports whether it
+// added any (which notifies the session).
+func (a *Aggregator) showSessionTools(sess *sessionState, s *serverState, old, cur []mcp.Tool) bool {
+	a.learnTools(s, cur)
+	if stale := missing(a.exposedNames(s, old), a.exposedNames(s, cur)); len(stale) > 0 {
+		_ = a.mcp.DeleteSessionTools(sess.id, stale...)
+	}
+	if len(cur) == 0 {
+		return false
+	}
+	tools := make([]server.ServerTool, 0, len(cur))
+	for _, t := range cur {
+		tools = append(tools, a.proxyTool(s, t, kindProtected))
+	}
+	// Sends tools/list_changed to this session only.
+	if err := a.mcp.AddSessionTools(sess.id, tools...); err != nil {
+		a.log.Debug("AddSessionTools failed", "session", sess.id, "error", err)
+	}
+	return true
+}
+
+// syncSessionTools follows a protected upstream's tools/list_changed for one session.
+func (a *Aggregator) syncSessionTools(sess *sessionState, s *serverState, u *upstream) {
+	ctx, cancel := context.WithTimeout(a.life, 10*time.Second)
+	defer cancel()
+	old, cur, err := u.relist(ctx)
+	if err != nil || sess.conn(s.spec.Name) != u {
+		return
+	}
+	a.showSessionTools(sess, s, old, cur)
 }
 
 func missing(old, cur []string) []string {
@@ -185,9 +206,10 @@ func (a *Aggregator) disconnect(sess *sessionState, s *serverState) {
 		return
 	}
 	go u.close()
-	if err := a.mcp.DeleteSessionTools(sess.id, a.sessionToolNames(s, u)...); err != nil {
+	if err := a.mcp.DeleteSessionTools(sess.id, a.exposedNames(s, u.toolList())...); err != nil {
 		a.log.Debug("DeleteSessionTools failed", "session", sess.id, "error", err)
 	}
+	a.log.Debug("Disconnected protected MCP server", "server", s.spec.Name, "session", sess.id, "subsystem", "aggregator")
 }
 
 // logout answers core_auth_logout: the session forgets its token for the server's issuer.

@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,9 @@ func Main(args []string) int {
 		return err
 	})
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -65,7 +69,6 @@ func Main(args []string) int {
 	defer stop()
 	agg, err := New(Options{ConfigDir: *configPath, Faults: faults, Logger: log})
 	if err != nil {
-		log.Error("failed to start", "error", err)
 		fmt.Fprintf(os.Stderr, "Error: failed to initialize application: %v\n", err)
 		return 1
 	}

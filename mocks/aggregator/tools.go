@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -43,6 +44,9 @@ func (a *Aggregator) authToolName(server string) string {
 
 func (a *Aggregator) newMCPServer() *server.MCPServer {
 	hooks := &server.Hooks{}
+	hooks.AddOnError(func(_ context.Context, _ any, method mcp.MCPMethod, _ any, err error) {
+		a.log.Debug("MCP error", "method", method, "error", err, "subsystem", "mcp")
+	})
 	hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
 		a.endSession(cs.SessionID())
 	})
@@ -52,6 +56,13 @@ func (a *Aggregator) newMCPServer() *server.MCPServer {
 	hooks.AddAfterListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
 		if res != nil {
 			res.Tools = a.visibleTools(ctx, res.Tools)
+		}
+	})
+	// muster answers a version it does not know with 2025-06-18 (§3.2); mcp-go would offer
+	// its newest. Valid versions are echoed by both.
+	hooks.AddAfterInitialize(func(_ context.Context, _ any, req *mcp.InitializeRequest, res *mcp.InitializeResult) {
+		if res != nil && !mcp.IsValidProtocolVersion(req.Params.ProtocolVersion) {
+			res.ProtocolVersion = mcp.ProtocolVersion20250618
 		}
 	})
 	s := server.NewMCPServer("muster-aggregator", "1.0.0",
@@ -143,7 +154,7 @@ func (a *Aggregator) registerGlobalTools() {
 	for _, s := range a.servers {
 		switch s.state {
 		case stateConnected:
-			for _, t := range s.global.tools {
+			for _, t := range s.global.toolList() {
 				tools = append(tools, a.proxyTool(s, t, kindPublic))
 			}
 		case stateAuthRequired:
@@ -205,27 +216,57 @@ func (a *Aggregator) authTool(s *serverState) server.ServerTool {
 	}}
 }
 
-// learnTools registers a protected server's tools globally as shadows the first time any
-// session connects it.
+// learnTools registers a protected server's tools globally as shadows, each the first time
+// any session sees it.
 func (a *Aggregator) learnTools(s *serverState, tools []mcp.Tool) {
+	var shadows []server.ServerTool
 	s.mu.Lock()
-	if s.shadowed {
-		s.mu.Unlock()
-		return
+	if s.shadowed == nil {
+		s.shadowed = map[string]bool{}
 	}
-	s.shadowed = true
-	s.mu.Unlock()
-	shadows := make([]server.ServerTool, 0, len(tools))
 	for _, t := range tools {
-		shadows = append(shadows, a.shadowTool(s, t))
+		if !s.shadowed[t.Name] {
+			s.shadowed[t.Name] = true
+			shadows = append(shadows, a.shadowTool(s, t))
+		}
 	}
-	a.mcp.AddTools(shadows...)
+	s.mu.Unlock()
+	if len(shadows) > 0 {
+		a.mcp.AddTools(shadows...)
+	}
 }
 
-// sessionToolNames are the exposed names of a connection's tools.
-func (a *Aggregator) sessionToolNames(s *serverState, u *upstream) []string {
-	names := make([]string, 0, len(u.tools))
-	for _, t := range u.tools {
+// syncGlobalTools follows a public upstream's tools/list_changed for every session.
+func (a *Aggregator) syncGlobalTools(s *serverState, u *upstream) {
+	ctx, cancel := context.WithTimeout(a.life, 10*time.Second)
+	defer cancel()
+	old, cur, err := u.relist(ctx)
+	if err != nil {
+		a.log.Info("Failed to refresh tools", "server", s.spec.Name, "error", err, "subsystem", "aggregator")
+		return
+	}
+	if stale := missing(a.exposedNames(s, old), a.exposedNames(s, cur)); len(stale) > 0 {
+		a.mcp.DeleteTools(stale...)
+		a.toolsMu.Lock()
+		for _, n := range stale {
+			delete(a.owners, n)
+		}
+		a.toolsMu.Unlock()
+	}
+	tools := make([]server.ServerTool, 0, len(cur))
+	for _, t := range cur {
+		tools = append(tools, a.proxyTool(s, t, kindPublic))
+	}
+	if len(tools) > 0 {
+		a.mcp.AddTools(tools...)
+	}
+	a.log.Info("Refreshed tools", "server", s.spec.Name, "tools", len(cur), "subsystem", "aggregator")
+}
+
+// exposedNames are the aggregated names of a server's tools.
+func (a *Aggregator) exposedNames(s *serverState, tools []mcp.Tool) []string {
+	names := make([]string, 0, len(tools))
+	for _, t := range tools {
 		names = append(names, a.exposedName(s.spec, t.Name))
 	}
 	return names

@@ -31,11 +31,11 @@ func withBearer(ctx context.Context, token string) context.Context {
 type upstream struct {
 	spec   ServerSpec
 	c      *client.Client
-	tools  []mcp.Tool
 	nRes   int
 	nProm  int
 	mu     sync.Mutex
-	bearer string // last bearer sent, used for requests without one in their context
+	tools  []mcp.Tool
+	bearer string // last bearer sent, used for requests without one in their context (GET stream)
 	closed bool
 }
 
@@ -43,8 +43,10 @@ type upstream struct {
 var errUnauthorized = errors.New("transport error: request failed with status 401: ")
 
 // dialUpstream opens a new MCP session with the upstream and fetches its tools. life bounds
-// the session (stdio children die with it); ctx bounds only the handshake.
-func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, httpClient *http.Client, log *slog.Logger) (*upstream, error) {
+// the session (stdio children and notification streams end with it); ctx bounds only the
+// handshake. onToolsChanged runs, on its own goroutine, when the upstream says its tool list
+// changed.
+func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, httpClient *http.Client, log *slog.Logger, onToolsChanged func(*upstream)) (*upstream, error) {
 	u := &upstream{spec: spec, bearer: bearer}
 	headerFunc := func(ctx context.Context) map[string]string {
 		h := map[string]string{}
@@ -64,6 +66,7 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 	switch spec.Type {
 	case "streamable-http":
 		t, err = transport.NewStreamableHTTP(spec.URL,
+			transport.WithContinuousListening(), // the GET stream brings tools/list_changed
 			transport.WithHTTPHeaders(spec.Headers),
 			transport.WithHTTPHeaderFunc(headerFunc),
 			transport.WithHTTPBasicClient(httpClient),
@@ -89,12 +92,9 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 		return nil, err
 	}
 	u.c = client.NewClient(t, client.WithProtocolVersion(upstreamProtocol))
-	// Start takes the session's lifetime: for stdio it is the child's context.
-	startCtx := ctx
-	if spec.Type == "stdio" || spec.Type == "sse" {
-		startCtx = life
-	}
-	if err := u.c.Start(startCtx); err != nil {
+	// Start takes the session's lifetime: that of the stdio child, the SSE stream or the
+	// listening GET stream.
+	if err := u.c.Start(life); err != nil {
 		return nil, fmt.Errorf("failed to start %s MCP client: %w", spec.Type, err)
 	}
 	if bearer != "" {
@@ -103,17 +103,22 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = upstreamProtocol
 	init.Params.ClientInfo = mcp.Implementation{Name: "muster-aggregator", Version: "1.0.0"}
+	if onToolsChanged != nil {
+		u.c.OnNotification(func(n mcp.JSONRPCNotification) {
+			if n.Method == mcp.MethodNotificationToolsListChanged {
+				go onToolsChanged(u)
+			}
+		})
+	}
 	res, err := u.c.Initialize(ctx, init)
 	if err != nil {
 		_ = u.c.Close()
 		return nil, fmt.Errorf("failed to initialize MCP protocol: %w", err)
 	}
-	tl, err := u.c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil {
+	if _, _, err := u.relist(ctx); err != nil {
 		_ = u.c.Close()
 		return nil, fmt.Errorf("failed to list tools: %w", err)
 	}
-	u.tools = tl.Tools
 	if res.Capabilities.Resources != nil {
 		if rl, err := u.c.ListResources(ctx, mcp.ListResourcesRequest{}); err == nil {
 			u.nRes = len(rl.Resources)
@@ -125,6 +130,25 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 		}
 	}
 	return u, nil
+}
+
+// toolList is the upstream's tools as last listed.
+func (u *upstream) toolList() []mcp.Tool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tools
+}
+
+// relist fetches the tool list again, returning the previous and the current one.
+func (u *upstream) relist(ctx context.Context) (old, cur []mcp.Tool, err error) {
+	tl, err := u.c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		return nil, nil, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	old, u.tools = u.tools, tl.Tools
+	return old, tl.Tools, nil
 }
 
 // call forwards a tool call under the upstream's own tool name, with the given bearer (if any).

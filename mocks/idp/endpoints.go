@@ -15,16 +15,16 @@ import (
 // handleMetadata serves RFC 8414 and OIDC discovery. Endpoints are where the server is
 // reachable (URL), which is the issuer unless Config.Issuer fixed another string.
 func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
-	iss := s.url
+	base := s.url
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                         s.issuer,
-		"authorization_endpoint":                         iss + "/authorize",
-		"token_endpoint":                                 iss + "/token",
-		"introspection_endpoint":                         iss + "/introspect",
-		"revocation_endpoint":                            iss + "/revoke",
-		"registration_endpoint":                          iss + "/register",
-		"userinfo_endpoint":                              iss + "/userinfo",
-		"jwks_uri":                                       iss + "/jwks",
+		"authorization_endpoint":                         base + "/authorize",
+		"token_endpoint":                                 base + "/token",
+		"introspection_endpoint":                         base + "/introspect",
+		"revocation_endpoint":                            base + "/revoke",
+		"registration_endpoint":                          base + "/register",
+		"userinfo_endpoint":                              base + "/userinfo",
+		"jwks_uri":                                       base + "/jwks",
 		"scopes_supported":                               s.cfg.Scopes,
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},

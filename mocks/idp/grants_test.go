@@ -357,3 +357,34 @@ func TestNoRefreshTokenWhenDisabled(t *testing.T) {
 		t.Errorf("offline_access: %v, refresh %q", err, tok.RefreshToken)
 	}
 }
+
+func TestConcurrentRedemptionOfOneCode(t *testing.T) {
+	s := startIdP(t, Config{AutoApprove: true})
+	v := oauth2.GenerateVerifier()
+	code := codeFor(t, s, oauthConfig(s, "test-client", "", testRedirect, "openid"), oauth2.S256ChallengeOption(v))
+	const n = 8
+	results := make(chan oauthErr, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- postForm(t, s, "/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"code_verifier": {v}, "redirect_uri": {testRedirect}, "client_id": {"test-client"}}, "", "")
+		}()
+	}
+	wg.Wait()
+	close(results)
+	ok := 0
+	for r := range results {
+		switch {
+		case r.status == 200:
+			ok++
+		case r.status != 400 || r.code != "invalid_grant":
+			t.Errorf("loser answered %d %q", r.status, r.code)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d redemptions of one code succeeded, want 1", ok)
+	}
+}

@@ -27,6 +27,7 @@ type store struct {
 	accessSigs   map[string]struct{}
 	refreshSigs  map[string]struct{}
 	requestIDs   map[string]struct{}
+	redeemed     map[string]struct{}
 	tokensIssued int
 }
 
@@ -38,6 +39,7 @@ func newStore(clients *clientRegistry, clock *Clock) *store {
 		accessSigs:  map[string]struct{}{},
 		refreshSigs: map[string]struct{}{},
 		requestIDs:  map[string]struct{}{},
+		redeemed:    map[string]struct{}{},
 	}
 }
 
@@ -56,17 +58,56 @@ func (s *store) CreateAuthorizeCodeSession(ctx context.Context, code string, r f
 	return s.MemoryStore.CreateAuthorizeCodeSession(ctx, code, r)
 }
 
-// GetAuthorizeCodeSession also hydrates sess with the stored session, as fosite expects
-// of a store: its code grant validates the code's expiry against the session it passed in
-// (MemoryStore leaves that session empty, so an expired code would pass that check).
+// GetAuthorizeCodeSession returns a copy of the stored request, as a database-backed store
+// would: fosite's code grant adopts the stored session and changes it, which on
+// MemoryStore's shared object races with a concurrent redemption of the same code. It also
+// gives sess the code's expiry, as a hydrating store would: the code grant first validates
+// the code against the session it passed in (left empty, an expired code would pass).
 func (s *store) GetAuthorizeCodeSession(ctx context.Context, code string, sess fosite.Session) (fosite.Requester, error) {
 	r, err := s.MemoryStore.GetAuthorizeCodeSession(ctx, code, sess)
-	if dst, ok := sess.(*session); ok && r != nil {
-		if src := asSession(r); src != nil {
-			*dst = *src.Clone().(*session)
-		}
+	if r == nil {
+		return r, err
 	}
-	return r, err
+	cp := copyRequest(r)
+	if dst, ok := sess.(*session); ok && dst != nil {
+		dst.SetExpiresAt(fosite.AuthorizeCode, cp.GetSession().GetExpiresAt(fosite.AuthorizeCode))
+	}
+	return cp, err
+}
+
+// GetOpenIDConnectSession returns a copy for the same reason: the OpenID Connect handler
+// writes the ID token's claims into the session it gets, which MemoryStore shares with
+// the stored authorization code.
+func (s *store) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
+	stored, err := s.MemoryStore.GetOpenIDConnectSession(ctx, code, r)
+	if stored == nil {
+		return stored, err
+	}
+	return copyRequest(stored), err
+}
+
+// copyRequest copies a stored request, form and session included.
+func copyRequest(r fosite.Requester) fosite.Requester {
+	keys := make([]string, 0, len(r.GetRequestForm()))
+	for k := range r.GetRequestForm() {
+		keys = append(keys, k)
+	}
+	cp := r.Sanitize(keys)
+	cp.SetSession(r.GetSession().Clone())
+	return cp
+}
+
+// InvalidateAuthorizeCodeSession redeems a code at most once. fosite checks that a code is
+// active and invalidates it later, so two concurrent redemptions could both succeed.
+func (s *store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+	s.mu.Lock()
+	_, done := s.redeemed[code]
+	s.redeemed[code] = struct{}{}
+	s.mu.Unlock()
+	if done {
+		return fosite.ErrInvalidatedAuthorizeCode
+	}
+	return s.MemoryStore.InvalidateAuthorizeCodeSession(ctx, code)
 }
 
 func (s *store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {

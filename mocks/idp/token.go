@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -47,6 +48,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		sess.SetSubject(ar.GetClient().GetID())
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		// Lost a concurrent redemption of the same code (see store): fosite would say 500.
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	}
 	if err != nil {
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return

@@ -49,20 +49,20 @@ type TokenInfo struct {
 	Claims    map[string]any
 }
 
-// Caller is the validated identity behind a request of a protected mock.
-type Caller struct {
+// caller is the validated identity behind a request of a protected mock.
+type caller struct {
 	Token string
 	TokenInfo
 }
 
 type callerKey struct{}
 
-func withCaller(ctx context.Context, c *Caller) context.Context {
+func withCaller(ctx context.Context, c *caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-func callerFrom(ctx context.Context) *Caller {
-	c, _ := ctx.Value(callerKey{}).(*Caller)
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(callerKey{}).(*caller)
 	return c
 }
 
@@ -103,20 +103,20 @@ type verifiedJWT struct {
 // maxVerified bounds the cache; it is emptied when full (tokens are few in a scenario).
 const maxVerified = 4096
 
-// ServeHTTP-style middleware: requests with a good token reach next with the Caller in
+// ServeHTTP-style middleware: requests with a good token reach next with the caller in
 // their context; others get the challenge.
 func (g *guard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		caller, aerr := g.authenticate(r)
+		who, aerr := g.authenticate(r)
 		if aerr != nil {
 			g.challenge(w, aerr)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), caller)))
+		next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), who)))
 	})
 }
 
-func (g *guard) authenticate(r *http.Request) (*Caller, *authError) {
+func (g *guard) authenticate(r *http.Request) (*caller, *authError) {
 	token, err := bearerToken(r.Header.Get("Authorization"))
 	if err != nil {
 		return nil, invalidToken("%v", err)
@@ -134,7 +134,7 @@ func (g *guard) authenticate(r *http.Request) (*Caller, *authError) {
 				desc: fmt.Sprintf("token lacks the required scope %q", strings.Join(g.scopes, " "))}
 		}
 	}
-	return &Caller{Token: token, TokenInfo: info}, nil
+	return &caller{Token: token, TokenInfo: info}, nil
 }
 
 func bearerToken(header string) (string, error) {

@@ -3,20 +3,12 @@ package executor
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/muster-test/muster-test/runner/result"
+	"github.com/muster-test/muster-test/runner/scenario"
 )
-
-// templateRE finds `{{ ... }}` expressions; what is inside decides whether we own it.
-var templateRE = regexp.MustCompile(`\{\{\s*(.*?)\s*\}\}`)
-
-// plainPathRE is a plain path: an optional leading dot, then dot-separated segments, where
-// a segment is a name, a number or a double-quoted literal. Anything else (`eq .a "b"`,
-// pipes) is a workflow template of the SUT's and passes through untouched.
-var plainPathRE = regexp.MustCompile(`^\.?(?:[A-Za-z0-9_-]+|"[^"]*")(?:\.(?:[A-Za-z0-9_-]+|"[^"]*"))*$`)
 
 // store holds what passed steps left for templates, and which ids the scenario has at all.
 type store struct {
@@ -65,13 +57,13 @@ func (s *store) resolve(v any) (any, error) {
 }
 
 func (s *store) resolveString(str string) (any, error) {
-	locs := templateRE.FindAllStringSubmatchIndex(str, -1)
-	if len(locs) == 0 {
+	refs := scenario.Templates(str)
+	if len(refs) == 0 {
 		return str, nil
 	}
 	// A string that is exactly one template keeps the value's type.
-	if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(str) {
-		v, owned, err := s.lookup(str[locs[0][2]:locs[0][3]])
+	if len(refs) == 1 && refs[0].Start == 0 && refs[0].End == len(str) {
+		v, owned, err := s.lookup(refs[0])
 		if err != nil || owned {
 			return v, err
 		}
@@ -79,18 +71,18 @@ func (s *store) resolveString(str string) (any, error) {
 	}
 	var b strings.Builder
 	last := 0
-	for _, l := range locs {
-		b.WriteString(str[last:l[0]])
-		v, owned, err := s.lookup(str[l[2]:l[3]])
+	for _, r := range refs {
+		b.WriteString(str[last:r.Start])
+		v, owned, err := s.lookup(r)
 		if err != nil {
 			return nil, err
 		}
 		if owned {
 			b.WriteString(formatInline(v))
 		} else {
-			b.WriteString(str[l[0]:l[1]])
+			b.WriteString(str[r.Start:r.End])
 		}
-		last = l[1]
+		last = r.End
 	}
 	b.WriteString(str[last:])
 	return b.String(), nil
@@ -98,24 +90,24 @@ func (s *store) resolveString(str string) (any, error) {
 
 // lookup resolves one expression. owned is false when the expression is not ours (not a
 // plain path, or its root is not a step id), so the caller leaves it verbatim.
-func (s *store) lookup(expr string) (v any, owned bool, err error) {
-	if !plainPathRE.MatchString(expr) {
+func (s *store) lookup(r scenario.TemplateRef) (v any, owned bool, err error) {
+	if r.Path == "" || !s.known[r.Root] {
 		return nil, false, nil
 	}
-	segs, err := result.SplitPath(strings.TrimPrefix(expr, "."))
-	if err != nil || !s.known[segs[0]] {
-		return nil, false, nil
+	segs, err := result.SplitPath(r.Path)
+	if err != nil {
+		return nil, true, fmt.Errorf("template {{ %s }}: %v", r.Path, err)
 	}
-	root, ok := s.values[segs[0]]
+	root, ok := s.values[r.Root]
 	if !ok {
-		if s.failed[segs[0]] {
-			return nil, true, fmt.Errorf("template {{ %s }}: step %q did not pass", expr, segs[0])
+		if s.failed[r.Root] {
+			return nil, true, fmt.Errorf("template {{ %s }}: step %q did not pass", r.Path, r.Root)
 		}
-		return nil, true, fmt.Errorf("template {{ %s }}: step %q has not run yet", expr, segs[0])
+		return nil, true, fmt.Errorf("template {{ %s }}: step %q has not run yet", r.Path, r.Root)
 	}
 	v, ok = result.Lookup(root, segs[1:])
 	if !ok {
-		return nil, true, fmt.Errorf("template {{ %s }}: path not found in the result of step %q", expr, segs[0])
+		return nil, true, fmt.Errorf("template {{ %s }}: path not found in the result of step %q", r.Path, r.Root)
 	}
 	return v, true, nil
 }

@@ -45,3 +45,15 @@ func TestLookupAndJSON(t *testing.T) {
 		t.Errorf("Stored of plain text = %v", s)
 	}
 }
+
+func TestObjectSuccessField(t *testing.T) {
+	if r := Object(map[string]any{"success": false, "status_code": 401}); !r.Failed {
+		t.Error("success: false must make a failed call")
+	}
+	if r := Object(map[string]any{"success": true}); r.Failed {
+		t.Error("success: true is not a failure")
+	}
+	if r := Object(map[string]any{"n": 1}); r.Failed {
+		t.Error("a result without success is not a failure")
+	}
+}

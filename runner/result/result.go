@@ -52,13 +52,16 @@ func (r *Result) Stored() any {
 }
 
 // Object wraps a test tool's result map, keeping its JSON as the text so that contains and
-// not_contains read test tool results as they read SUT results.
+// not_contains read test tool results as they read SUT results. A map whose `success` is
+// false (test_call_mock_tool reporting a refused call) is a failed call, so that the step's
+// `success` expectation reads what the tool says.
 func Object(m map[string]any) *Result {
 	b, err := json.Marshal(m)
 	if err != nil {
 		b = []byte(err.Error())
 	}
-	return &Result{Texts: []string{string(b)}, Value: m}
+	ok, has := m["success"].(bool)
+	return &Result{Texts: []string{string(b)}, Value: m, Failed: has && !ok}
 }
 
 // Failure is a failed call whose error text is msg.

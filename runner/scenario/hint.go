@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -50,4 +51,32 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Closest returns up to n of the known names nearest to name, nearest first: those that
+// contain it, or are within a typo's edit distance of it. The CLI uses it to suggest
+// scenario names.
+func Closest(name string, known []string, n int) []string {
+	type scored struct {
+		k    string
+		dist int
+	}
+	var hits []scored
+	lname := strings.ToLower(name)
+	for _, k := range known {
+		lk := strings.ToLower(k)
+		dist := editDistance(lname, lk)
+		if strings.Contains(lk, lname) {
+			dist = min(dist, 1)
+		}
+		if dist <= max(2, len([]rune(name))/3) {
+			hits = append(hits, scored{k, dist})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].dist < hits[j].dist })
+	var out []string
+	for i := 0; i < len(hits) && i < n; i++ {
+		out = append(out, hits[i].k)
+	}
+	return out
 }

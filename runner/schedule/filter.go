@@ -101,7 +101,7 @@ func checkNames(all []*scenario.Scenario, names []string) error {
 			continue
 		}
 		msg := fmt.Sprintf("no scenario named %q", n)
-		if close := Closest(n, known, 3); len(close) > 0 {
+		if close := scenario.Closest(n, known, 3); len(close) > 0 {
 			msg += fmt.Sprintf("; did you mean %s?", strings.Join(quoteAll(close), " or "))
 		}
 		msgs = append(msgs, msg)
@@ -118,50 +118,4 @@ func quoteAll(s []string) []string {
 		out[i] = strconv.Quote(v)
 	}
 	return out
-}
-
-// Closest returns up to n candidates nearest to s: those containing it or within a third of
-// its length in edit distance, nearest first.
-func Closest(s string, candidates []string, n int) []string {
-	type scored struct {
-		c string
-		d int
-	}
-	var hits []scored
-	limit := max(2, len(s)/3)
-	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if strings.Contains(strings.ToLower(c), strings.ToLower(s)) {
-			d = min(d, 1)
-		}
-		if d <= limit {
-			hits = append(hits, scored{c, d})
-		}
-	}
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].d < hits[j].d })
-	var out []string
-	for i := 0; i < len(hits) && i < n; i++ {
-		out = append(out, hits[i].c)
-	}
-	return out
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

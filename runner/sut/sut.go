@@ -162,6 +162,19 @@ func (i *Instance) Fault() error {
 	return fmt.Errorf("SUT %s\n--- last lines of the SUT log ---\n%s", i.proc.exitDescription(), i.LogTail(20))
 }
 
+// FaultWithin waits up to d for the SUT to have exited and returns Fault. A call that
+// failed because the SUT died may see the broken connection before the runner has reaped
+// the process; this lets it report the death rather than the symptom.
+func (i *Instance) FaultWithin(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-i.proc.done:
+	case <-t.C:
+	}
+	return i.Fault()
+}
+
 // Log is the SUT's output so far (its last 256 KiB).
 func (i *Instance) Log() string { return i.proc.log.String() }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/muster-test/muster-test/runner/env"
 	"github.com/muster-test/muster-test/runner/executor"
 	"github.com/muster-test/muster-test/runner/mcpclient"
+	"github.com/muster-test/muster-test/runner/result"
 	"github.com/muster-test/muster-test/runner/sut"
 )
 
@@ -78,7 +79,37 @@ func (w *World) NewSession(ctx context.Context, user, subject string) (executor.
 	if subject != "" {
 		w.subjects[user] = subject
 	}
-	return s, nil
+	return &sutSession{Session: s, sut: w.SUT}, nil
+}
+
+// deathGrace is how long a failed call waits to learn whether the SUT died.
+const deathGrace = time.Second
+
+// sutSession reports a call that failed because the SUT died as that death ("SUT exited
+// with code N" and its log tail) instead of a connection error.
+type sutSession struct {
+	*mcpclient.Session
+	sut *sut.Instance
+}
+
+func (s *sutSession) CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error) {
+	res, err := s.Session.CallTool(ctx, name, args)
+	if err != nil {
+		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
+			return nil, fault
+		}
+	}
+	return res, err
+}
+
+func (s *sutSession) ListTools(ctx context.Context) ([]string, error) {
+	tools, err := s.Session.ListTools(ctx)
+	if err != nil {
+		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
+			return nil, fault
+		}
+	}
+	return tools, err
 }
 
 // Fault implements executor.Env.

@@ -1,0 +1,85 @@
+// Package idpcmd is the `muster-test mock-idp` command: one mock IdP on 127.0.0.1 that
+// runs until its context ends (the caller ties that to SIGINT/SIGTERM).
+package idpcmd
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/muster-test/muster-test/mocks/idp"
+)
+
+// Exit codes of Run.
+const (
+	ExitOK    = 0 // stopped by the context (a signal)
+	ExitStart = 1 // the server could not start, e.g. the port is taken
+	ExitUsage = 2 // bad usage or configuration
+)
+
+// Run parses `--port N [--config FILE]`, starts the IdP, prints its issuer and endpoints on
+// stdout and serves until ctx ends.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mock-idp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
+	configFile := fs.String("config", "", "YAML file with the keys of one mock_oauth_servers entry")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: muster-test mock-idp --port N [--config FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mock-idp: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return ExitUsage
+	}
+	if *port < 0 || *port > 65535 {
+		fmt.Fprintf(stderr, "mock-idp: --port %d out of range\n", *port)
+		return ExitUsage
+	}
+	var cfg idp.Config
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "mock-idp: %v\n", err)
+			return ExitUsage
+		}
+		if cfg, err = idp.ConfigFromYAML(data); err != nil {
+			fmt.Fprintf(stderr, "mock-idp: %s: %v\n", *configFile, err)
+			return ExitUsage
+		}
+	}
+	cfg.Port = *port
+
+	s, err := idp.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "mock-idp: %v\n", err)
+		return ExitStart
+	}
+	defer s.Close()
+	printEndpoints(stdout, s, cfg.Name)
+	<-ctx.Done()
+	return ExitOK
+}
+
+func printEndpoints(w io.Writer, s *idp.Server, name string) {
+	base := s.URL()
+	fmt.Fprintf(w, "mock IdP %q listening on 127.0.0.1:%d\n", name, s.Port())
+	fmt.Fprintf(w, "%-15s %s\n", "issuer:", s.Issuer())
+	for _, e := range [][2]string{
+		{"metadata", "/.well-known/oauth-authorization-server"}, {"openid", "/.well-known/openid-configuration"},
+		{"authorize", "/authorize"}, {"token", "/token"}, {"introspect", "/introspect"}, {"revoke", "/revoke"},
+		{"register", "/register"}, {"userinfo", "/userinfo"}, {"jwks", "/jwks"},
+	} {
+		fmt.Fprintf(w, "%-15s %s%s\n", e[0]+":", base, e[1])
+	}
+	fmt.Fprintf(w, "%-15s %s\n", "client_id:", s.ClientID())
+	if pem := s.CACertPEM(); pem != nil {
+		fmt.Fprintf(w, "CA certificate:\n%s", pem)
+	}
+}

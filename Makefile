@@ -12,8 +12,12 @@ test: lint
 demo: build
 	./$(BIN) --sut builtin --config scenarios
 
+# Component benchmarks of the mocks and the reference SUT, then the suite measured as users
+# run it; prints one table (see BENCHMARKS.md).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... | tee $$tmp && \
+	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./runner/benchsuite
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -141,6 +141,7 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 		t := time.Now()
 		inst.Stop()
 		res.Timings.Teardown = time.Since(t)
+		res.Timings.SUTListen = inst.ListenDur()
 		if w.opts.Debug || res.Status == event.Failed || res.Status == event.Error {
 			res.SUTLog = inst.Log()
 		}

@@ -56,6 +56,7 @@ type StepResult struct {
 type Timings struct {
 	Environment time.Duration `json:"environment"` // mocks started
 	SUTStart    time.Duration `json:"sut_start"`   // config written, process started, first answer
+	SUTListen   time.Duration `json:"sut_listen"`  // the SUT's own exec-to-listening time, from its log
 	Ready       time.Duration `json:"ready"`       // until every configured server settled
 	Steps       time.Duration `json:"steps"`
 	Teardown    time.Duration `json:"teardown"`

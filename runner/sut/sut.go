@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -173,6 +174,25 @@ func (i *Instance) FaultWithin(d time.Duration) error {
 	case <-t.C:
 	}
 	return i.Fault()
+}
+
+// readyLineRE finds the readiness line muster (and the reference SUT) log once listening,
+// with its slog timestamp.
+var readyLineRE = regexp.MustCompile(`time=(\S+) .*Started aggregator manager on`)
+
+// ListenDur is the SUT's own start-to-listen time: from exec to the timestamp of its
+// readiness log line (0 when it logged none). Benchmarks subtract it from the runner's
+// overhead, since no runner can make a SUT start faster.
+func (i *Instance) ListenDur() time.Duration {
+	m := readyLineRE.FindStringSubmatch(i.proc.log.String())
+	if m == nil {
+		return 0
+	}
+	at, err := time.Parse(time.RFC3339Nano, m[1])
+	if err != nil || at.Before(i.started.Truncate(time.Millisecond)) {
+		return 0
+	}
+	return at.Sub(i.started)
 }
 
 // Log is the SUT's output so far (its last 256 KiB).

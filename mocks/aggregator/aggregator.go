@@ -180,6 +180,10 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 	} else {
 		mux.Handle("/mcp", server.NewStreamableHTTPServer(a.mcp,
 			server.WithStateful(true), // ids never issued, or deleted, get 404
+			// Without an event store, mcp-go v1.2.1 can drop a notification sent at the end of
+			// a tool handler (its forwarder takes it, then finds the request done), which
+			// loses tools/list_changed after login and logout. The resumable path waits for
+			// the forwarder before answering.
 			server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
 			server.WithStreamableHTTPLogger(a.log.With("subsystem", "mcp-transport")),
 		))

@@ -223,7 +223,7 @@ type mcpClient struct {
 
 func (s *sut) connect(t testing.TB) *mcpClient {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(s.base+"/mcp", transport.WithHTTPBasicClient(testHTTPClient))
+	tr, err := transport.NewStreamableHTTP(s.base+"/mcp", transport.WithContinuousListening(), transport.WithHTTPBasicClient(testHTTPClient))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func (s *loginSession) ListTools(context.Context) ([]string, error) { return s.t
 type noEnv struct{}
 
 func (noEnv) NewSession(context.Context, string, string) (executor.Session, error) { return nil, nil }
-func (noEnv) Fault() error                                                          { return nil }
+func (noEnv) Fault() error                                                         { return nil }
 
 const challenge = "Authentication Required\n\nServer: alpha\n\nPlease sign in to connect to this server:\n\n" +
 	"http://localhost:1234/authorize?client_id=x&state=abc\n\nAfter signing in, run this tool again to complete the connection."

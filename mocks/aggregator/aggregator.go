@@ -84,9 +84,10 @@ func (s *serverState) discovered() (prmInfo, bool) {
 
 // sessionState is what one MCP client session owns: its upstream sessions with protected servers.
 type sessionState struct {
-	id    string
-	mu    sync.Mutex
-	conns map[string]*upstream
+	id     string
+	mu     sync.Mutex
+	conns  map[string]*upstream
+	client server.ClientSession // mcp-go's session, once registered
 }
 
 func (s *sessionState) conn(server string) *upstream {
@@ -178,7 +179,7 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 		mux.Handle("/sse", sse.SSEHandler())
 		mux.Handle("/message", sse.MessageHandler())
 	} else {
-		mux.Handle("/mcp", server.NewStreamableHTTPServer(a.mcp,
+		mux.Handle("/mcp", a.deferNotifications(server.NewStreamableHTTPServer(a.mcp,
 			server.WithStateful(true), // ids never issued, or deleted, get 404
 			// Without an event store, mcp-go v1.2.1 can drop a notification sent at the end of
 			// a tool handler (its forwarder takes it, then finds the request done), which
@@ -186,7 +187,7 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 			// the forwarder before answering.
 			server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
 			server.WithStreamableHTTPLogger(a.log.With("subsystem", "mcp-transport")),
-		))
+		)))
 	}
 	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -235,14 +235,15 @@ func (s *sut) connect(t testing.TB) *mcpClient {
 			c.mu.Unlock()
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
+	// Start's context is the listening stream's lifetime: Close ends it, not a timeout.
+	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = mcp.ProtocolVersion20250618
 	init.Params.ClientInfo = mcp.Implementation{Name: "aggregator-test", Version: "0"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}

@@ -93,33 +93,20 @@ func (a *Aggregator) connect(ctx context.Context, sess *sessionState, s *serverS
 		go old.close()
 		oldTools = old.toolList()
 	}
-	if !a.showSessionTools(sess, s, oldTools, u.toolList()) {
-		// No tool was added, yet the authenticate tool is hidden now: the list changed.
-		_ = a.mcp.SendNotificationToSpecificClient(sess.id, mcp.MethodNotificationToolsListChanged, nil)
-	}
+	// Announced even without tools: the authenticate tool is hidden now.
+	a.showSessionTools(ctx, sess, s, oldTools, u.toolList())
 	a.log.Info("Connected protected MCP server", "server", s.spec.Name, "session", sess.id, "tools", len(u.toolList()), "subsystem", "aggregator")
 	return u, nil
 }
 
-// showSessionTools replaces a session's tools of s (old) with cur, and reports whether it
-// added any (which notifies the session).
-func (a *Aggregator) showSessionTools(sess *sessionState, s *serverState, old, cur []mcp.Tool) bool {
+// showSessionTools replaces a session's tools of s (old) with cur.
+func (a *Aggregator) showSessionTools(ctx context.Context, sess *sessionState, s *serverState, old, cur []mcp.Tool) {
 	a.learnTools(s, cur)
-	if stale := missing(a.exposedNames(s, old), a.exposedNames(s, cur)); len(stale) > 0 {
-		_ = a.mcp.DeleteSessionTools(sess.id, stale...)
-	}
-	if len(cur) == 0 {
-		return false
-	}
 	tools := make([]server.ServerTool, 0, len(cur))
 	for _, t := range cur {
 		tools = append(tools, a.proxyTool(s, t, kindProtected))
 	}
-	// Sends tools/list_changed to this session only.
-	if err := a.mcp.AddSessionTools(sess.id, tools...); err != nil {
-		a.log.Debug("AddSessionTools failed", "session", sess.id, "error", err)
-	}
-	return true
+	a.updateSessionTools(ctx, sess, tools, missing(a.exposedNames(s, old), a.exposedNames(s, cur)))
 }
 
 // syncSessionTools follows a protected upstream's tools/list_changed for one session.
@@ -130,7 +117,7 @@ func (a *Aggregator) syncSessionTools(sess *sessionState, s *serverState, u *ups
 	if err != nil || sess.conn(s.spec.Name) != u {
 		return
 	}
-	a.showSessionTools(sess, s, old, cur)
+	a.showSessionTools(ctx, sess, s, old, cur)
 }
 
 func missing(old, cur []string) []string {
@@ -174,7 +161,7 @@ func (a *Aggregator) callProtected(ctx context.Context, s *serverState, tool str
 	if isUnauthorized(err) && tok != nil {
 		nt, rerr := a.refresh(ctx, k, tok)
 		if rerr != nil {
-			a.dropAuth(sess, p.issuer)
+			a.dropAuth(ctx, sess, p.issuer)
 		} else {
 			res, err = u.call(ctx, tool, req, nt.AccessToken)
 		}
@@ -187,17 +174,17 @@ func (a *Aggregator) callProtected(ctx context.Context, s *serverState, tool str
 
 // dropAuth puts every server of the issuer back to "auth required" for this session: the
 // token is gone, so are the upstream sessions and their tools.
-func (a *Aggregator) dropAuth(sess *sessionState, issuer string) {
+func (a *Aggregator) dropAuth(ctx context.Context, sess *sessionState, issuer string) {
 	a.tokens.drop(a.tokenKey(sess.id, issuer), nil)
 	for _, s := range a.servers {
 		if p, ok := s.discovered(); ok && p.issuer == issuer {
-			a.disconnect(sess, s)
+			a.disconnect(ctx, sess, s)
 		}
 	}
 }
 
 // disconnect ends the session's upstream session with s and hides its tools again.
-func (a *Aggregator) disconnect(sess *sessionState, s *serverState) {
+func (a *Aggregator) disconnect(ctx context.Context, sess *sessionState, s *serverState) {
 	sess.mu.Lock()
 	u := sess.conns[s.spec.Name]
 	delete(sess.conns, s.spec.Name)
@@ -206,9 +193,7 @@ func (a *Aggregator) disconnect(sess *sessionState, s *serverState) {
 		return
 	}
 	go u.close()
-	if err := a.mcp.DeleteSessionTools(sess.id, a.exposedNames(s, u.toolList())...); err != nil {
-		a.log.Debug("DeleteSessionTools failed", "session", sess.id, "error", err)
-	}
+	a.updateSessionTools(ctx, sess, nil, a.exposedNames(s, u.toolList()))
 	a.log.Debug("Disconnected protected MCP server", "server", s.spec.Name, "session", sess.id, "subsystem", "aggregator")
 }
 
@@ -219,13 +204,10 @@ func (a *Aggregator) logout(ctx context.Context, s *serverState) *mcp.CallToolRe
 	if !ok {
 		return mcp.NewToolResultText(fmt.Sprintf("Server '%s' is not authenticated.", s.spec.Name))
 	}
-	a.tokens.drop(a.tokenKey(sess.id, p.issuer), nil)
-	if !a.faults.has(FaultStaleToolsAfterLogout) {
-		for _, o := range a.servers {
-			if q, ok := o.discovered(); ok && q.issuer == p.issuer {
-				a.disconnect(sess, o)
-			}
-		}
+	if a.faults.has(FaultStaleToolsAfterLogout) {
+		a.tokens.drop(a.tokenKey(sess.id, p.issuer), nil)
+	} else {
+		a.dropAuth(ctx, sess, p.issuer)
 	}
 	a.log.Info("Logged out", "server", s.spec.Name, "session", sess.id, "subsystem", "oauth")
 	return mcp.NewToolResultText(fmt.Sprintf("Successfully logged out from %s.", s.spec.Name))

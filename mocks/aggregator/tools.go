@@ -47,6 +47,12 @@ func (a *Aggregator) newMCPServer() *server.MCPServer {
 	hooks.AddOnError(func(_ context.Context, _ any, method mcp.MCPMethod, _ any, err error) {
 		a.log.Debug("MCP error", "method", method, "error", err, "subsystem", "mcp")
 	})
+	hooks.AddOnRegisterSession(func(_ context.Context, cs server.ClientSession) {
+		sess := a.session(cs.SessionID())
+		sess.mu.Lock()
+		sess.client = cs
+		sess.mu.Unlock()
+	})
 	hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
 		a.endSession(cs.SessionID())
 	})

@@ -61,6 +61,16 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 		}
 		return h
 	}
+	// mcp-go turns a 403 (or any 4xx but 401) on initialize into "likely a legacy SSE
+	// server", losing the status and the challenge; the recorder keeps them so a refused
+	// token is reported as what it is.
+	rec := &refusalRecorder{next: httpClient.Transport}
+	if rec.next == nil {
+		rec.next = http.DefaultTransport
+	}
+	hc := *httpClient
+	hc.Transport = rec
+	httpClient = &hc
 	var t transport.Interface
 	var err error
 	switch spec.Type {
@@ -113,6 +123,9 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 	res, err := u.c.Initialize(ctx, init)
 	if err != nil {
 		_ = u.c.Close()
+		if status, challenge := rec.refusal(); status == http.StatusForbidden {
+			return nil, fmt.Errorf("failed to initialize MCP protocol: the server refused the token with HTTP %d (%s): %w", status, challenge, err)
+		}
 		return nil, fmt.Errorf("failed to initialize MCP protocol: %w", err)
 	}
 	if _, _, err := u.relist(ctx); err != nil {
@@ -197,4 +210,30 @@ func (u *upstream) close() {
 	case <-done:
 	case <-time.After(50 * time.Millisecond):
 	}
+}
+
+// refusalRecorder remembers the first 4xx response and its WWW-Authenticate challenge.
+type refusalRecorder struct {
+	next      http.RoundTripper
+	mu        sync.Mutex
+	status    int
+	challenge string
+}
+
+func (r *refusalRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		r.mu.Lock()
+		if r.status == 0 {
+			r.status, r.challenge = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+		}
+		r.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (r *refusalRecorder) refusal() (int, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status, r.challenge
 }

@@ -2,6 +2,7 @@ package sut
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,17 +18,25 @@ const (
 	readyPollMax   = 100 * time.Millisecond
 )
 
+// settleWindow is how long a start that answers MCP may take to show every configured
+// server before the driver gives up on it and starts the SUT afresh (muster's own runner
+// also waits at most 5 s). muster af5d3ca1 has a start-up race that loses a protected
+// server for good: its event handler deregisters the server ("state=stopped") just after
+// the orchestrator registered it as pending authentication, so its authenticate tool never
+// appears however long one waits.
+const settleWindow = 5 * time.Second
+
+// errStalled says the SUT answered MCP but did not show every configured server within the
+// settle window.
+var errStalled = errors.New("the SUT answered but did not settle")
+
 // waitReady waits for an MCP initialize to succeed, then for `tools/list` to show every
 // configured server as settled: its tools, or its authenticate tool when it is protected.
-func (i *Instance) waitReady(ctx context.Context) error {
-	timeout := i.spec.ReadyTimeout
-	if timeout <= 0 {
-		timeout = defaultReadyTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// ctx bounds the whole wait; settle > 0 also bounds the second phase, which then ends
+// with errStalled.
+func (i *Instance) waitReady(ctx context.Context, settle time.Duration) error {
 	poll := readyPollStart
-	wait := func() error {
+	wait := func(ctx context.Context) error {
 		t := time.NewTimer(poll)
 		defer t.Stop()
 		poll = min(poll*2, readyPollMax)
@@ -38,25 +47,23 @@ func (i *Instance) waitReady(ctx context.Context) error {
 			return fmt.Errorf("SUT %s before it was ready\n--- last lines of the SUT log ---\n%s",
 				i.proc.exitDescription(), i.LogTail(20))
 		case <-ctx.Done():
-			return i.notReady(ctx, "")
+			return ctx.Err()
 		}
 	}
-	var lastErr error
 	for {
 		sess, err := i.Connect(ctx)
 		if err == nil {
 			i.StartDur = time.Since(i.started)
-			err = i.waitSettled(ctx, sess, wait)
+			err = i.waitSettled(ctx, sess, settle, wait)
 			sess.Close()
 			i.ReadyDur = time.Since(i.started) - i.StartDur
 			return err
 		}
-		lastErr = err
-		if err := wait(); err != nil {
-			if ctx.Err() != nil && lastErr != nil {
-				return i.notReady(ctx, "last connection error: "+lastErr.Error())
+		if werr := wait(ctx); werr != nil {
+			if ctx.Err() != nil {
+				return i.notReady(ctx, "last connection error: "+err.Error())
 			}
-			return err
+			return werr
 		}
 	}
 }
@@ -65,10 +72,16 @@ type listSession interface {
 	ListTools(ctx context.Context) ([]string, error)
 }
 
-func (i *Instance) waitSettled(ctx context.Context, sess listSession, wait func() error) error {
+func (i *Instance) waitSettled(ctx context.Context, sess listSession, settle time.Duration, wait func(context.Context) error) error {
 	want := i.expectedTools()
+	phase := ctx
+	if settle > 0 {
+		var cancel context.CancelFunc
+		phase, cancel = context.WithTimeout(ctx, settle)
+		defer cancel()
+	}
 	for {
-		tools, err := sess.ListTools(ctx)
+		tools, err := sess.ListTools(phase)
 		missing := want
 		if err == nil {
 			missing = slices.DeleteFunc(slices.Clone(want), func(n string) bool { return slices.Contains(tools, n) })
@@ -76,15 +89,18 @@ func (i *Instance) waitSettled(ctx context.Context, sess listSession, wait func(
 				return nil
 			}
 		}
-		if werr := wait(); werr != nil {
-			if ctx.Err() != nil {
-				detail := "still missing tools: " + strings.Join(missing, ", ")
-				if err != nil {
-					detail = "tools/list failed: " + err.Error()
-				}
-				return i.notReady(ctx, detail)
+		if werr := wait(phase); werr != nil {
+			if phase.Err() == nil {
+				return werr // the SUT exited
 			}
-			return werr
+			detail := "still missing tools: " + strings.Join(missing, ", ")
+			if err != nil {
+				detail = "tools/list failed: " + err.Error()
+			}
+			if ctx.Err() == nil {
+				return fmt.Errorf("%w within %s (%s)", errStalled, settle, detail)
+			}
+			return i.notReady(ctx, detail)
 		}
 	}
 }
@@ -111,16 +127,18 @@ func (s *Spec) readyTimeout() time.Duration {
 func (i *Instance) expectedTools() []string {
 	var out []string
 	for _, u := range i.spec.Upstreams {
-		if u.Protected {
-			out = append(out, "x_"+u.Name+"_authenticate")
-			continue
-		}
 		prefix, _ := u.Spec["toolPrefix"].(string)
 		if prefix == "" {
 			prefix = u.Name
 		}
+		if u.Protected {
+			// muster names its synthetic login tool like an upstream tool called
+			// "authenticate", so a toolPrefix applies to it too (x_<toolPrefix>_authenticate).
+			out = append(out, ExposedName(i.musterPrefix, prefix, "authenticate"))
+			continue
+		}
 		for _, t := range u.Tools {
-			out = append(out, ExposedName("x", prefix, t))
+			out = append(out, ExposedName(i.musterPrefix, prefix, t))
 		}
 	}
 	return out

@@ -95,7 +95,8 @@ func (m *Muster) startOnce(ctx context.Context, spec *Spec) (*Instance, error) {
 		return nil, err
 	}
 	cfgDir := filepath.Join(spec.Dir, "muster")
-	if err := writeMusterConfig(cfgDir, port, spec); err != nil {
+	musterPrefix, err := writeMusterConfig(cfgDir, port, spec)
+	if err != nil {
 		return nil, fmt.Errorf("write SUT config: %w", err)
 	}
 	argv := slices.Concat(m.Command, []string{"serve", "--config-path", cfgDir}, m.Args)
@@ -108,10 +109,11 @@ func (m *Muster) startOnce(ctx context.Context, spec *Spec) (*Instance, error) {
 		env = append(env, "SSL_CERT_FILE="+spec.CAFile)
 	}
 	inst := &Instance{
-		Endpoint:  fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
-		PublicURL: fmt.Sprintf("http://localhost:%d", port),
-		spec:      spec,
-		started:   time.Now(),
+		Endpoint:     fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
+		PublicURL:    fmt.Sprintf("http://localhost:%d", port),
+		spec:         spec,
+		musterPrefix: musterPrefix,
+		started:      time.Now(),
 	}
 	inst.proc, err = startProcess(argv, env, spec.Dir, filepath.Join(spec.Dir, "sut.log"))
 	if err != nil {
@@ -143,11 +145,12 @@ type Instance struct {
 	Endpoint  string // MCP endpoint the runner connects to
 	PublicURL string // the SUT's public base URL (OAuth callback, client metadata)
 
-	spec     *Spec
-	proc     *process
-	started  time.Time
-	StartDur time.Duration // exec until the first MCP initialize answered
-	ReadyDur time.Duration // first answer until every server settled
+	spec         *Spec
+	musterPrefix string // in front of every upstream tool name
+	proc         *process
+	started      time.Time
+	StartDur     time.Duration // exec until the first MCP initialize answered
+	ReadyDur     time.Duration // first answer until every server settled
 }
 
 // Connect opens an MCP session to the SUT.

@@ -270,10 +270,16 @@ func neverIssuedState() string {
 	return base64.URLEncoding.EncodeToString(b)
 }
 
-var tagRE = regexp.MustCompile(`<[^>]*>`)
+var (
+	tagRE = regexp.MustCompile(`<[^>]*>`)
+	// Style sheets and scripts are not text a reader (or a `contains`) is after.
+	hiddenRE = regexp.MustCompile(`(?is)<(style|script)\b[^>]*>.*?</(style|script)\s*>`)
+)
 
-// trimPage makes an HTML page readable in a message: tags dropped, space folded, cut.
+// trimPage makes an HTML page readable in a message: style and script blocks and tags
+// dropped, space folded, cut.
 func trimPage(s string) string {
+	s = hiddenRE.ReplaceAllString(s, " ")
 	s = strings.Join(strings.Fields(tagRE.ReplaceAllString(s, " ")), " ")
 	if len(s) > 500 {
 		s = s[:500] + "..."

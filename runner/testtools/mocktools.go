@@ -2,7 +2,6 @@ package testtools
 
 import (
 	"context"
-
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,33 +13,61 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/runner/env"
 	"github.com/muster-test/muster-test/runner/executor"
 	"github.com/muster-test/muster-test/runner/sut"
 )
 
-// lastResponse records the status and challenge of the most recent HTTP response, which
-// the MCP client turns into errors that have lost them.
-type lastResponse struct {
+// httpStatus records what the server answered at the HTTP level, which the MCP client turns
+// into errors that have lost it: the first refusal (status >= 400, with its challenge), or
+// else the status of the first response (the initialize POST, or the SSE stream's GET;
+// later responses of an SSE session are 202s that say nothing about the call).
+type httpStatus struct {
 	mu        sync.Mutex
 	status    int
 	challenge string
 	next      http.RoundTripper
 }
 
-func (l *lastResponse) RoundTrip(r *http.Request) (*http.Response, error) {
+func (l *httpStatus) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(r)
 	if err == nil {
 		l.mu.Lock()
-		l.status, l.challenge = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+		if l.status == 0 || (l.status < 400 && resp.StatusCode >= 400) {
+			l.status, l.challenge = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+		}
 		l.mu.Unlock()
 	}
 	return resp, err
 }
 
-func (l *lastResponse) get() (int, string) {
+func (l *httpStatus) get() (int, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.status, l.challenge
+}
+
+// mockClient is an MCP client for an in-process mock, over the mock's own transport.
+func mockClient(srv *env.Server, token string, rec *httpStatus) (*client.Client, error) {
+	headers := map[string]string{}
+	if token != "" {
+		headers["Authorization"] = "Bearer " + token
+	}
+	var tr transport.Interface
+	var err error
+	if srv.Decl.Mock != nil && srv.Decl.Mock.Type == "sse" {
+		// No client timeout: it would cut the event stream; the step's context bounds it.
+		tr, err = transport.NewSSE(srv.HTTP.URL(), transport.WithHTTPClient(&http.Client{Transport: rec}),
+			transport.WithHeaders(headers))
+	} else {
+		tr, err = transport.NewStreamableHTTP(srv.HTTP.URL(),
+			transport.WithHTTPBasicClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}),
+			transport.WithHTTPHeaders(headers))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618)), nil
 }
 
 // callMockTool calls a mock MCP server directly, not through the SUT, optionally with a
@@ -58,17 +85,17 @@ func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (
 	if err != nil {
 		return nil, err
 	}
-	toolArgs, _ := args["args"].(map[string]any)
-	rec := &lastResponse{next: http.DefaultTransport}
-	opts := []transport.StreamableHTTPCOption{transport.WithHTTPBasicClient(&http.Client{Transport: rec, Timeout: 30 * time.Second})}
-	if token != "" {
-		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	var toolArgs map[string]any
+	if raw, ok := args["args"]; ok && raw != nil {
+		if toolArgs, ok = raw.(map[string]any); !ok {
+			return nil, fmt.Errorf("argument \"args\" must be a map of the tool's arguments, got %T", raw)
+		}
 	}
-	tr, err := transport.NewStreamableHTTP(srv.HTTP.URL(), opts...)
+	rec := &httpStatus{next: http.DefaultTransport}
+	c, err := mockClient(srv, token, rec)
 	if err != nil {
 		return nil, err
 	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
 	defer c.Close()
 	out := map[string]any{"server": srv.Name, "tool": tool}
 	fail := func(err error) (map[string]any, error) {
@@ -93,15 +120,12 @@ func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (
 		return fail(err)
 	}
 	status, _ := rec.get()
-	var texts []any
+	text := ""
 	for _, ct := range res.Content {
 		if t, ok := ct.(mcp.TextContent); ok {
-			texts = append(texts, t.Text)
+			text = t.Text
+			break
 		}
-	}
-	text := ""
-	if len(texts) > 0 {
-		text, _ = texts[0].(string)
 	}
 	out["success"], out["status_code"], out["result"] = !res.IsError, status, text
 	if res.IsError {

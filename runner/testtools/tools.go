@@ -75,27 +75,27 @@ func httpMock(run *executor.Run, args map[string]any) (*World, *env.Server, erro
 	return w, srv, nil
 }
 
-// idps resolves the optional `server` argument to mock IdPs: the named one, or all.
-func idps(run *executor.Run, args map[string]any) (*World, []string, error) {
-	w, err := worldOf(run)
-	if err != nil {
-		return nil, nil, err
+// idps resolves the optional `server` argument to mock IdPs: the named one (named is
+// true), or all of them when it is absent or empty.
+func idps(run *executor.Run, args map[string]any) (w *World, names []string, named bool, err error) {
+	if w, err = worldOf(run); err != nil {
+		return nil, nil, false, err
 	}
 	name, err := executor.StringArg(args, "server", false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if name == "" {
 		names := w.Env.IdPNames()
 		if len(names) == 0 {
-			return nil, nil, fmt.Errorf("this scenario has no mock OAuth servers")
+			return nil, nil, false, fmt.Errorf("this scenario has no mock OAuth servers")
 		}
-		return w, names, nil
+		return w, names, false, nil
 	}
 	if _, ok := w.Env.IdP(name); !ok {
-		return nil, nil, fmt.Errorf("no mock OAuth server named %q in this scenario", name)
+		return nil, nil, false, fmt.Errorf("no mock OAuth server named %q in this scenario", name)
 	}
-	return w, []string{name}, nil
+	return w, []string{name}, true, nil
 }
 
 func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
@@ -114,6 +114,11 @@ func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (m
 	life, err := durationArg(args, "expires_in")
 	if err != nil {
 		return nil, err
+	}
+	if _, given := args["expires_in"]; given && life <= 0 {
+		// The IdP would read 0 as "its default lifetime": a token the scenario meant to be
+		// expired would be valid for an hour.
+		return nil, fmt.Errorf("argument \"expires_in\" must be positive, got %v (advance the IdP's mock clock to expire a token)", args["expires_in"])
 	}
 	s, _ := w.Env.IdP(srv.IdP)
 	o := srv.Decl.Mock.OAuth
@@ -156,11 +161,11 @@ func durationArg(args map[string]any, name string) (time.Duration, error) {
 }
 
 func oauthServerInfo(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
-	w, names, err := idps(run, args)
+	w, names, named, err := idps(run, args)
 	if err != nil {
 		return nil, err
 	}
-	if _, named := args["server"]; named {
+	if named {
 		return describeIdP(w, names[0]), nil
 	}
 	all := map[string]any{}
@@ -193,7 +198,7 @@ func describeIdP(w *World, name string) map[string]any {
 }
 
 func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
-	w, names, err := idps(run, args)
+	w, names, named, err := idps(run, args)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +217,7 @@ func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (ma
 	for _, n := range names {
 		s, _ := w.Env.IdP(n)
 		if !s.Clock().Mock() {
-			if _, named := args["server"]; named {
+			if named {
 				return nil, fmt.Errorf("mock OAuth server %s does not use a mock clock (use_mock_clock: true)", n)
 			}
 			continue
@@ -228,7 +233,7 @@ func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (ma
 }
 
 func revokeTokens(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
-	w, names, err := idps(run, args)
+	w, names, _, err := idps(run, args)
 	if err != nil {
 		return nil, err
 	}

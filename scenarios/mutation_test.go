@@ -1,0 +1,162 @@
+package scenarios_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-test/muster-test/mocks/aggregator"
+)
+
+// TestSuiteCatchesEveryFault is the suite's mutation check: the built-in scenarios must pass
+// against the reference SUT, and every deliberate misbehaviour the reference SUT can be
+// started with must make at least one of them fail. A fault nothing catches is a gap in the
+// suite. The faults come from the aggregator itself, so a new one is checked without edits.
+func TestSuiteCatchesEveryFault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole suite once per fault; skipped under -short")
+	}
+	bin := buildBinary(t)
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files in %s (%v)", dir, err)
+	}
+
+	t.Run("no-fault", func(t *testing.T) {
+		results := runSuite(t, bin, dir, "")
+		if len(results) != len(files) {
+			t.Errorf("the report has %d scenarios, the directory %d files", len(results), len(files))
+		}
+		for _, r := range results {
+			if r.Result != "PASSED" {
+				t.Errorf("scenario %s: %s without any fault: %s", r.Scenario.Name, r.Result, r.why())
+			}
+		}
+	})
+	for _, f := range aggregator.AllFaults {
+		t.Run(string(f), func(t *testing.T) {
+			results := runSuite(t, bin, dir, string(f))
+			if len(results) != len(files) {
+				t.Errorf("the report has %d scenarios, the directory %d files", len(results), len(files))
+			}
+			var caught []string
+			for _, r := range results {
+				switch r.Result {
+				case "PASSED":
+				case "FAILED", "ERROR":
+					caught = append(caught, r.Scenario.Name)
+					t.Logf("caught by %s (%s): %s", r.Scenario.Name, r.Result, r.why())
+				default:
+					t.Errorf("scenario %s: %s under fault %s", r.Scenario.Name, r.Result, f)
+				}
+			}
+			if len(caught) == 0 {
+				t.Errorf("fault %s: every scenario passed; the suite has no scenario that catches it", f)
+			}
+		})
+	}
+}
+
+// buildBinary builds muster-test once for all runs.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "muster-test")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/muster-test/muster-test/cmd/muster-test")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type scenarioResult struct {
+	Scenario struct {
+		Name string `json:"name"`
+	} `json:"scenario"`
+	Result      string `json:"result"`
+	Error       string `json:"error"`
+	StepResults []struct {
+		Step struct {
+			ID string `json:"id"`
+		} `json:"step"`
+		Result string `json:"result"`
+		Error  string `json:"error"`
+	} `json:"step_results"`
+}
+
+// why names the step that decided a verdict, trimmed for a log line.
+func (r scenarioResult) why() string {
+	for _, s := range r.StepResults {
+		if s.Result == "FAILED" || s.Result == "ERROR" {
+			msg := s.Error
+			if len(msg) > 300 {
+				msg = msg[:300] + "..."
+			}
+			return "step " + s.Step.ID + ": " + msg
+		}
+	}
+	return r.Error
+}
+
+// runSuite runs every scenario of dir against the reference SUT, with fault ("" for none),
+// and returns the scenario results of the JSON report.
+func runSuite(t *testing.T, bin, dir, fault string) []scenarioResult {
+	t.Helper()
+	reportDir := t.TempDir()
+	args := []string{"--sut", "builtin", "--config", dir, "--parallel", "2", "--report", reportDir,
+		"--no-color", "--timeout", "3m"}
+	if fault != "" {
+		args = append(args, "--sut-args", "--fault "+fault)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		// Some scenario did not pass: the report says which.
+	default:
+		t.Fatalf("muster-test %s: %v\n%s", strings.Join(args, " "), err, tail(out))
+	}
+	reports, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
+	if len(reports) != 1 {
+		t.Fatalf("want one JSON report in %s, found %d\n%s", reportDir, len(reports), tail(out))
+	}
+	data, err := os.ReadFile(reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		ScenarioResults []scenarioResult `json:"scenario_results"`
+	}
+	if err := json.Unmarshal(data, &report); err != nil {
+		t.Fatalf("report %s: %v", reports[0], err)
+	}
+	slices.SortFunc(report.ScenarioResults, func(a, b scenarioResult) int {
+		return strings.Compare(a.Scenario.Name, b.Scenario.Name)
+	})
+	return report.ScenarioResults
+}
+
+func tail(b []byte) string {
+	const max = 3000
+	if len(b) > max {
+		return "..." + string(b[len(b)-max:])
+	}
+	return string(b)
+}

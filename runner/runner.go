@@ -97,13 +97,8 @@ func dirExists(p string) bool {
 // Run runs the selected scenarios and returns the exit code. Cancelling ctx with a cause
 // that wraps an Interrupt stops the run and yields that signal's exit code.
 func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutInfo string) int {
-	set, source, ok := Load(opts)
+	selected, source, ok := loadSelected(opts)
 	if !ok {
-		return ExitUsage
-	}
-	selected, err := schedule.Select(set.Scenarios, opts.Filter)
-	if err != nil {
-		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
 	}
 	if len(selected) == 0 {
@@ -165,6 +160,20 @@ func (a *announcingJSON) RunFinished(run event.Run) {
 	}
 }
 
+// loadSelected loads the scenario files and applies the filters; problems are printed.
+func loadSelected(opts *Options) ([]*scenario.Scenario, string, bool) {
+	set, source, ok := Load(opts)
+	if !ok {
+		return nil, "", false
+	}
+	selected, err := schedule.Select(set.Scenarios, opts.Filter)
+	if err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test:", err)
+		return nil, "", false
+	}
+	return selected, source, true
+}
+
 // Validate loads the files and reports problems only: exit 0 when they load, 2 otherwise.
 func Validate(opts *Options) int {
 	set, source, ok := Load(opts)
@@ -177,13 +186,8 @@ func Validate(opts *Options) int {
 
 // List prints the selected scenarios: name, tags and step count, and where they came from.
 func List(opts *Options) int {
-	set, source, ok := Load(opts)
+	selected, source, ok := loadSelected(opts)
 	if !ok {
-		return ExitUsage
-	}
-	selected, err := schedule.Select(set.Scenarios, opts.Filter)
-	if err != nil {
-		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
 	}
 	fmt.Fprintf(opts.Stdout, "scenarios from %s\n", source)

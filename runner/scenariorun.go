@@ -60,7 +60,7 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("--muster-binary: %w", err)
 		}
-		return &sut.Muster{Label: "muster", Command: []string{abs}, Args: o.Args}, nil
+		return &sut.Muster{Label: "muster", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
 	default: // auto
 		if o.MusterBinary != "" {
 			o.Kind = "muster"
@@ -68,7 +68,7 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 		}
 		if p, err := exec.LookPath("muster"); err == nil {
 			abs, _ := filepath.Abs(p)
-			return &sut.Muster{Label: "muster (found on PATH)", Command: []string{abs}, Args: o.Args}, nil
+			return &sut.Muster{Label: "muster (found on PATH)", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
 		}
 		return builtin, nil
 	}

@@ -209,7 +209,7 @@ func (a *Aggregator) readAuthStatus(ctx context.Context, req mcp.ReadResourceReq
 				}
 			}
 			if st == stateAuthRequired {
-				e["auth_tool"] = a.authToolName(s.spec.Name)
+				e["auth_tool"] = a.authToolName(s.spec)
 			}
 		}
 		list = append(list, e)

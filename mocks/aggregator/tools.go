@@ -38,8 +38,10 @@ func (a *Aggregator) exposedName(spec ServerSpec, tool string) string {
 	return a.cfg.MusterPrefix + "_" + tool
 }
 
-func (a *Aggregator) authToolName(server string) string {
-	return a.cfg.MusterPrefix + "_" + server + "_authenticate"
+// authToolName is the synthetic login tool of a protected server. muster names it after the
+// server's tool prefix, like its other tools: x_<toolPrefix or server>_authenticate.
+func (a *Aggregator) authToolName(spec ServerSpec) string {
+	return a.cfg.MusterPrefix + "_" + spec.prefix() + "_authenticate"
 }
 
 func (a *Aggregator) newMCPServer() *server.MCPServer {
@@ -208,7 +210,7 @@ func (a *Aggregator) shadowTool(s *serverState, t mcp.Tool) server.ServerTool {
 }
 
 func (a *Aggregator) authTool(s *serverState) server.ServerTool {
-	name := a.authToolName(s.spec.Name)
+	name := a.authToolName(s.spec)
 	a.toolsMu.Lock()
 	a.owners[name] = toolOwner{kind: kindAuth, server: s.spec.Name}
 	a.toolsMu.Unlock()

@@ -43,6 +43,10 @@ type Config struct {
 	// LegacyOnly makes streamable HTTP refuse the stateless 2026-07-28 protocol, so a
 	// client falls back to the session-based one.
 	LegacyOnly bool
+	// ErrorsAsJSONRPC answers configured `error:` responses with a JSON-RPC error instead of
+	// an isError result. muster's own stdio mock does that, and muster's workflows count
+	// only a JSON-RPC error as a failed step, so ServeStdio sets it.
+	ErrorsAsJSONRPC bool
 }
 
 // OAuthConfig is the `oauth` map of a scenario server.

@@ -99,6 +99,7 @@ func (s *Server) buildTool(tc ToolConfig) (server.ServerTool, error) {
 		return server.ServerTool{}, err
 	}
 	t.track = s.active.track
+	t.errorsAsJSONRPC = s.cfg.ErrorsAsJSONRPC
 	t.afterDelay = func(cancelled bool) {
 		if cancelled {
 			s.delaysCancelled.Add(1)
@@ -302,6 +303,7 @@ func ServeStdio(ctx context.Context, cfg Config, in io.Reader, out io.Writer) er
 	if cfg.OAuth.Required {
 		return errors.New("mcpserver: oauth.required is not supported over stdio")
 	}
+	cfg.ErrorsAsJSONRPC = true
 	s, err := newServer(cfg)
 	if err != nil {
 		return fmt.Errorf("mcpserver: %w", err)

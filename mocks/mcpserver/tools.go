@@ -21,6 +21,8 @@ type mockTool struct {
 	track func(context.Context) (context.Context, func())
 	// afterDelay, when set, is told how a delay ended (tests observe cancellation).
 	afterDelay func(cancelled bool)
+	// errorsAsJSONRPC: see Config.ErrorsAsJSONRPC.
+	errorsAsJSONRPC bool
 }
 
 func newMockTool(cfg ToolConfig) (*mockTool, error) {
@@ -105,6 +107,9 @@ func (t *mockTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.Ca
 		msg, err := render(resp.Error, args)
 		if err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("tool %s: %v", t.cfg.Name, err)), nil
+		}
+		if t.errorsAsJSONRPC {
+			return nil, errors.New(formatScalar(msg))
 		}
 		return mcp.NewToolResultError(formatScalar(msg)), nil
 	}

@@ -137,7 +137,13 @@ func TestTransports(t *testing.T) {
 				t.Fatalf("greet count=42 isError: %s", text)
 			}
 			jsonEqual(t, text, map[string]any{"answer": 42, "who": "ann"})
-			if text, isErr := mustCall(t, c, "fail", map[string]any{"name": "x"}); !isErr || text != "boom for x" {
+			if tc.stdio {
+				// Over stdio a configured error is a JSON-RPC error, as muster's stdio mock answers.
+				_, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "fail", Arguments: map[string]any{"name": "x"}}})
+				if err == nil || !strings.Contains(err.Error(), "boom for x") {
+					t.Errorf("stdio fail: %v, want a JSON-RPC error with boom for x", err)
+				}
+			} else if text, isErr := mustCall(t, c, "fail", map[string]any{"name": "x"}); !isErr || text != "boom for x" {
 				t.Errorf("fail = %q (isError %v), want isError boom for x", text, isErr)
 			}
 			if s != nil {

@@ -30,8 +30,9 @@ type process struct {
 }
 
 // startProcess starts argv with env added to the runner's environment, in a new process
-// group (so Stop reaches its children too) that dies with the runner (Pdeathsig).
-func startProcess(argv []string, env []string, dir, logPath string) (*process, error) {
+// group (so Stop reaches its children too) that dies with the runner (Pdeathsig). Its
+// output goes to memory and is appended to logPath, after note.
+func startProcess(argv []string, env []string, dir, logPath, note string) (*process, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -39,11 +40,16 @@ func startProcess(argv []string, env []string, dir, logPath string) (*process, e
 	p := &process{cmd: cmd, log: &tailBuffer{max: logKeep}, done: make(chan struct{})}
 	var out io.Writer = p.log
 	if logPath != "" {
-		f, err := os.Create(logPath)
+		// Appended, so the output of an earlier start of the same scenario stays.
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, err
 		}
 		p.file, out = f, io.MultiWriter(p.log, f)
+	}
+	if _, err := io.WriteString(out, note); err != nil {
+		p.closeFile()
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -24,7 +24,7 @@ const (
 // server for good: its event handler deregisters the server ("state=stopped") just after
 // the orchestrator registered it as pending authentication, so its authenticate tool never
 // appears however long one waits.
-const settleWindow = 5 * time.Second
+var settleWindow = 5 * time.Second
 
 // errStalled says the SUT answered MCP but did not show every configured server within the
 // settle window.

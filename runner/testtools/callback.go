@@ -56,7 +56,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 		return nil, fmt.Errorf("%w: IdP %q of server %s is not running", executor.ErrCannotRun, srv.IdP, srv.Name)
 	}
 
-	text, authURL, err := w.authorizationURL(ctx, run, srv.Name)
+	text, authURL, err := w.authorizationURL(ctx, run, srv.Name, w.toolName(srv, "authenticate"))
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +109,8 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 }
 
 // authorizationURL asks the SUT to start a login for server: core_auth_login where the SUT
-// has it, else the synthetic x_<server>_authenticate tool of older muster.
-func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server string) (text, authURL string, err error) {
+// has it, else authTool, the synthetic x_<prefix>_authenticate tool of older muster.
+func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server, authTool string) (text, authURL string, err error) {
 	sess, err := run.Session("")
 	if err != nil {
 		return "", "", err
@@ -123,7 +123,7 @@ func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server 
 	if slices.Contains(tools, "core_auth_login") {
 		res, err = sess.CallTool(ctx, "core_auth_login", map[string]any{"server": server})
 	} else {
-		res, err = sess.CallTool(ctx, "x_"+server+"_authenticate", map[string]any{})
+		res, err = sess.CallTool(ctx, authTool, map[string]any{})
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("%w: ask the SUT to log in to %s: %v", executor.ErrCannotRun, server, err)

@@ -15,7 +15,6 @@ import (
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/runner/env"
 	"github.com/muster-test/muster-test/runner/executor"
-	"github.com/muster-test/muster-test/runner/sut"
 )
 
 // httpStatus records what the server answered at the HTTP level, which the MCP client turns
@@ -134,17 +133,18 @@ func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (
 	return out, nil
 }
 
-// exposedName is the name the SUT gives a mock's tool.
-func exposedName(srv string, decl map[string]any, tool string) string {
-	prefix, _ := decl["toolPrefix"].(string)
+// toolName is the name the SUT gives a tool of an mcp_servers entry, after its toolPrefix
+// (else its name) and the SUT's own prefix.
+func (w *World) toolName(srv *env.Server, tool string) string {
+	prefix, _ := srv.Decl.Config["toolPrefix"].(string)
 	if prefix == "" {
-		prefix = srv
+		prefix = srv.Name
 	}
-	return sut.ExposedName("x", prefix, tool)
+	return w.SUT.ToolName(prefix, tool)
 }
 
 func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
-	_, srv, err := httpMock(run, args)
+	w, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (m
 		Responses: []mcpserver.ResponseConfig{{Response: fmt.Sprintf("%s executed", name)}}}); err != nil {
 		return nil, err
 	}
-	exposed := exposedName(srv.Name, srv.Decl.Config, name)
+	exposed := w.toolName(srv, name)
 	if err := waitForTool(ctx, run, exposed, true); err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (m
 }
 
 func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
-	_, srv, err := httpMock(run, args)
+	w, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any)
 	if !srv.HTTP.RemoveTool(name) {
 		return nil, fmt.Errorf("server %s has no tool %s", srv.Name, name)
 	}
-	exposed := exposedName(srv.Name, srv.Decl.Config, name)
+	exposed := w.toolName(srv, name)
 	if err := waitForTool(ctx, run, exposed, false); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,151 @@
+package sut
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"gopkg.in/yaml.v3"
+)
+
+// fakeSUTEnv makes this test binary act as a SUT (see TestMain) that speaks just enough MCP
+// to be driven and settles, or not, as the mode says.
+const fakeSUTEnv = "MUSTER_TEST_SUT_FAKE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeSUTEnv); mode != "" {
+		os.Exit(fakeSUT(mode, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// fakeSUT serves `serve --config-path DIR` on the configured port and counts its starts in
+// DIR/../starts. Modes: "lose-first" (the first start never lists x_srv_op, later ones
+// do, like muster's start-up race), "never-settles" (never lists it), "exit" (fails).
+func fakeSUT(mode string, args []string) int {
+	var cfgDir string
+	for i, a := range args {
+		if a == "--config-path" && i+1 < len(args) {
+			cfgDir = args[i+1]
+		}
+	}
+	startsFile := filepath.Join(filepath.Dir(cfgDir), "starts")
+	prev, _ := os.ReadFile(startsFile)
+	if err := os.WriteFile(startsFile, append(prev, 's'), 0o644); err != nil {
+		return 1
+	}
+	if mode == "exit" {
+		fmt.Fprintln(os.Stderr, "Error: simulated bad config")
+		return 1
+	}
+	b, err := os.ReadFile(filepath.Join(cfgDir, "config.yaml"))
+	if err != nil {
+		return 1
+	}
+	var cfg struct {
+		Aggregator struct{ Port int } `yaml:"aggregator"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		return 1
+	}
+	s := server.NewMCPServer("fake-sut", "1")
+	ok := func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("ok"), nil
+	}
+	s.AddTool(mcp.NewTool("core_other"), ok)
+	if mode == "lose-first" && len(prev) > 0 {
+		s.AddTool(mcp.NewTool("x_srv_op"), ok)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(cfg.Aggregator.Port))
+	if err != nil {
+		return 1
+	}
+	_ = http.Serve(l, server.NewStreamableHTTPServer(s))
+	return 0
+}
+
+// TestStartRetriesAStalledSUT checks the restart of a SUT that answers but does not
+// settle: once is recovered and noted in the log, a SUT that never settles fails within
+// the ready timeout after every attempt, and one that exits is not started again.
+func TestStartRetriesAStalledSUT(t *testing.T) {
+	defer func(w time.Duration) { settleWindow = w }(settleWindow)
+	settleWindow = 300 * time.Millisecond
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		mode       string
+		wantErr    string // "" for a successful start
+		wantStarts int
+		wantLog    string
+	}{
+		{mode: "lose-first", wantStarts: 2, wantLog: "start 1 of the SUT failed, starting it again: the SUT answered but did not settle"},
+		{mode: "never-settles", wantErr: "SUT not ready after 2s (still missing tools: x_srv_op)", wantStarts: startAttempts,
+			wantLog: fmt.Sprintf("start %d of the SUT failed", startAttempts-1)},
+		{mode: "exit", wantErr: "SUT exited with code 1 before it was ready", wantStarts: 1, wantLog: "simulated bad config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			t.Setenv(fakeSUTEnv, tt.mode)
+			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 2 * time.Second,
+				Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
+			m := &Muster{Label: "fake", Command: []string{self}, RestartStalled: true}
+			begin := time.Now()
+			inst, err := m.Start(context.Background(), spec)
+			if took := time.Since(begin); took > spec.ReadyTimeout+time.Second {
+				t.Errorf("Start took %s, more than the ready timeout %s", took, spec.ReadyTimeout)
+			}
+			if inst != nil {
+				t.Cleanup(inst.Stop)
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Start: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Start error %v, want one containing %q", err, tt.wantErr)
+			}
+			starts, _ := os.ReadFile(filepath.Join(spec.Dir, "starts"))
+			if len(starts) != tt.wantStarts {
+				t.Errorf("%d starts, want %d", len(starts), tt.wantStarts)
+			}
+			log, _ := os.ReadFile(filepath.Join(spec.Dir, "sut.log"))
+			if !strings.Contains(string(log), tt.wantLog) {
+				t.Errorf("sut.log lacks %q:\n%s", tt.wantLog, log)
+			}
+			if inst != nil && !strings.Contains(inst.Log(), tt.wantLog) {
+				t.Errorf("the instance's log lacks %q:\n%s", tt.wantLog, inst.Log())
+			}
+		})
+	}
+}
+
+// TestStalledReferenceSUTIsNotRestarted: without RestartStalled (the reference SUT), a start
+// that never settles fails once, so a start-up bug of the SUT is reported, not retried away.
+func TestStalledReferenceSUTIsNotRestarted(t *testing.T) {
+	defer func(w time.Duration) { settleWindow = w }(settleWindow)
+	settleWindow = 300 * time.Millisecond
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeSUTEnv, "lose-first")
+	spec := &Spec{Dir: t.TempDir(), ReadyTimeout: time.Second,
+		Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
+	inst, err := (&Muster{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
+	if inst != nil {
+		inst.Stop()
+	}
+	if err == nil || !strings.Contains(err.Error(), "still missing tools: x_srv_op") {
+		t.Fatalf("Start error %v, want the first start's stall", err)
+	}
+}

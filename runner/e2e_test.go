@@ -12,9 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +86,15 @@ func fakeSUT(mode string, args []string) int {
 		return mcp.NewToolResultText("fine"), nil
 	})
 	s.AddTool(mcp.NewTool("crash"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if mode == "crash-orphan" {
+			// A child in a session of its own, holding the SUT's output open after it dies.
+			orphan := exec.Command("sleep", "60")
+			orphan.Stdout, orphan.Stderr = os.Stdout, os.Stderr
+			orphan.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if err := orphan.Start(); err == nil {
+				fmt.Fprintf(os.Stderr, "orphan pid %d\n", orphan.Process.Pid)
+			}
+		}
 		fmt.Fprintln(os.Stderr, "panic: simulated crash")
 		os.Exit(3)
 		return nil, nil
@@ -215,6 +226,19 @@ func TestSUTCrashMidScenarioIsErrorWithLogTail(t *testing.T) {
 	rec.assertNothingLeft(t)
 }
 
+// TestSUTCrashWithOrphanHoldingItsOutput: a SUT whose child outlives it, holding its
+// output open, is still seen to have died, and the scenario ends instead of hanging.
+func TestSUTCrashWithOrphanHoldingItsOutput(t *testing.T) {
+	o, _ := runFiles(t, fakeDriver(t, "crash-orphan"), "../testdata/e2e/crash.yaml")
+	if m := regexp.MustCompile(`orphan pid (\d+)`).FindStringSubmatch(o.stdout); m != nil {
+		pid, _ := strconv.Atoi(m[1])
+		_ = syscall.Kill(pid, syscall.SIGKILL) // ours: started by the fake SUT for this test
+	}
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT exited with code 3") {
+		t.Fatalf("exit %d, want the SUT's death reported:\n%s", o.code, o.stdout)
+	}
+}
+
 func TestSUTThatNeverBecomesReady(t *testing.T) {
 	start := time.Now()
 	o, rec := runFiles(t, fakeDriver(t, "never-ready"), "../testdata/e2e/plain.yaml")
@@ -250,13 +274,23 @@ func TestReferenceSUTEndToEnd(t *testing.T) {
 		t.Fatalf("report has %d results", len(results))
 	}
 	steps, _ := results[0].(map[string]any)["step_results"].([]any)
-	if len(steps) != 10 {
-		t.Fatalf("report has %d steps, want 10", len(steps))
+	if len(steps) != 14 {
+		t.Fatalf("report has %d steps, want 14", len(steps))
 	}
 	for _, s := range steps {
 		if r := s.(map[string]any)["result"]; r != string(event.Passed) {
 			t.Errorf("step %v: %v", s.(map[string]any)["step"], r)
 		}
+	}
+	rec.assertNothingLeft(t)
+}
+
+// TestScenarioTimeoutDuringSUTStart: when the scenario's own timeout ends the SUT's start,
+// the message says so instead of blaming the ready timeout.
+func TestScenarioTimeoutDuringSUTStart(t *testing.T) {
+	o, rec := runFiles(t, fakeDriver(t, "never-ready"), "../testdata/e2e/plain-short-timeout.yaml")
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready when the scenario's time ran out") {
+		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
 	rec.assertNothingLeft(t)
 }

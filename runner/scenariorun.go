@@ -109,7 +109,7 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 	}
 	defer func() {
 		if w.opts.KeepTempDirs {
-			res.Trace = append(res.Trace, "kept temp dir: "+dir)
+			res.Notes = append(res.Notes, "temp dir kept: "+dir)
 			return
 		}
 		os.RemoveAll(dir)
@@ -142,6 +142,7 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 		inst.Stop()
 		res.Timings.Teardown = time.Since(t)
 		res.Timings.SUTListen = inst.ListenDur()
+		res.Notes = append(res.Notes, inst.Notes()...)
 		if w.opts.Debug || res.Status == event.Failed || res.Status == event.Error {
 			res.SUTLog = inst.Log()
 		}

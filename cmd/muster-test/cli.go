@@ -135,21 +135,32 @@ func runCLI(args []string) int {
 }
 
 // interruptible returns a context cancelled, with a *runner.Interrupt cause, by the first
-// SIGINT or SIGTERM, so the run tears everything down and exits 130 or 143.
+// SIGINT or SIGTERM, so the run tears everything down and exits 130 or 143. A second signal
+// exits at once: the SUTs die with the runner (Pdeathsig), only temp dirs may stay.
 func interruptible() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
-		select {
-		case s := <-sigs:
-			intr := &runner.Interrupt{Signal: "SIGINT", Code: runner.ExitInterrupt}
-			if s == syscall.SIGTERM {
-				intr = &runner.Interrupt{Signal: "SIGTERM", Code: runner.ExitTerm}
+		var first *runner.Interrupt
+		for {
+			select {
+			case s := <-sigs:
+				intr := &runner.Interrupt{Signal: "SIGINT", Code: runner.ExitInterrupt}
+				if s == syscall.SIGTERM {
+					intr = &runner.Interrupt{Signal: "SIGTERM", Code: runner.ExitTerm}
+				}
+				if first != nil {
+					fmt.Fprintf(os.Stderr, "muster-test: %s again: exiting without teardown\n", intr.Signal)
+					os.Exit(first.Code)
+				}
+				first = intr
+				fmt.Fprintf(os.Stderr, "muster-test: %s: stopping (tearing down; %s again to exit at once)\n", intr.Signal, intr.Signal)
+				cancel(intr)
+			case <-done:
+				return
 			}
-			cancel(intr)
-		case <-done:
 		}
 	}()
 	return ctx, func() {

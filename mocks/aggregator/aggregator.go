@@ -109,6 +109,9 @@ func New(opts Options) (*Aggregator, error) {
 	if cfg.Transport != "streamable-http" && cfg.Transport != "sse" {
 		return nil, fmt.Errorf("transport %q is not supported by the reference aggregator (use streamable-http or sse)", cfg.Transport)
 	}
+	if err := checkLoopback(cfg.Host); err != nil {
+		return nil, err
+	}
 	host := cfg.Host
 	if host == "localhost" {
 		// Bind loopback IPv4 only, as muster does, never every interface.

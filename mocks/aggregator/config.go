@@ -219,3 +219,14 @@ func loadServer(path string) (ServerSpec, error) {
 	}
 	return s, nil
 }
+
+// checkLoopback refuses any aggregator.host but a loopback name. Real muster would listen
+// wherever it is told; the reference SUT runs inside tests, with OAuth tokens in flight, and
+// must never be reachable from another machine.
+func checkLoopback(host string) error {
+	switch host {
+	case "localhost", "127.0.0.1", "::1":
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s: the reference SUT only listens on loopback", host)
+}

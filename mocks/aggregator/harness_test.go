@@ -139,7 +139,7 @@ func launch(t testing.TB, dir string, faults []Fault, extraArgs ...string) *sut 
 	}
 	args = append(args, extraArgs...)
 	cmd := exec.Command(os.Args[0], args...)
-	// The race runtime sleeps 1 s at exit by default, which would hide a slow shutdown.
+	// The race runtime sleeps 1 s at exit by default, which would slow every stop.
 	cmd.Env = append(os.Environ(), childEnv+"=1", "GORACE=atexit_sleep_ms=0")
 	pipe, err := cmd.StderrPipe()
 	if err != nil {

@@ -104,6 +104,25 @@ func TestLoadServers(t *testing.T) {
 	}
 }
 
+func TestCheckLoopback(t *testing.T) {
+	for _, k := range []struct {
+		host string
+		ok   bool
+	}{
+		{"localhost", true}, {"127.0.0.1", true}, {"::1", true},
+		{"0.0.0.0", false}, {"::", false}, {"", false}, {"192.0.2.1", false},
+		{"example.com", false}, {"localhost.example.com", false},
+	} {
+		err := checkLoopback(k.host)
+		if (err == nil) != k.ok {
+			t.Errorf("checkLoopback(%q) = %v, want ok=%v", k.host, err, k.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "refusing to listen on "+k.host+": the reference SUT only listens on loopback") {
+			t.Errorf("checkLoopback(%q): message %q", k.host, err)
+		}
+	}
+}
+
 // TestProcessFailures: how the process refuses to start.
 func TestProcessFailures(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -114,6 +133,9 @@ func TestProcessFailures(t *testing.T) {
 	badConfig := t.TempDir()
 	if err := os.WriteFile(filepath.Join(badConfig, "config.yaml"), []byte("aggregator:\n  port: [\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	hostConfig := func(host string) string {
+		return writeConfig(t, sutOptions{extra: map[string]any{"host": host}}, freePort(t))
 	}
 	cases := []struct {
 		name   string
@@ -127,6 +149,8 @@ func TestProcessFailures(t *testing.T) {
 		{"unknown fault", t.TempDir(), []Fault{"no-such-fault"}, nil, 2, `unknown fault "no-such-fault"`},
 		{"invalid config.yaml", badConfig, nil, nil, 1, "Error: failed to initialize application: failed to load muster configuration from path"},
 		{"unknown flag", t.TempDir(), nil, []string{"--nope"}, 2, "flag provided but not defined"},
+		{"non-loopback 192.0.2.1", hostConfig("192.0.2.1"), nil, nil, 1, "refusing to listen on 192.0.2.1: the reference SUT only listens on loopback"},
+		{"non-loopback 0.0.0.0", hostConfig("0.0.0.0"), nil, nil, 1, "refusing to listen on 0.0.0.0: the reference SUT only listens on loopback"},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
@@ -143,7 +167,9 @@ func TestProcessFailures(t *testing.T) {
 	}
 }
 
-// TestShutdown: SIGTERM ends the process with 0 within 100 ms, and its stdio upstream with it.
+// TestShutdown: SIGTERM makes the process shut down on its own (exit 0, not killed by the
+// signal), and its stdio upstream ends with it. How long that takes is not asserted: a
+// wall-clock bound flakes on a loaded machine.
 func TestShutdown(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	pub := newEnv(t).mcp(nil, "", textTool("do_pub", "x"))
@@ -161,15 +187,22 @@ func TestShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	child, _ := strconv.Atoi(string(b))
-	start := time.Now()
+	select {
+	case <-s.exited:
+		t.Fatalf("the aggregator exited (%d) before it was signalled:\n%s", s.code, s.log())
+	default:
+	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-s.exited
-	took := time.Since(start)
-	t.Logf("exit after SIGTERM took %v", took)
-	if s.code != 0 || took > 100*time.Millisecond {
-		t.Errorf("exit code %d after %v, want 0 within 100ms", s.code, took)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second): // a hang guard, not a speed requirement
+		t.Fatal("still running 10s after SIGTERM")
+	}
+	// ExitCode is -1 for a process the signal killed: 0 means it caught SIGTERM and shut down.
+	if s.code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0 (a handled shutdown)", s.code)
 	}
 	if !strings.Contains(s.log(), `msg="\n--- Shutting down services ---"`) {
 		t.Errorf("no shutdown line:\n%s", s.log())

@@ -128,7 +128,7 @@ func (s *Server) newTokenRequest(ctx context.Context, subject, clientID string, 
 	if err != nil {
 		return nil, nil, errors.New("idp: unknown client " + clientID)
 	}
-	sess := newSession(subject, s.users[subject].Claims, s.signKey.KeyID)
+	sess := newSession(subject, s.users.claims(subject), s.signKey.KeyID)
 	sess.setClockExpiry(fosite.AccessToken, s.clock.Now().Add(life).Truncate(time.Second))
 	sess.IssuedAt = s.clock.Now().Truncate(time.Second)
 	ar := fosite.NewAccessRequest(sess)

@@ -68,13 +68,20 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			subject = sub
 		}
 	}
+	// A real IdP refuses to log in someone it does not know; accepting any subject would
+	// let a scenario pass with a user its IdP never declared.
+	user, known := s.users.lookup(subject)
+	if !known {
+		s.provider.WriteAuthorizeError(ctx, w, ar, errorsx.WithStack(fosite.ErrAccessDenied.WithHintf("Unknown subject %q: the IdP declares no such user.", subject)))
+		return
+	}
 	if s.denyNext.CompareAndSwap(true, false) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, errorsx.WithStack(fosite.ErrAccessDenied.WithHint("The IdP was told to deny this request.")))
 		return
 	}
 	entry.subject = subject
 
-	sess := newSession(subject, s.users[subject].Claims, s.signKey.KeyID)
+	sess := newSession(subject, user.Claims, s.signKey.KeyID)
 	sess.Claims.AuthTime = time.Now().UTC().Truncate(time.Second)
 	sess.Claims.RequestedAt = ar.GetRequestedAt()
 	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)

@@ -22,6 +22,10 @@
 //
 // Deny redirects to the client with error=access_denied and the request's state.
 //
+// Only declared users log in (Config.Users, or AddUser at run time): an authorization for
+// any other subject, from login_hint or the subject field, is redirected back with
+// error=access_denied and an error_description naming the subject, with or without consent.
+//
 // # Clock
 //
 // fosite stamps expiry with time.Now and validates with time.Now. The IdP therefore shifts

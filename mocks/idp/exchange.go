@@ -85,7 +85,7 @@ func (h *exchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r fosi
 	}
 	sess.SetSubject(subject)
 	sess.UserClaims = claims
-	for k, v := range h.s.users[subject].Claims {
+	for k, v := range h.s.users.claims(subject) {
 		sess.UserClaims[k] = v
 	}
 	sess.SetExpiresAt(fosite.AccessToken, time.Now().UTC().Add(h.s.cfg.TokenLifetime))

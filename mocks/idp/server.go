@@ -36,7 +36,7 @@ type Server struct {
 	strategy *clockStrategy
 	signKey  *jose.JSONWebKey
 	jwks     jose.JSONWebKeySet
-	users    map[string]User
+	users    *userRegistry
 	trusted  []TrustedIssuer
 	caPEM    []byte
 	obs      observer
@@ -92,14 +92,11 @@ func newServer(cfg Config, port int) (*Server, error) {
 		url:    base,
 		port:   port,
 		clock:  NewClock(cfg.UseMockClock),
-		users:  map[string]User{},
+		users:  newUserRegistry(cfg.Users),
 		done:   make(chan struct{}),
 	}
 	if s.issuer == "" {
 		s.issuer = base
-	}
-	for _, u := range cfg.Users {
-		s.users[u.Subject] = u
 	}
 	for _, t := range cfg.TrustedIssuers {
 		if t.Server != nil {

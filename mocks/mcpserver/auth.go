@@ -20,8 +20,8 @@ import (
 // Authority is the authorization server a protected mock trusts. The scenario runner
 // adapts its mock IdP to it.
 type Authority interface {
-	// Issuer is published as the PRM's authorization_servers entry; a JWT with an iss
-	// claim must name it.
+	// Issuer is published as the PRM's authorization_servers entry; a JWT access token
+	// must carry an iss claim naming it.
 	Issuer() string
 	// Scopes are the IdP's scopes, published as the PRM's scopes_supported when the server
 	// requires no particular scope.
@@ -209,7 +209,12 @@ func (g *guard) verifyJWT(raw string, tok *jwt.JSONWebToken, jwks *jose.JSONWebK
 	}
 	claims := v.claims
 	now := g.authority.Now()
-	if want := g.authority.Issuer(); claims.Issuer != "" && want != "" &&
+	// RFC 9068 makes iss mandatory in a JWT access token; a token without one cannot be
+	// tied to the authority whose key happens to verify it.
+	if claims.Issuer == "" {
+		return info, errors.New("the JWT access token has no iss claim")
+	}
+	if want := g.authority.Issuer(); want != "" &&
 		strings.TrimSuffix(claims.Issuer, "/") != strings.TrimSuffix(want, "/") {
 		return info, fmt.Errorf("token issuer %q is not %q", claims.Issuer, want)
 	}

@@ -229,6 +229,50 @@ func TestTokenAcceptance(t *testing.T) {
 	}
 }
 
+// TestJWTIssuer: RFC 9068 requires iss in a JWT access token, so a token without one is
+// refused even though the authority's key verifies it and introspection knows it.
+func TestJWTIssuer(t *testing.T) {
+	a := newAuthority(t)
+	s := startServer(t, protectedConfig(t, mcpserver.TypeStreamableHTTP, a, "", ""))
+	cases := []struct {
+		name       string
+		extra      map[string]any
+		issuer     string
+		wantStatus int
+		wantDesc   string
+	}{
+		{"authority's issuer", nil, "", 200, ""},
+		{"issuer with trailing slash", nil, a.Issuer() + "/", 200, ""},
+		{"no iss claim", map[string]any{"iss": nil}, "", 401, "no iss claim"},
+		{"empty iss claim", map[string]any{"iss": ""}, "", 401, "no iss claim"},
+		{"another issuer", nil, "http://elsewhere", 401, "http://elsewhere"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := authtestGrant("alice", "mcp:read")
+			g.Issuer, g.Extra = tc.issuer, tc.extra
+			tok, err := a.MintJWT(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := rawInitialize(t, s.URL(), tok)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if tc.wantStatus == 200 {
+				return
+			}
+			ch, err := parseChallenge(resp.Header.Get("WWW-Authenticate"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.params["error"] != "invalid_token" || !strings.Contains(ch.params["error_description"], tc.wantDesc) {
+				t.Errorf("challenge %+v, want invalid_token mentioning %q", ch.params, tc.wantDesc)
+			}
+		})
+	}
+}
+
 // TestTokenLifecycle: a session keeps working until the token expires on the authority's
 // clock or is revoked; then every request gets 401, and a fresh token works again.
 func TestTokenLifecycle(t *testing.T) {

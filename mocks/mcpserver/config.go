@@ -58,7 +58,10 @@ type OAuthConfig struct {
 	// Scope is the required scope; several scopes are separated by spaces and all are
 	// required.
 	Scope string
-	// Audience, when set, must be one of the token's audiences (RFC 8707 resource).
+	// Audience, when set, must be one of the token's audiences (RFC 8707 resource). When
+	// neither it nor ExpectedAudience is set, the audience is not checked at all: muster's
+	// OAuth client (January) sends no RFC 8707 resource parameter, so its tokens carry no
+	// audience that a mock could demand.
 	Audience string
 	// ExpectedAudience is newer muster's spelling of Audience; used when Audience is empty.
 	ExpectedAudience string
@@ -107,7 +110,9 @@ type ResponseConfig struct {
 }
 
 var (
-	configKeys   = []string{"type", "toolPrefix", "oauth", "tools"}
+	// description and autoStart are muster MCPServer spec fields that scenario files may
+	// put in a mock's config (they are passed on to the SUT); the mock has no use for them.
+	configKeys   = []string{"type", "toolPrefix", "description", "autoStart", "oauth", "tools"}
 	oauthKeys    = []string{"required", "mock_oauth_server_ref", "scope", "audience", "expected_audience", "trust_issuer_ref", "forward_token", "token_exchange"}
 	toolKeys     = []string{"name", "description", "input_schema", "echo_token", "responses"}
 	responseKeys = []string{"condition", "response", "error", "delay", "echo"}
@@ -146,6 +151,13 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return cfg, err
 	}
 	if cfg.ToolPrefix, err = optString("config.toolPrefix", m["toolPrefix"]); err != nil {
+		return cfg, err
+	}
+	// Ignored, but typed as muster types them, so a mistake fails here rather than in the SUT.
+	if _, err = optString("config.description", m["description"]); err != nil {
+		return cfg, err
+	}
+	if _, err = optBool("config.autoStart", m["autoStart"]); err != nil {
 		return cfg, err
 	}
 	if v, ok := m["oauth"]; ok && v != nil {

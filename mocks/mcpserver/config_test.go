@@ -62,6 +62,33 @@ tools:
 	}
 }
 
+// TestParseConfigMusterSpecFields: description and autoStart belong to muster's MCPServer
+// spec; scenario files may put them in a mock's config, and the mock accepts and ignores them.
+func TestParseConfigMusterSpecFields(t *testing.T) {
+	base := "tools: [{name: a}]\n"
+	want := parseYAMLConfig(t, base)
+	for _, extra := range []string{
+		"description: A mock upstream\n",
+		"autoStart: true\n",
+		"autoStart: false\n",
+		"description: d\nautoStart: true\n",
+	} {
+		t.Run(strings.TrimSpace(extra), func(t *testing.T) {
+			var m map[string]any
+			if err := yaml.Unmarshal([]byte(base+extra), &m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := mcpserver.ParseConfig(m)
+			if err != nil {
+				t.Fatalf("ParseConfig: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got %#v, want %#v (the fields are ignored)", got, want)
+			}
+		})
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	cases := []struct {
 		name, doc, wantErr string
@@ -78,6 +105,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"tools not a list", "tools: {name: a}", `config.tools: want a list`},
 		{"required not bool", "oauth: {required: yes please}", `config.oauth.required: want true or false`},
 		{"condition not a map", "tools: [{name: a, responses: [{condition: [1]}]}]", `config.tools[0].responses[0].condition: want a map`},
+		{"autoStart not bool", "autoStart: yes please", `config.autoStart: want true or false`},
+		{"description not a string", "description: [a]", `config.description: want a string`},
 		{"error is a map", "tools: [{name: a, responses: [{error: {a: 1}}]}]", `config.tools[0].responses[0].error: want a message`},
 	}
 	for _, tc := range cases {

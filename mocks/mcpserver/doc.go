@@ -20,6 +20,11 @@
 // every request, not per tool: a gateway connects (initialize) with the same token it later
 // calls tools with, and a per-request check makes the failure visible at connect time.
 //
+// A JWT access token must carry an iss claim equal to the Authority's Issuer. The audience
+// is enforced only when OAuth.Audience (or ExpectedAudience) is configured: muster's OAuth
+// client (January) sends no RFC 8707 resource parameter, so by default its tokens name no
+// audience to check.
+//
 // Tool responses: the first response whose condition matches the call's arguments (with
 // the schema's defaults applied) is rendered with its {{ arg }} templates; a configured
 // error becomes an isError result; a template naming an argument that has neither a value

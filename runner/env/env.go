@@ -212,7 +212,14 @@ func (e *Env) parallel(n int, f func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = f(i) })
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("panic while starting a mock: %v", p)
+				}
+			}()
+			errs[i] = f(i)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -80,7 +80,10 @@ type ScenarioResult struct {
 	// SUTLog is the tail of the SUT's output, kept for failures and with --debug.
 	SUTLog string `json:"sut_log,omitempty"`
 	// Trace is the MCP traffic (requests and responses), kept with --debug.
-	Trace   []string `json:"trace,omitempty"`
+	Trace []string `json:"trace,omitempty"`
+	// Notes are what a user should know even of a passing scenario: a SUT start that was
+	// retried, a kept temp dir.
+	Notes   []string `json:"notes,omitempty"`
 	Timings Timings  `json:"timings"`
 }
 

@@ -96,7 +96,16 @@ func (x *execution) callChecked(ctx context.Context, st *scenario.Step, args map
 	} else {
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { results[i], errs[i] = x.call(ctx, st, args) })
+			wg.Go(func() {
+				// A panic in a copy (a test tool's bug) fails that copy instead of the
+				// whole process with every running scenario's SUT and temp dir.
+				defer func() {
+					if p := recover(); p != nil {
+						errs[i] = fmt.Errorf("%w: panic in %s: %v", ErrCannotRun, st.Tool, p)
+					}
+				}()
+				results[i], errs[i] = x.call(ctx, st, args)
+			})
 		}
 		wg.Wait()
 	}

@@ -159,7 +159,7 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 			x.steps[len(x.steps)-1].ContinuedOnFailure = true
 			continue
 		}
-		x.decide(sr)
+		x.decide(ctx, sr)
 		break
 	}
 	for i := range sc.Cleanup {
@@ -175,7 +175,7 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 			x.steps[len(x.steps)-1].ContinuedOnFailure = true
 			continue
 		}
-		x.decide(sr)
+		x.decide(ctx, sr)
 	}
 	// Step-level cleanup: reverse order of registration, best effort; never the verdict.
 	for i := len(stepCleanups) - 1; i >= 0 && !x.stopped(ctx); i-- {
@@ -193,9 +193,11 @@ type execution struct {
 	verdict *event.StepResult
 }
 
-// decide records the first step that decides a non-passing verdict.
-func (x *execution) decide(sr event.StepResult) {
-	if x.verdict == nil {
+// decide records the first step that decides a non-passing verdict. A step that failed
+// because the scenario was being stopped (cancelled, or out of time) decides nothing: the
+// stop is the verdict then.
+func (x *execution) decide(ctx context.Context, sr event.StepResult) {
+	if x.verdict == nil && ctx.Err() == nil {
 		x.verdict = &sr
 	}
 }
@@ -207,11 +209,24 @@ func (x *execution) stopped(ctx context.Context) bool {
 
 func (x *execution) outcome(ctx context.Context) Outcome {
 	o := Outcome{Status: event.Passed, Steps: x.steps}
-	if errors.Is(ctx.Err(), context.Canceled) {
-		o.Status, o.Error = event.Cancelled, "cancelled"
-		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
-			o.Error = "cancelled: " + cause.Error()
+	cancelled := "cancelled"
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		cancelled = "cancelled: " + cause.Error()
+	}
+	// A verdict reached before a stop stands: a scenario that had failed is reported
+	// FAILED even when --fail-fast or an interrupt then cut its cleanup short.
+	if x.verdict != nil {
+		o.Status = x.verdict.Status
+		if o.Status == event.Error {
+			o.Error = x.verdict.Message
 		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			o.Error = strings.TrimPrefix(o.Error+"; then "+cancelled, "; ")
+		}
+		return o
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		o.Status, o.Error = event.Cancelled, cancelled
 		return o
 	}
 	if fault := x.run.Env.Fault(); fault != nil {
@@ -224,12 +239,6 @@ func (x *execution) outcome(ctx context.Context) Outcome {
 			o.Error = fmt.Sprintf("scenario timed out after %s", x.run.Scenario.Timeout)
 		}
 		return o
-	}
-	if x.verdict != nil {
-		o.Status = x.verdict.Status
-		if o.Status == event.Error {
-			o.Error = x.verdict.Message
-		}
 	}
 	return o
 }

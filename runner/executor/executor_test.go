@@ -372,3 +372,20 @@ func TestTestToolErrorIsFailedCallAndExpectationsApply(t *testing.T) {
 		t.Fatalf("not_contains must be enforced on test tools: %s %q", o.Status, o.Steps[0].Expectation)
 	}
 }
+
+func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+		cancel(errors.New("interrupted by SIGINT"))
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	f := newFake()
+	sess, _ := f.NewSession(ctx, "default", "")
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "f", Tool: "fail", Expected: yes()}},
+		Cleanup: []scenario.Step{{ID: "c", Tool: "test_block", Expected: yes()}}}
+	o := (&Executor{Tools: Registry{"test_block": block}}).Execute(ctx, NewRun(sc, f, sess))
+	if o.Status != event.Failed || !strings.Contains(o.Error, "then cancelled: interrupted by SIGINT") {
+		t.Fatalf("got %s %q, want FAILED that says it was then cancelled", o.Status, o.Error)
+	}
+}

@@ -42,10 +42,16 @@ func Match(want, got any) bool {
 	case map[string]any, []any, nil:
 		return false
 	}
-	wf, wNum := number(want)
-	gf, gNum := number(got)
-	if wNum && gNum {
-		return wf == gf
+	// Numbers compare by value across types ("3" matches 3), but two strings compare as
+	// strings: "1.10" is not "1.1" and "007" is not "7".
+	_, wIsNum := want.(float64)
+	_, gIsNum := got.(float64)
+	if wIsNum || gIsNum {
+		wf, wNum := number(want)
+		gf, gNum := number(got)
+		if wNum && gNum {
+			return wf == gf
+		}
 	}
 	return scalarString(want) == scalarString(got)
 }

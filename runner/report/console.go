@@ -163,6 +163,9 @@ func (c *Console) ScenarioFinished(r event.ScenarioResult) {
 func (c *Console) block(r *event.ScenarioResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s\n", c.mark(r.Status), r.Name, c.faint.Sprintf("(%s)", fmtDuration(r.Duration)))
+	for _, n := range r.Notes {
+		b.WriteString("    " + c.label.Sprint("note:") + " " + n + "\n")
+	}
 	// Without --verbose the steps that did not pass but did not decide the verdict
 	// (continue_on_failure, step-level cleanup) still get their line: they are reported,
 	// never silently dropped.
@@ -241,7 +244,7 @@ func (c *Console) RunFinished(run event.Run) {
 		c.count(c.skip, sum.Skipped), c.count(c.cancel, sum.Cancelled))
 	fmt.Fprintf(&b, "  duration: %s\n", fmtDuration(run.Duration))
 	if run.Info.Interrupted != "" {
-		fmt.Fprintf(&b, "  interrupted by %s\n", run.Info.Interrupted)
+		fmt.Fprintf(&b, "  stopped early: %s\n", run.Info.Interrupted)
 	}
 	seen := map[string]bool{}
 	var rerun []string

@@ -124,7 +124,7 @@ func TestConsoleKeyLines(t *testing.T) {
 func TestConsoleHeaderAndVerdict(t *testing.T) {
 	run := sampleRun()
 	run.Info.Parallel = 1
-	run.Info.Interrupted = "SIGINT"
+	run.Info.Interrupted = "interrupted by SIGINT"
 	run.Results = run.Results[:1]
 	run.Summary = event.Summary{}
 	out := consoleOutput(t, ConsoleOptions{}, run)
@@ -133,7 +133,7 @@ func TestConsoleHeaderAndVerdict(t *testing.T) {
 		"muster-test: 5 scenarios from ./scenarios against muster (/usr/local/bin/muster), 1 worker",
 		// the summary is recounted when the executor left it empty
 		"  1 scenario: 1 passed, 0 failed, 0 error, 0 skipped, 0 cancelled",
-		"  interrupted by SIGINT",
+		"  stopped early: interrupted by SIGINT",
 		"PASSED",
 	} {
 		if !lines[want] {

@@ -95,6 +95,10 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 			continue
 		}
 		path := fmt.Sprintf("pre_configuration.mcp_servers[%d].config.oauth", i)
+		if m.OAuth.Required && !m.IsHTTP() {
+			// The SUT launches a stdio mock itself; nothing could check tokens there.
+			c.errorAt(pc.MCPServers[i].Pos, "%s: oauth.required needs type streamable-http or sse, not %q (a stdio mock cannot be protected)", path, m.Type)
+		}
 		c.idpRef(m.OAuth.MockOAuthServerRef, &m.OAuth.MockOAuthServerRef, pc.MCPServers[i].Pos, path+".mock_oauth_server_ref")
 		c.idpRef(m.OAuth.TrustIssuerRef, &m.OAuth.TrustIssuerRef, pc.MCPServers[i].Pos, path+".trust_issuer_ref")
 	}

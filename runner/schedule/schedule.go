@@ -97,6 +97,8 @@ func Run(ctx context.Context, scs []*scenario.Scenario, opts Options, runOne Sce
 	}
 	if parent.Err() != nil {
 		run.Info.Interrupted = context.Cause(parent).Error()
+	} else if cause := context.Cause(ctx); errors.Is(cause, ErrRunTimeout) {
+		run.Info.Interrupted = cause.Error()
 	}
 	l.RunFinished(run)
 	return run

@@ -118,6 +118,9 @@ func TestRunTimeoutCancels(t *testing.T) {
 	if !strings.Contains(run.Results[0].Error, "--timeout") {
 		t.Errorf("error %q", run.Results[0].Error)
 	}
+	if !strings.Contains(run.Info.Interrupted, "--timeout") {
+		t.Errorf("the summary must say the run's timeout stopped it: %q", run.Info.Interrupted)
+	}
 }
 
 func TestParallelRunsConcurrently(t *testing.T) {

@@ -17,6 +17,9 @@ import (
 // milliseconds of SIGTERM; a SUT slower than this is not worth waiting for.
 const stopGrace = 3 * time.Second
 
+// outputDrain bounds how long the output of an exited SUT is still read (see WaitDelay).
+const outputDrain = 200 * time.Millisecond
+
 // logKeep bounds the in-memory copy of a SUT's output; the whole log is in its file.
 const logKeep = 256 << 10
 
@@ -52,6 +55,10 @@ func startProcess(argv []string, env []string, dir, logPath, note string) (*proc
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	// The output is copied through a pipe, which a child of the SUT that outlives it (a
+	// stdio upstream in its own session) would hold open; without a bound, Wait would not
+	// return, the SUT's death would go unnoticed and stop would hang.
+	cmd.WaitDelay = outputDrain
 	if err := cmd.Start(); err != nil {
 		p.closeFile()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)

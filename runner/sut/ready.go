@@ -107,6 +107,11 @@ func (i *Instance) waitSettled(ctx context.Context, sess listSession, settle tim
 
 func (i *Instance) notReady(ctx context.Context, detail string) error {
 	msg := fmt.Sprintf("SUT not ready after %s", i.spec.readyTimeout())
+	if dl, ok := ctx.Deadline(); ok && dl.Before(i.readyDeadline) {
+		// A deadline earlier than the ready timeout ended the wait: the scenario's own.
+		msg = fmt.Sprintf("SUT not ready when the scenario's time ran out (%s after its start)",
+			time.Since(i.started).Round(time.Millisecond))
+	}
 	if context.Cause(ctx) != context.DeadlineExceeded && context.Cause(ctx) != nil {
 		msg = "SUT start interrupted: " + context.Cause(ctx).Error()
 	}

@@ -125,6 +125,9 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 			if inst != nil && !strings.Contains(inst.Log(), tt.wantLog) {
 				t.Errorf("the instance's log lacks %q:\n%s", tt.wantLog, inst.Log())
 			}
+			if inst != nil && (len(inst.Notes()) != tt.wantStarts-1 || !strings.Contains(strings.Join(inst.Notes(), "\n"), "SUT start 1 failed and was retried")) {
+				t.Errorf("a retried start must be noted in the result, got notes %q", inst.Notes())
+			}
 		})
 	}
 }

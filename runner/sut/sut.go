@@ -82,25 +82,29 @@ const startAttempts = 3
 // attempts together take at most the spec's ready timeout; the last one may use all of
 // the time left.
 func (m *Muster) Start(ctx context.Context, spec *Spec) (*Instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, spec.readyTimeout())
+	readyDeadline := time.Now().Add(spec.readyTimeout())
+	ctx, cancel := context.WithDeadline(ctx, readyDeadline)
 	defer cancel()
 	var lastErr error
 	note := ""
+	var notes []string
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		settle := settleWindow
 		if attempt == startAttempts || !m.RestartStalled {
 			settle = 0
 		}
-		inst, err := m.startOnce(ctx, spec, settle, note)
+		inst, err := m.startOnce(ctx, spec, settle, note, readyDeadline)
 		if err == nil {
+			inst.notes = notes
 			return inst, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil || !(errors.Is(err, errPortTaken) || errors.Is(err, errStalled)) {
 			break
 		}
-		note = fmt.Sprintf("--- muster-test: start %d of the SUT failed, starting it again: %s ---\n",
-			attempt, strings.SplitN(err.Error(), "\n", 2)[0])
+		why := strings.SplitN(err.Error(), "\n", 2)[0]
+		note = fmt.Sprintf("--- muster-test: start %d of the SUT failed, starting it again: %s ---\n", attempt, why)
+		notes = append(notes, fmt.Sprintf("SUT start %d failed and was retried: %s", attempt, why))
 	}
 	return nil, lastErr
 }
@@ -109,7 +113,7 @@ var errPortTaken = errors.New("the SUT's port was taken by another process")
 
 // startOnce starts one SUT process. note, when set, is written at the head of its log so
 // an earlier failed start stays visible.
-func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration, note string) (*Instance, error) {
+func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration, note string, readyDeadline time.Time) (*Instance, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -133,11 +137,12 @@ func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration
 		env = append(env, "SSL_CERT_FILE="+spec.CAFile)
 	}
 	inst := &Instance{
-		Endpoint:     fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
-		PublicURL:    fmt.Sprintf("http://localhost:%d", port),
-		spec:         spec,
-		musterPrefix: musterPrefix,
-		started:      time.Now(),
+		Endpoint:      fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
+		PublicURL:     fmt.Sprintf("http://localhost:%d", port),
+		spec:          spec,
+		musterPrefix:  musterPrefix,
+		started:       time.Now(),
+		readyDeadline: readyDeadline,
 	}
 	inst.proc, err = startProcess(argv, env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), note)
 	if err != nil {
@@ -169,12 +174,14 @@ type Instance struct {
 	Endpoint  string // MCP endpoint the runner connects to
 	PublicURL string // the SUT's public base URL (OAuth callback, client metadata)
 
-	spec         *Spec
-	musterPrefix string // in front of every upstream tool name
-	proc         *process
-	started      time.Time
-	StartDur     time.Duration // exec until the first MCP initialize answered
-	ReadyDur     time.Duration // first answer until every server settled
+	spec          *Spec
+	musterPrefix  string    // in front of every upstream tool name
+	notes         []string  // earlier failed starts of this scenario's SUT
+	readyDeadline time.Time // when --ready-timeout ends for this scenario's starts
+	proc          *process
+	started       time.Time
+	StartDur      time.Duration // exec until the first MCP initialize answered
+	ReadyDur      time.Duration // first answer until every server settled
 }
 
 // Connect opens an MCP session to the SUT.
@@ -221,6 +228,10 @@ func (i *Instance) ListenDur() time.Duration {
 	}
 	return at.Sub(i.started)
 }
+
+// Notes says what went wrong in earlier starts that were retried (none normally); a retried
+// start is reported even when the scenario passes, so a flaky SUT start is not hidden.
+func (i *Instance) Notes() []string { return i.notes }
 
 // ToolName is the name under which this SUT exposes tool of the upstream whose tool prefix
 // (toolPrefix, else the server's name) is serverPrefix.

@@ -72,12 +72,20 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	if authURL, err = w.followSUTStart(ctx, authURL); err != nil {
 		return nil, err
 	}
-	if outcome == outcomeDeny {
-		issuer.DenyNext() // also denies under auto_approve, where no consent form is shown
+	if err := requireLoopback(authURL, "", "the authorization URL"); err != nil {
+		return nil, err
 	}
-	callback, err := w.authorize(ctx, authURL, w.subject(run.CurrentUser()), outcome == outcomeDeny)
+	var deny func()
+	if outcome == outcomeDeny {
+		deny = issuer.DenyNext // also denies under auto_approve, where no consent form is shown
+	}
+	callback, err := w.authorize(ctx, authURL, w.subject(run.CurrentUser()), deny)
 	if err != nil {
 		return nil, err
+	}
+	public, _ := url.Parse(w.SUT.PublicURL)
+	if err := requireLoopback(callback, public.Port(), "the IdP's redirect"); err != nil {
+		return nil, fmt.Errorf("%w: it is not the SUT's callback (the SUT sent a wrong redirect_uri?)", err)
 	}
 
 	switch outcome {
@@ -172,12 +180,33 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
+// requireLoopback refuses to let the runner's browser go anywhere but this machine (and, when
+// port is set, to that port): a URL built from what a SUT said is not trusted blindly.
+func requireLoopback(u, port, what string) error {
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, u, err)
+	}
+	if !isLoopback(p.Hostname()) || (port != "" && p.Port() != port) {
+		want := "a loopback address"
+		if port != "" {
+			want = "the SUT on port " + port
+		}
+		return fmt.Errorf("%s goes to %s, not %s", what, p.Host, want)
+	}
+	return nil
+}
+
 // authorize plays the user at the IdP's /authorize: it opens the URL and, when the IdP
-// shows its consent page, posts the form (approve, or deny). It returns the URL the IdP
-// redirects the browser to: the SUT's callback.
-func (w *World) authorize(ctx context.Context, authURL, subject string, deny bool) (string, error) {
+// shows its consent page, posts the form (approve, or deny when deny is set; deny is also
+// called just before the IdP is asked). It returns the URL the IdP redirects the browser
+// to: the SUT's callback.
+func (w *World) authorize(ctx context.Context, authURL, subject string, deny func()) (string, error) {
 	if subject != "" {
 		authURL = withQuery(authURL, func(q url.Values) { q.Set("login_hint", subject) })
+	}
+	if deny != nil {
+		deny()
 	}
 	resp, err := w.request(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
@@ -190,7 +219,7 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny boo
 		form, _ := url.Parse(authURL)
 		values := form.Query()
 		values.Set(idp.FieldAction, idp.ActionAllow)
-		if deny {
+		if deny != nil {
 			values.Set(idp.FieldAction, idp.ActionDeny)
 		}
 		if subject != "" {

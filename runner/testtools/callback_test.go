@@ -26,3 +26,22 @@ func TestTrimPage(t *testing.T) {
 		})
 	}
 }
+
+func TestRequireLoopback(t *testing.T) {
+	cases := []struct {
+		u, port string
+		ok      bool
+	}{
+		{"http://localhost:8080/cb?code=1", "8080", true},
+		{"http://127.0.0.1:8080/cb", "8080", true},
+		{"http://[::1]:8080/cb", "", true},
+		{"http://localhost:9090/cb", "8080", false},
+		{"http://example.com:8080/cb", "8080", false},
+		{"https://10.0.0.1/authorize", "", false},
+	}
+	for _, c := range cases {
+		if err := requireLoopback(c.u, c.port, "url"); (err == nil) != c.ok {
+			t.Errorf("requireLoopback(%q, %q) = %v, want ok=%v", c.u, c.port, err, c.ok)
+		}
+	}
+}

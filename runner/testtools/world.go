@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/runner/env"
 	"github.com/muster-test/muster-test/runner/executor"
 	"github.com/muster-test/muster-test/runner/mcpclient"
@@ -67,8 +68,20 @@ func browser(caFile string) (*http.Client, error) {
 	}, nil
 }
 
-// NewSession implements executor.Env: a new MCP session to the SUT for user.
+// NewSession implements executor.Env: a new MCP session to the SUT for user. A subject
+// that the scenario's IdPs do not declare becomes a user of each of them, so the user can
+// log in as it (the IdPs refuse undeclared subjects).
 func (w *World) NewSession(ctx context.Context, user, subject string) (executor.Session, error) {
+	if subject != "" {
+		for _, name := range w.Env.IdPNames() {
+			s, _ := w.Env.IdP(name)
+			if !s.HasUser(subject) {
+				if err := s.AddUser(idp.User{Subject: subject}); err != nil {
+					return nil, fmt.Errorf("declare %s at IdP %s: %w", subject, name, err)
+				}
+			}
+		}
+	}
 	s, err := w.SUT.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -82,7 +95,9 @@ func (w *World) NewSession(ctx context.Context, user, subject string) (executor.
 	return &sutSession{Session: s, sut: w.SUT}, nil
 }
 
-// deathGrace is how long a failed call waits to learn whether the SUT died.
+// deathGrace is how long a call that could not be made (not one cut short by its own
+// deadline) waits to learn whether the SUT died: the broken connection is often seen
+// a moment before the process is reaped.
 const deathGrace = time.Second
 
 // sutSession reports a call that failed because the SUT died as that death ("SUT exited
@@ -94,7 +109,7 @@ type sutSession struct {
 
 func (s *sutSession) CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error) {
 	res, err := s.Session.CallTool(ctx, name, args)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
 			return nil, fault
 		}
@@ -104,7 +119,7 @@ func (s *sutSession) CallTool(ctx context.Context, name string, args map[string]
 
 func (s *sutSession) ListTools(ctx context.Context) ([]string, error) {
 	tools, err := s.Session.ListTools(ctx)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
 			return nil, fault
 		}

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -85,7 +84,9 @@ type Grant struct {
 	ClientID string
 	Lifetime time.Duration // default 1h
 	Issuer   string        // default: the authority's issuer
-	Extra    map[string]any
+	// Extra claims of a JWT, overriding the standard ones; a nil value removes that claim
+	// (Extra{"iss": nil} mints a JWT without an issuer).
+	Extra map[string]any
 }
 
 // MintJWT signs an access token valid for g.Lifetime from the authority's clock.
@@ -104,7 +105,13 @@ func (a *Authority) MintJWT(g Grant) (string, error) {
 	if g.Issuer != "" {
 		claims["iss"] = g.Issuer
 	}
-	maps.Copy(claims, g.Extra)
+	for k, v := range g.Extra {
+		if v == nil {
+			delete(claims, k)
+			continue
+		}
+		claims[k] = v
+	}
 	a.mu.Lock()
 	signer := a.signer
 	a.mu.Unlock()

@@ -25,6 +25,8 @@ import (
 
 // Server is a running mock IdP.
 type Server struct {
+	keyReleased atomic.Bool // the signing key went back to the pool (see keys.go)
+
 	cfg      Config
 	issuer   string
 	url      string
@@ -123,7 +125,7 @@ func newServer(cfg Config, port int) (*Server, error) {
 }
 
 func (s *Server) buildProvider() error {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	rsaKey, err := signingKey()
 	if err != nil {
 		return fmt.Errorf("idp: signing key: %w", err)
 	}
@@ -269,5 +271,10 @@ func (s *Server) Close() error {
 		err = s.httpSrv.Close()
 	}
 	<-s.done
+	if s.keyReleased.CompareAndSwap(false, true) {
+		if k, ok := s.signKey.Key.(*rsa.PrivateKey); ok {
+			releaseKey(k)
+		}
+	}
 	return err
 }

@@ -54,7 +54,11 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^a file "([^"]*)":$`, w.writeFile)
 	sc.Step(`^I run muster-test with "([^"]*)"$`, w.run)
 	sc.Step(`^I start muster-test with "([^"]*)"$`, w.start)
-	sc.Step(`^I wait until a SUT process of the run is running$`, w.waitForSUT)
+	sc.Step(`^I wait until a SUT process of the run is running$`, func() error { return w.waitForSUTs(1) })
+	sc.Step(`^I wait until (\d+) SUT processes of the run are running at once$`, w.waitForSUTs)
+	sc.Step(`^I kill the SUT process of the run$`, w.killSUT)
+	sc.Step(`^I wait until the SUT of the run has logged "(.*)"$`, w.waitForSUTLog)
+	sc.Step(`^an executable file "([^"]*)":$`, w.writeExecutable)
 	sc.Step(`^I send (SIGINT|SIGTERM) to muster-test$`, w.signal)
 	sc.Step(`^muster-test exits with code (\d+)$`, w.waitExit)
 	sc.Step(`^the exit code is (\d+)$`, w.exitCodeIs)
@@ -170,10 +174,56 @@ func (w *world) sutPIDs() []int {
 	return pids
 }
 
-func (w *world) waitForSUT() error {
+func (w *world) writeExecutable(name string, body *godog.DocString) error {
+	if err := w.writeFile(name, body); err != nil {
+		return err
+	}
+	return os.Chmod(filepath.Join(w.dir, name), 0o755)
+}
+
+// sutProcesses are the SUT processes of the run (not the stdio mocks they start).
+func (w *world) sutProcesses() []int {
+	var out []int
+	for _, pid := range w.sutPIDs() {
+		b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if bytes.Contains(b, []byte("serve")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// waitForSUTLog polls the SUT logs the runner writes into the run's temp dirs.
+func (w *world) waitForSUTLog(text string) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if len(w.sutPIDs()) > 0 {
+		logs, _ := filepath.Glob(filepath.Join(w.tmp, "*", "sut.log"))
+		for _, l := range logs {
+			if b, err := os.ReadFile(l); err == nil && bytes.Contains(b, []byte(text)) {
+				return nil
+			}
+		}
+		select {
+		case <-w.done:
+			return fmt.Errorf("muster-test exited before the SUT logged %q\n%s", text, w.stdout.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the SUT did not log %q within 60s", text)
+}
+
+func (w *world) killSUT() error {
+	pids := w.sutProcesses()
+	if len(pids) != 1 {
+		return fmt.Errorf("want one SUT process, found %v", pids)
+	}
+	return syscall.Kill(pids[0], syscall.SIGKILL)
+}
+
+func (w *world) waitForSUTs(n int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(w.sutProcesses()) >= n {
 			return nil
 		}
 		select {
@@ -182,7 +232,7 @@ func (w *world) waitForSUT() error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return errors.New("no SUT process appeared within 60s")
+	return fmt.Errorf("%d SUT processes did not run at once within 60s", n)
 }
 
 func (w *world) signal(name string) error {

@@ -183,6 +183,7 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 	var h server.ToolHandlerFunc
 	if kind == kindPublic {
 		h = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			a.log.Debug("Proxying tool call", "tool", req.Params.Name, "server", s.spec.Name, "subsystem", "aggregator")
 			res, err := s.global.call(ctx, upstreamName, req, "")
 			if err != nil {
 				return nil, fmt.Errorf("tool execution failed: failed to call tool: %w", err)
@@ -191,6 +192,7 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 		}
 	} else {
 		h = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			a.log.Debug("Proxying tool call", "tool", req.Params.Name, "server", s.spec.Name, "subsystem", "aggregator")
 			return a.callProtected(ctx, s, upstreamName, req)
 		}
 	}

@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v3"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
@@ -371,7 +371,7 @@ func (e *env) mcp(issuer *idp.Server, scope string, tools ...mcpserver.ToolConfi
 	cfg := mcpserver.Config{Tools: tools}
 	if issuer != nil {
 		cfg.OAuth = mcpserver.OAuthConfig{Required: true, Scope: scope}
-		cfg.Authority = authority{issuer}
+		cfg.Authority = idpauth.New(issuer)
 	}
 	s, err := mcpserver.Start(context.Background(), cfg)
 	if err != nil {
@@ -383,28 +383,6 @@ func (e *env) mcp(issuer *idp.Server, scope string, tools ...mcpserver.ToolConfi
 
 func textTool(name, text string) mcpserver.ToolConfig {
 	return mcpserver.ToolConfig{Name: name, Responses: []mcpserver.ResponseConfig{{Response: text}}}
-}
-
-// authority adapts the mock IdP to what a protected mock server trusts.
-type authority struct{ s *idp.Server }
-
-func (a authority) Issuer() string   { return a.s.Issuer() }
-func (a authority) Scopes() []string { return []string{"openid", "profile", "mcp:read"} }
-func (a authority) Now() time.Time   { return a.s.Clock().Now() }
-func (a authority) JWKS() *jose.JSONWebKeySet {
-	k := a.s.JWKS()
-	return &k
-}
-
-func (a authority) Introspect(ctx context.Context, token string) (mcpserver.TokenInfo, error) {
-	in, err := a.s.Introspect(ctx, token)
-	if err != nil || !in.Active || in.TokenUse != "access_token" {
-		return mcpserver.TokenInfo{}, err
-	}
-	return mcpserver.TokenInfo{
-		Active: true, Subject: in.Subject, Scopes: in.Scope, Audience: in.Audience,
-		ClientID: in.ClientID, ExpiresAt: in.ExpiresAt, Claims: in.Claims,
-	}, nil
 }
 
 func idpConfigDefault() idp.Config { return idp.Config{} }

@@ -221,6 +221,9 @@ func (s *Server) Issuer() string { return s.issuer }
 // Name is Config.Name.
 func (s *Server) Name() string { return s.cfg.Name }
 
+// Scopes are the scopes the IdP knows (Config.Scopes, or the defaults).
+func (s *Server) Scopes() []string { return slices.Clone(s.cfg.Scopes) }
+
 // Port is the TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 

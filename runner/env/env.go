@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/runner/scenario"
 	"github.com/muster-test/muster-test/runner/sut"
@@ -41,7 +42,6 @@ type Env struct {
 
 	mu       sync.Mutex // guards the maps while mocks start concurrently
 	idps     map[string]*idp.Server
-	idpScope map[string][]string
 	servers  map[string]*Server
 	upstream []sut.Upstream
 	sc       *scenario.Scenario
@@ -52,7 +52,7 @@ type Env struct {
 // the muster-test binary, which the SUT runs for stdio mocks. On error, whatever was
 // started is closed again.
 func Start(ctx context.Context, sc *scenario.Scenario, dir, self string) (e *Env, err error) {
-	e = &Env{Dir: dir, sc: sc, self: self, idps: map[string]*idp.Server{}, idpScope: map[string][]string{}, servers: map[string]*Server{}}
+	e = &Env{Dir: dir, sc: sc, self: self, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -118,12 +118,8 @@ func (e *Env) startIdP(ctx context.Context, d scenario.MockOAuthServer) error {
 	if err != nil {
 		return fmt.Errorf("start mock IdP %s: %w", d.Name, err)
 	}
-	scopes := d.Scopes
-	if len(scopes) == 0 {
-		scopes = []string{"openid", "profile", "email"}
-	}
 	e.mu.Lock()
-	e.idps[d.Name], e.idpScope[d.Name] = s, scopes
+	e.idps[d.Name] = s
 	e.mu.Unlock()
 	return nil
 }
@@ -176,7 +172,7 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 			return up, fmt.Errorf("mock MCP server %s: IdP %q is not running", d.Name, o.MockOAuthServerRef)
 		}
 		srv.Protected, srv.IdP, up.Protected = true, o.MockOAuthServerRef, true
-		cfg.Authority = authority{s: s, scopes: e.idpScopes(o.MockOAuthServerRef)}
+		cfg.Authority = idpauth.New(s)
 	}
 	srv.HTTP, err = mcpserver.Start(ctx, cfg)
 	if err != nil {
@@ -199,12 +195,6 @@ func (e *Env) lookupIdP(name string) (*idp.Server, bool) {
 	defer e.mu.Unlock()
 	s, ok := e.idps[name]
 	return s, ok
-}
-
-func (e *Env) idpScopes(name string) []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.idpScope[name]
 }
 
 // parallel runs f(0..n-1) concurrently and returns the first error.

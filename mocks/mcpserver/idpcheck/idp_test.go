@@ -9,38 +9,14 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v3"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
-
-// authority adapts the mock IdP to mcpserver.Authority, as the runner does.
-type authority struct {
-	idp    *idp.Server
-	scopes []string
-}
-
-func (a authority) Issuer() string   { return a.idp.Issuer() }
-func (a authority) Scopes() []string { return a.scopes }
-func (a authority) Now() time.Time   { return a.idp.Clock().Now() }
-
-func (a authority) JWKS() *jose.JSONWebKeySet {
-	k := a.idp.JWKS()
-	return &k
-}
-
-func (a authority) Introspect(ctx context.Context, token string) (mcpserver.TokenInfo, error) {
-	in, err := a.idp.Introspect(ctx, token)
-	if err != nil {
-		return mcpserver.TokenInfo{}, err
-	}
-	return mcpserver.TokenInfo{Active: in.Active, Subject: in.Subject, Scopes: in.Scope, Audience: in.Audience,
-		ClientID: in.ClientID, ExpiresAt: in.ExpiresAt, Claims: in.Claims}, nil
-}
 
 type bearer struct {
 	mu  sync.Mutex
@@ -73,7 +49,7 @@ func TestAgainstMockIdP(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = provider.Close() })
 			srv, err := mcpserver.Start(ctx, mcpserver.Config{
-				Authority: authority{idp: provider, scopes: scopes},
+				Authority: idpauth.New(provider),
 				OAuth:     mcpserver.OAuthConfig{Required: true, Scope: "mcp:read", Audience: "https://mcp.example"},
 				Tools:     []mcpserver.ToolConfig{{Name: "op", Responses: []mcpserver.ResponseConfig{{Response: "done"}}}},
 			})

@@ -142,13 +142,16 @@ func TestStalledReferenceSUTIsNotRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(fakeSUTEnv, "lose-first")
-	spec := &Spec{Dir: t.TempDir(), ReadyTimeout: time.Second,
+	spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 2 * time.Second,
 		Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
 	inst, err := (&Muster{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
 	if inst != nil {
 		inst.Stop()
 	}
-	if err == nil || !strings.Contains(err.Error(), "still missing tools: x_srv_op") {
+	if err == nil || !strings.Contains(err.Error(), "SUT not ready after 2s") {
 		t.Fatalf("Start error %v, want the first start's stall", err)
+	}
+	if starts, _ := os.ReadFile(filepath.Join(spec.Dir, "starts")); len(starts) != 1 {
+		t.Errorf("%d starts, want 1: the reference SUT is never restarted", len(starts))
 	}
 }

@@ -21,6 +21,8 @@ type Options struct {
 	ConfigDir string
 	Faults    Faults
 	Logger    *slog.Logger
+	// Yolo allows the upstream tools muster blocks as destructive (see denylist.go).
+	Yolo bool
 }
 
 // Server state values, as core_mcpserver_* and auth://status show them.
@@ -36,6 +38,7 @@ type Aggregator struct {
 	cfg        *Config
 	log        *slog.Logger
 	faults     Faults
+	yolo       bool
 	mcp        *server.MCPServer
 	httpClient *http.Client
 
@@ -126,6 +129,7 @@ func New(opts Options) (*Aggregator, error) {
 		cfg:        cfg,
 		log:        log,
 		faults:     opts.Faults,
+		yolo:       opts.Yolo,
 		httpClient: newHTTPClient(),
 		byName:     map[string]*serverState{},
 		owners:     map[string]toolOwner{},

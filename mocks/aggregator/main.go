@@ -25,7 +25,7 @@ func Main(args []string) int {
 	configPath := fs.String("config-path", "", "muster configuration directory (default ~/.config/muster)")
 	debug := fs.Bool("debug", false, "log debug detail")
 	silent := fs.Bool("silent", false, "no log output at all")
-	fs.Bool("yolo", false, "accepted for muster compatibility; no effect")
+	yolo := fs.Bool("yolo", false, "allow upstream tools muster considers destructive (kubectl_delete, cleanup, ...)")
 	faults := Faults{}
 	fs.Func("fault", "TEST ONLY: misbehave in one named way (repeatable): "+faultNames(), func(v string) error {
 		f, err := ParseFault(v)
@@ -67,7 +67,7 @@ func Main(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	agg, err := New(Options{ConfigDir: *configPath, Faults: faults, Logger: log})
+	agg, err := New(Options{ConfigDir: *configPath, Faults: faults, Logger: log, Yolo: *yolo})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: failed to initialize application: %v\n", err)
 		return 1

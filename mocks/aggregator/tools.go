@@ -184,6 +184,9 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 	if kind == kindPublic {
 		h = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			a.log.Debug("Proxying tool call", "tool", req.Params.Name, "server", s.spec.Name, "subsystem", "aggregator")
+			if err := a.blocked(upstreamName); err != nil {
+				return nil, err
+			}
 			res, err := s.global.call(ctx, upstreamName, req, "")
 			if err != nil {
 				return nil, fmt.Errorf("tool execution failed: failed to call tool: %w", err)
@@ -193,6 +196,9 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 	} else {
 		h = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			a.log.Debug("Proxying tool call", "tool", req.Params.Name, "server", s.spec.Name, "subsystem", "aggregator")
+			if err := a.blocked(upstreamName); err != nil {
+				return nil, err
+			}
 			return a.callProtected(ctx, s, upstreamName, req)
 		}
 	}

@@ -389,3 +389,15 @@ func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
 		t.Fatalf("got %s %q, want FAILED that says it was then cancelled", o.Status, o.Error)
 	}
 }
+
+func TestStringArgs(t *testing.T) {
+	a, err := StringArgs(map[string]any{"name": "alice"}, "name", "?subject")
+	if err != nil || a["name"] != "alice" || a["subject"] != "" {
+		t.Fatalf("%v %v", a, err)
+	}
+	for _, bad := range []map[string]any{{}, {"name": ""}, {"name": 3}, {"name": "a", "subject": true}} {
+		if _, err := StringArgs(bad, "name", "?subject"); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // UserTools are the test tools that manage a scenario's users. They live here because
@@ -15,6 +16,21 @@ func UserTools() Registry {
 		"test_get_current_user":    currentUser,
 		"test_list_tools_for_user": listToolsForUser,
 	}
+}
+
+// StringArgs reads several string arguments at once: a name is required, or optional
+// when it starts with "?" (the key is the name without it). Absent optional ones are "".
+func StringArgs(args map[string]any, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		key, optional := strings.CutPrefix(n, "?")
+		v, err := StringArg(args, key, !optional)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+	}
+	return out, nil
 }
 
 // StringArg reads a string argument; required ones must be present and non-empty.
@@ -37,14 +53,11 @@ func StringArg(args map[string]any, name string, required bool) (string, error) 
 }
 
 func createUser(ctx context.Context, run *Run, args map[string]any) (map[string]any, error) {
-	name, err := StringArg(args, "name", true)
+	a, err := StringArgs(args, "name", "?subject")
 	if err != nil {
 		return nil, err
 	}
-	subject, err := StringArg(args, "subject", false)
-	if err != nil {
-		return nil, err
-	}
+	name, subject := a["name"], a["subject"]
 	if _, err := run.Session(name); err == nil {
 		return nil, fmt.Errorf("user %q already exists", name)
 	}

@@ -76,14 +76,11 @@ func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (
 	if err != nil {
 		return nil, err
 	}
-	tool, err := executor.StringArg(args, "tool", true)
+	a, err := executor.StringArgs(args, "tool", "?token")
 	if err != nil {
 		return nil, err
 	}
-	token, err := executor.StringArg(args, "token", false)
-	if err != nil {
-		return nil, err
-	}
+	tool, token := a["tool"], a["token"]
 	var toolArgs map[string]any
 	if raw, ok := args["args"]; ok && raw != nil {
 		if toolArgs, ok = raw.(map[string]any); !ok {
@@ -148,14 +145,11 @@ func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (m
 	if err != nil {
 		return nil, err
 	}
-	name, err := executor.StringArg(args, "tool_name", true)
+	a, err := executor.StringArgs(args, "tool_name", "?tool_description")
 	if err != nil {
 		return nil, err
 	}
-	desc, err := executor.StringArg(args, "tool_description", false)
-	if err != nil {
-		return nil, err
-	}
+	name, desc := a["tool_name"], a["tool_description"]
 	if slices.Contains(srv.HTTP.Tools(), name) {
 		return nil, fmt.Errorf("server %s already has a tool %s", srv.Name, name)
 	}

@@ -103,14 +103,11 @@ func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (m
 	if err != nil {
 		return nil, err
 	}
-	token, err := executor.StringArg(args, "token", true)
+	a, err := executor.StringArgs(args, "token", "?scope")
 	if err != nil {
 		return nil, err
 	}
-	scope, err := executor.StringArg(args, "scope", false)
-	if err != nil {
-		return nil, err
-	}
+	token, scope := a["token"], a["scope"]
 	life, err := durationArg(args, "expires_in")
 	if err != nil {
 		return nil, err

@@ -158,50 +158,39 @@ func (s *store) RotateRefreshToken(ctx context.Context, requestID, sig string) e
 // activeAccess counts stored access tokens that are unexpired on the IdP clock, forgetting
 // those fosite has deleted.
 func (s *store) activeAccess(ctx context.Context) int {
-	s.mu.Lock()
-	sigs := make([]string, 0, len(s.accessSigs))
-	for sig := range s.accessSigs {
-		sigs = append(sigs, sig)
-	}
-	s.mu.Unlock()
-	now := s.clock.Now()
-	n := 0
-	for _, sig := range sigs {
-		r, err := s.GetAccessTokenSession(ctx, sig, nil)
-		if err != nil {
-			s.mu.Lock()
-			delete(s.accessSigs, sig)
-			s.mu.Unlock()
-			continue
-		}
-		if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); exp.IsZero() || now.Before(exp) {
-			n++
-		}
-	}
-	return n
+	return s.countActive(ctx, s.accessSigs, fosite.AccessToken, s.GetAccessTokenSession, false)
 }
 
-// activeRefresh counts refresh tokens not yet revoked or expired.
+// activeRefresh counts refresh tokens not yet revoked or expired. A revoked (inactive)
+// refresh token stays known: its reuse must still be detected.
 func (s *store) activeRefresh(ctx context.Context) int {
+	return s.countActive(ctx, s.refreshSigs, fosite.RefreshToken, s.GetRefreshTokenSession, true)
+}
+
+// countActive counts the signatures in sigs whose session get still finds and whose
+// expiry (on the IdP clock) has not passed. Signatures get no longer finds are forgotten,
+// except inactive ones when keepInactive is set.
+func (s *store) countActive(ctx context.Context, sigs map[string]struct{}, tt fosite.TokenType,
+	get func(context.Context, string, fosite.Session) (fosite.Requester, error), keepInactive bool) int {
 	s.mu.Lock()
-	sigs := make([]string, 0, len(s.refreshSigs))
-	for sig := range s.refreshSigs {
-		sigs = append(sigs, sig)
+	list := make([]string, 0, len(sigs))
+	for sig := range sigs {
+		list = append(list, sig)
 	}
 	s.mu.Unlock()
 	now := s.clock.Now()
 	n := 0
-	for _, sig := range sigs {
-		r, err := s.GetRefreshTokenSession(ctx, sig, nil)
+	for _, sig := range list {
+		r, err := get(ctx, sig, nil)
 		if err != nil {
-			if !errors.Is(err, fosite.ErrInactiveToken) {
+			if !keepInactive || !errors.Is(err, fosite.ErrInactiveToken) {
 				s.mu.Lock()
-				delete(s.refreshSigs, sig)
+				delete(sigs, sig)
 				s.mu.Unlock()
 			}
 			continue
 		}
-		if exp := r.GetSession().GetExpiresAt(fosite.RefreshToken); exp.IsZero() || now.Before(exp) {
+		if exp := r.GetSession().GetExpiresAt(tt); exp.IsZero() || now.Before(exp) {
 			n++
 		}
 	}

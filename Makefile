@@ -16,8 +16,8 @@ demo: build
 # run it; prints one table (see BENCHMARKS.md).
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... | tee $$tmp && \
-	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./runner/benchsuite
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... | tee $$tmp && \
+	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./internal/benchsuite
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

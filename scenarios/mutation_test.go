@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muster-test/muster-test/mocks/aggregator"
+	"github.com/muster-test/muster-test/refsut"
 )
 
 // TestSuiteCatchesEveryFault is the suite's mutation check: the built-in scenarios must pass
@@ -44,7 +44,7 @@ func TestSuiteCatchesEveryFault(t *testing.T) {
 			}
 		}
 	})
-	for _, f := range aggregator.AllFaults {
+	for _, f := range refsut.AllFaults {
 		t.Run(string(f), func(t *testing.T) {
 			results := runSuite(t, bin, dir, string(f))
 			if len(results) != len(files) {

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/muster-test/muster-test/runner"
-	"github.com/muster-test/muster-test/runner/schedule"
+	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/internal/schedule"
 )
 
 const usageHead = `muster-test runs YAML BDD scenarios against OAuth-protected MCP aggregators.

@@ -1,9 +1,9 @@
 package main
 
-import "github.com/muster-test/muster-test/mocks/aggregator"
+import "github.com/muster-test/muster-test/refsut"
 
 // runReferenceSUT runs `muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...`,
 // the built-in stand-in for `muster serve`.
 func runReferenceSUT(args []string) int {
-	return aggregator.Main(args)
+	return refsut.Main(args)
 }

@@ -1,0 +1,275 @@
+// Package env builds a scenario's world from its pre_configuration: the mock IdPs and mock
+// MCP servers (started concurrently), the files stdio mocks are launched with, and the
+// SUT specification that points at all of them. It also holds the scenario's users'
+// sessions to the SUT, so test tools find everything they act on in one place.
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/idpauth"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// Server is one mcp_servers entry of the scenario, as started.
+type Server struct {
+	Name string
+	// HTTP is the in-process mock for streamable-http and sse mocks; nil otherwise.
+	HTTP *mcpserver.Server
+	// Stdio is the mock config file a stdio mock is launched with; "" otherwise.
+	Stdio string
+	// Protected says the server requires OAuth; IdP names the IdP that protects it.
+	Protected bool
+	IdP       string
+	Decl      scenario.MCPServer
+}
+
+// Env is a scenario's started world.
+type Env struct {
+	Dir    string // the scenario's temp dir
+	CAFile string // PEM of every TLS mock IdP's CA, for the SUT ("" when none)
+
+	mu       sync.Mutex // guards the maps while mocks start concurrently
+	idps     map[string]*idp.Server
+	servers  map[string]*Server
+	upstream []sut.Upstream
+	sc       *scenario.Scenario
+	self     string
+}
+
+// Start starts every mock of sc's pre_configuration below dir. self is the absolute path of
+// the muster-test binary, which the SUT runs for stdio mocks. On error, whatever was
+// started is closed again.
+func Start(ctx context.Context, sc *scenario.Scenario, dir, self string) (e *Env, err error) {
+	e = &Env{Dir: dir, sc: sc, self: self, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
+	defer func() {
+		if err != nil {
+			e.Close()
+			e = nil
+		}
+	}()
+	pre := sc.PreConfiguration
+	if pre == nil {
+		return e, nil
+	}
+	if err := e.startIdPs(ctx, pre.MockOAuthServers); err != nil {
+		return e, err
+	}
+	if err := e.startServers(ctx, pre.MCPServers); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// startIdPs starts the IdPs concurrently. Trusted-issuer links need the trusted IdP
+// running, so IdPs with links start after all others.
+func (e *Env) startIdPs(ctx context.Context, decls []scenario.MockOAuthServer) error {
+	var plain, linked []scenario.MockOAuthServer
+	for _, d := range decls {
+		if len(d.TrustedIssuers) > 0 {
+			linked = append(linked, d)
+		} else {
+			plain = append(plain, d)
+		}
+	}
+	for _, batch := range [][]scenario.MockOAuthServer{plain, linked} {
+		if err := e.parallel(len(batch), func(i int) error { return e.startIdP(ctx, batch[i]) }); err != nil {
+			return err
+		}
+	}
+	var pem []byte
+	for _, name := range e.IdPNames() {
+		pem = append(pem, e.idps[name].CACertPEM()...)
+	}
+	if len(pem) > 0 {
+		e.CAFile = filepath.Join(e.Dir, "mock-idp-ca.pem")
+		return os.WriteFile(e.CAFile, pem, 0o644)
+	}
+	return nil
+}
+
+func (e *Env) startIdP(ctx context.Context, d scenario.MockOAuthServer) error {
+	cfg := idp.Config{Name: d.Name, Issuer: d.Issuer, Scopes: d.Scopes, AutoApprove: d.AutoApprove,
+		PKCERequired: d.PKCERequired, TokenLifetime: d.TokenLifetime.D(), RefreshTokenLifetime: d.RefreshTokenLifetime.D(),
+		ClientID: d.ClientID, ClientSecret: d.ClientSecret, SimulateError: d.SimulateError, UseMockClock: d.UseMockClock,
+		UseTLS: d.UseTLS, SignTokens: d.SignTokens}
+	for _, u := range d.Users {
+		cfg.Users = append(cfg.Users, idp.User{Subject: u.Subject, Claims: u.Claims})
+	}
+	for _, t := range d.TrustedIssuers {
+		trusted, ok := e.lookupIdP(t.OAuthServerRef)
+		if !ok {
+			return fmt.Errorf("mock IdP %s: trusted issuer %q is not running", d.Name, t.OAuthServerRef)
+		}
+		cfg.TrustedIssuers = append(cfg.TrustedIssuers, idp.TrustedIssuer{ConnectorID: t.ConnectorID, Server: trusted})
+	}
+	s, err := idp.Start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("start mock IdP %s: %w", d.Name, err)
+	}
+	e.mu.Lock()
+	e.idps[d.Name] = s
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Env) startServers(ctx context.Context, decls []scenario.MCPServer) error {
+	e.upstream = make([]sut.Upstream, len(decls))
+	return e.parallel(len(decls), func(i int) error {
+		up, err := e.startServer(ctx, decls[i])
+		e.upstream[i] = up
+		return err
+	})
+}
+
+func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstream, error) {
+	srv := &Server{Name: d.Name, Decl: d}
+	up := sut.Upstream{Name: d.Name}
+	if d.Mock == nil {
+		// A real server definition: passed to the SUT verbatim.
+		up.Spec = d.Config
+		e.addServer(srv)
+		return up, nil
+	}
+	cfg, err := mcpserver.ParseConfig(d.Config)
+	if err != nil {
+		return up, fmt.Errorf("mock MCP server %s: %w", d.Name, err)
+	}
+	for _, t := range cfg.Tools {
+		up.Tools = append(up.Tools, t.Name)
+	}
+	up.Spec = map[string]any{"autoStart": true}
+	if d.Mock.ToolPrefix != "" {
+		up.Spec["toolPrefix"] = d.Mock.ToolPrefix
+	}
+	if !d.Mock.IsHTTP() {
+		srv.Stdio = filepath.Join(e.Dir, "mocks", d.Name+".yaml")
+		if err := writeYAMLFile(srv.Stdio, d.Config); err != nil {
+			return up, err
+		}
+		up.Spec["type"] = "stdio"
+		up.Spec["command"] = e.self
+		up.Spec["args"] = []string{"--mock-mcp-server", "--mock-config", srv.Stdio}
+		e.addServer(srv)
+		return up, nil
+	}
+	cfg.Name = d.Name
+	cfg.LegacyOnly = false
+	if o := d.Mock.OAuth; o != nil && o.Required {
+		s, ok := e.lookupIdP(o.MockOAuthServerRef)
+		if !ok {
+			return up, fmt.Errorf("mock MCP server %s: IdP %q is not running", d.Name, o.MockOAuthServerRef)
+		}
+		srv.Protected, srv.IdP, up.Protected = true, o.MockOAuthServerRef, true
+		cfg.Authority = idpauth.New(s)
+	}
+	srv.HTTP, err = mcpserver.Start(ctx, cfg)
+	if err != nil {
+		return up, fmt.Errorf("start mock MCP server %s: %w", d.Name, err)
+	}
+	up.Spec["type"] = cfg.Type
+	up.Spec["url"] = srv.HTTP.URL()
+	e.addServer(srv)
+	return up, nil
+}
+
+func (e *Env) addServer(s *Server) {
+	e.mu.Lock()
+	e.servers[s.Name] = s
+	e.mu.Unlock()
+}
+
+func (e *Env) lookupIdP(name string) (*idp.Server, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.idps[name]
+	return s, ok
+}
+
+// parallel runs f(0..n-1) concurrently and returns the first error.
+func (e *Env) parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("panic while starting a mock: %v", p)
+				}
+			}()
+			errs[i] = f(i)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// IdP returns a mock IdP by name.
+func (e *Env) IdP(name string) (*idp.Server, bool) { return e.lookupIdP(name) }
+
+// IdPNames lists the mock IdPs, sorted.
+func (e *Env) IdPNames() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.idps))
+	for n := range e.idps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Server returns an mcp_servers entry by name.
+func (e *Env) Server(name string) (*Server, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.servers[name]
+	return s, ok
+}
+
+// SUTSpec is the SUT configuration that points at this environment.
+func (e *Env) SUTSpec() *sut.Spec {
+	spec := &sut.Spec{Dir: e.Dir, Upstreams: e.upstream, CAFile: e.CAFile, OAuth: len(e.idps) > 0}
+	if pre := e.sc.PreConfiguration; pre != nil {
+		spec.Workflows, spec.Services, spec.ServiceClasses = pre.Workflows, pre.Services, pre.ServiceClasses
+		if pre.MainConfig != nil {
+			spec.MainConfig = pre.MainConfig.Config
+		}
+	}
+	return spec
+}
+
+// Close stops every mock. Safe to call more than once.
+func (e *Env) Close() {
+	for _, s := range e.servers {
+		if s.HTTP != nil {
+			s.HTTP.Close()
+		}
+	}
+	for _, s := range e.idps {
+		s.Close()
+	}
+	e.servers, e.idps = map[string]*Server{}, map[string]*idp.Server{}
+}
+
+func writeYAMLFile(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}

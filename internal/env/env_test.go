@@ -1,0 +1,129 @@
+package env
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// TestLoaderAndMockAgreeOnMockConfigs: every mock server config the loader accepts, the
+// mock accepts too, so a file that validates never fails at run time on its config.
+func TestLoaderAndMockAgreeOnMockConfigs(t *testing.T) {
+	set := scenario.LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster")
+	if len(set.Errors) > 0 {
+		t.Fatalf("fixtures do not load: %v", set.Errors)
+	}
+	n := 0
+	for _, sc := range set.Scenarios {
+		if sc.PreConfiguration == nil {
+			continue
+		}
+		for _, s := range sc.PreConfiguration.MCPServers {
+			if s.Mock == nil {
+				continue
+			}
+			n++
+			if _, err := mcpserver.ParseConfig(s.Config); err != nil {
+				t.Errorf("%s: server %s: the loader accepts a config the mock refuses: %v", sc.Pos.File, s.Name, err)
+			}
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d mock configs checked", n)
+	}
+}
+
+const envScenario = `
+name: env
+category: behavioral
+concept: runner
+pre_configuration:
+  mock_oauth_servers:
+    - name: idp
+      scopes: [openid, "mcp:read"]
+      use_tls: true
+    - name: exchanger
+      trusted_issuers: [{connector_id: up, oauth_server_ref: idp}]
+  mcp_servers:
+    - name: secure
+      config:
+        type: streamable-http
+        toolPrefix: sec
+        oauth: {required: true, mock_oauth_server_ref: idp, scope: "mcp:read"}
+        tools: [{name: op, responses: [{response: ok}]}]
+    - name: local
+      config:
+        type: stdio
+        tools: [{name: hello, responses: [{response: hi}]}]
+    - name: real
+      config: {type: streamable-http, url: "http://localhost:1/mcp"}
+steps:
+  - id: s
+    tool: x_sec_op
+    expected: {success: true}
+`
+
+// TestStartBuildsTheWorldAndTheSUTSpec starts a scenario's mocks and checks what the SUT is
+// told: URLs of running mocks, the stdio command, the verbatim server, the CA; and that
+// Close stops the mocks.
+func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
+	sc, diags := scenario.Parse("env.yaml", []byte(envScenario))
+	if sc == nil {
+		t.Fatal(diags)
+	}
+	dir := t.TempDir()
+	e, err := Start(context.Background(), sc, dir, "/path/to/muster-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	spec := e.SUTSpec()
+	if !spec.OAuth || spec.CAFile == "" {
+		t.Fatalf("OAuth %v, CA file %q", spec.OAuth, spec.CAFile)
+	}
+	if pem, err := os.ReadFile(spec.CAFile); err != nil || len(pem) == 0 {
+		t.Fatalf("CA file: %v", err)
+	}
+	byName := map[string]int{}
+	for i, u := range spec.Upstreams {
+		byName[u.Name] = i
+	}
+	secure := spec.Upstreams[byName["secure"]]
+	if !secure.Protected || secure.Spec["toolPrefix"] != "sec" || secure.Spec["type"] != "streamable-http" {
+		t.Errorf("secure: %+v", secure)
+	}
+	resp, err := http.Get(secure.Spec["url"].(string))
+	if err != nil {
+		t.Fatalf("the protected mock is not running: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an unauthenticated request to the protected mock got %d, want 401", resp.StatusCode)
+	}
+	local := spec.Upstreams[byName["local"]]
+	args, _ := local.Spec["args"].([]string)
+	if local.Spec["type"] != "stdio" || local.Spec["command"] != "/path/to/muster-test" || len(args) != 3 ||
+		args[0] != "--mock-mcp-server" || filepath.Dir(args[2]) != filepath.Join(dir, "mocks") {
+		t.Errorf("local: %+v", local.Spec)
+	}
+	if _, err := mcpserver.LoadConfigFile(args[2]); err != nil {
+		t.Errorf("the stdio mock's file does not load: %v", err)
+	}
+	real := spec.Upstreams[byName["real"]]
+	if real.Spec["url"] != "http://localhost:1/mcp" || real.Tools != nil {
+		t.Errorf("real server must pass verbatim: %+v", real)
+	}
+	if _, ok := e.IdP("exchanger"); !ok {
+		t.Error("the IdP with a trusted issuer did not start")
+	}
+	url := secure.Spec["url"].(string)
+	e.Close()
+	if _, err := http.Get(url); err == nil {
+		t.Error("the protected mock still answers after Close")
+	}
+}

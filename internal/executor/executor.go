@@ -1,0 +1,336 @@
+// Package executor runs one scenario's steps against a started environment: SUT tools and
+// runner test tools through one interface, every expectation checked on every result,
+// retries, polling, parallel copies, templates, users and cleanup, as SCENARIOS.md defines.
+//
+// It knows nothing of processes or mocks: the environment arrives as an Env, and test tools
+// that need the mocks reach them through the Env they are handed.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/result"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// Session is one user's MCP session with the SUT.
+type Session interface {
+	// CallTool calls a SUT tool. A JSON-RPC error or an isError result is a *Result with
+	// Failed set; a returned error means the call could not be made at all (step ERROR).
+	CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error)
+	// ListTools lists the tool names this session sees.
+	ListTools(ctx context.Context) ([]string, error)
+}
+
+// Env is a scenario's started environment, as the SUT driver provides it.
+type Env interface {
+	// NewSession opens another MCP session for a user. subject, when not empty, is the IdP
+	// subject that user logs in as.
+	NewSession(ctx context.Context, user, subject string) (Session, error)
+	// Fault says why the SUT can no longer answer (it exited), nil while it is healthy.
+	// A call that could not be made is reported with this reason when there is one.
+	Fault() error
+}
+
+// ToolFunc implements a test tool. It returns the tool's JSON object, or an error whose
+// text is the failed call's error text. An error wrapping ErrCannotRun makes the step ERROR
+// instead of a failed call.
+type ToolFunc func(ctx context.Context, run *Run, args map[string]any) (map[string]any, error)
+
+// ErrCannotRun marks a test tool error that means the step could not run at all.
+var ErrCannotRun = errors.New("cannot run")
+
+// Registry maps test tool names to their implementations.
+type Registry map[string]ToolFunc
+
+// Executor runs scenarios. Its zero value is not usable; set Tools.
+type Executor struct {
+	Tools Registry
+	// StepTimeout bounds each call of a step without its own `timeout` (default 30s).
+	StepTimeout time.Duration
+	// OnStep is called for every finished step (reporters' StepFinished); may be nil.
+	OnStep func(event.StepResult)
+}
+
+// Outcome is what running a scenario's steps decided.
+type Outcome struct {
+	Status event.Status
+	Error  string // why an ERROR or CANCELLED scenario stopped
+	Steps  []event.StepResult
+}
+
+// Run is the state of one scenario while it runs; test tools receive it.
+type Run struct {
+	Scenario *scenario.Scenario
+	Env      Env
+
+	mu      sync.Mutex
+	users   map[string]Session
+	order   []string
+	current string
+}
+
+// NewRun prepares a scenario run whose `default` user has the given session.
+func NewRun(sc *scenario.Scenario, env Env, defaultSession Session) *Run {
+	return &Run{Scenario: sc, Env: env, users: map[string]Session{"default": defaultSession},
+		order: []string{"default"}, current: "default"}
+}
+
+// CurrentUser is the user whose session SUT calls go to.
+func (r *Run) CurrentUser() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.current
+}
+
+// Session returns a user's session (the current user's for "").
+func (r *Run) Session(user string) (Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if user == "" {
+		user = r.current
+	}
+	s, ok := r.users[user]
+	if !ok {
+		return nil, fmt.Errorf("unknown user %q (known: %s)", user, strings.Join(r.order, ", "))
+	}
+	return s, nil
+}
+
+// AddUser registers a user's session; it does not switch to it.
+func (r *Run) AddUser(name string, s Session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.users[name]; dup {
+		return fmt.Errorf("user %q already exists", name)
+	}
+	r.users[name] = s
+	r.order = append(r.order, name)
+	return nil
+}
+
+// SwitchUser makes name the current user.
+func (r *Run) SwitchUser(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.users[name]; !ok {
+		return fmt.Errorf("unknown user %q (known: %s)", name, strings.Join(r.order, ", "))
+	}
+	r.current = name
+	return nil
+}
+
+// Users lists the users in creation order.
+func (r *Run) Users() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.order...)
+}
+
+// Execute runs the scenario's steps, its cleanup, and the step-level cleanup items. ctx
+// carries the scenario's deadline; when it ends, remaining steps are not started.
+func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
+	sc := run.Scenario
+	var ids []string
+	for _, st := range sc.Steps {
+		ids = append(ids, st.ID)
+	}
+	for _, st := range sc.Cleanup {
+		ids = append(ids, st.ID)
+	}
+	x := &execution{e: e, run: run, store: newStore(ids)}
+
+	var stepCleanups []scenario.Step
+	for i := range sc.Steps {
+		st := &sc.Steps[i]
+		sr, _ := x.step(ctx, st, event.PhaseStep)
+		if sr.Status == event.Passed {
+			stepCleanups = append(stepCleanups, st.Cleanup...)
+			continue
+		}
+		if st.ContinueOnFailure && !x.stopped(ctx) {
+			x.steps[len(x.steps)-1].ContinuedOnFailure = true
+			continue
+		}
+		x.decide(ctx, sr)
+		break
+	}
+	for i := range sc.Cleanup {
+		if x.stopped(ctx) {
+			break
+		}
+		st := &sc.Cleanup[i]
+		sr, _ := x.step(ctx, st, event.PhaseCleanup)
+		if sr.Status == event.Passed {
+			continue
+		}
+		if st.ContinueOnFailure {
+			x.steps[len(x.steps)-1].ContinuedOnFailure = true
+			continue
+		}
+		x.decide(ctx, sr)
+	}
+	// Step-level cleanup: reverse order of registration, best effort; never the verdict.
+	for i := len(stepCleanups) - 1; i >= 0 && !x.stopped(ctx); i-- {
+		x.step(ctx, &stepCleanups[i], event.PhaseStepCleanup)
+	}
+	return x.outcome(ctx)
+}
+
+// execution is the mutable part of one Execute call.
+type execution struct {
+	e       *Executor
+	run     *Run
+	store   *store
+	steps   []event.StepResult
+	verdict *event.StepResult
+}
+
+// decide records the first step that decides a non-passing verdict. A step that failed
+// because the scenario was being stopped (cancelled, or out of time) decides nothing: the
+// stop is the verdict then.
+func (x *execution) decide(ctx context.Context, sr event.StepResult) {
+	if x.verdict == nil && ctx.Err() == nil {
+		x.verdict = &sr
+	}
+}
+
+// stopped is true once the scenario cannot go on: its context ended or the SUT died.
+func (x *execution) stopped(ctx context.Context) bool {
+	return ctx.Err() != nil || x.run.Env.Fault() != nil
+}
+
+func (x *execution) outcome(ctx context.Context) Outcome {
+	o := Outcome{Status: event.Passed, Steps: x.steps}
+	cancelled := "cancelled"
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		cancelled = "cancelled: " + cause.Error()
+	}
+	// A verdict reached before a stop stands: a scenario that had failed is reported
+	// FAILED even when --fail-fast or an interrupt then cut its cleanup short.
+	if x.verdict != nil {
+		o.Status = x.verdict.Status
+		if o.Status == event.Error {
+			o.Error = x.verdict.Message
+		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			o.Error = strings.TrimPrefix(o.Error+"; then "+cancelled, "; ")
+		}
+		return o
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		o.Status, o.Error = event.Cancelled, cancelled
+		return o
+	}
+	if fault := x.run.Env.Fault(); fault != nil {
+		o.Status, o.Error = event.Error, fault.Error()
+		return o
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		o.Status, o.Error = event.Error, "scenario timed out"
+		if x.run.Scenario.Timeout > 0 {
+			o.Error = fmt.Sprintf("scenario timed out after %s", x.run.Scenario.Timeout)
+		}
+		return o
+	}
+	return o
+}
+
+// emit records and announces a finished step.
+func (x *execution) emit(sr event.StepResult) event.StepResult {
+	x.steps = append(x.steps, sr)
+	if x.e.OnStep != nil {
+		x.e.OnStep(sr)
+	}
+	return sr
+}
+
+// step runs one step with its retries, polling and parallel copies, checks it, stores its
+// value for templates and reports it.
+func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Phase) (event.StepResult, *result.Result) {
+	sr := event.StepResult{ID: st.ID, Tool: st.Tool, Description: st.Description, Phase: phase,
+		Line: st.Pos.Line, Start: time.Now()}
+	finish := func(status event.Status, msg string) event.StepResult {
+		sr.Status, sr.Duration = status, time.Since(sr.Start)
+		if msg != "" {
+			sr.Message = fmt.Sprintf("step %s (tool %s): %s", stepName(st), st.Tool, msg)
+		}
+		if st.ID != "" {
+			if status != event.Passed {
+				x.store.failed[st.ID] = true
+			}
+		}
+		return x.emit(sr)
+	}
+	if st.AsUser != "" {
+		if err := x.run.SwitchUser(st.AsUser); err != nil {
+			return finish(event.Error, err.Error()), nil
+		}
+	}
+	sr.User = x.run.CurrentUser()
+	args, err := x.store.resolve(argsOf(st))
+	if err != nil {
+		return finish(event.Error, err.Error()), nil
+	}
+	argMap, _ := args.(map[string]any)
+	sr.Args = argMap
+
+	res, unmet, err := x.attempts(ctx, st, argMap, &sr)
+	if err != nil {
+		return finish(event.Error, x.explain(err)), nil
+	}
+	if res != nil {
+		sr.Response = trimResponse(res)
+	}
+	if len(unmet) > 0 {
+		sr.Expectation, sr.Expected = unmet[0].Expectation, unmet[0].Expected
+		msgs := make([]string, len(unmet))
+		for i, u := range unmet {
+			msgs[i] = u.String()
+		}
+		return finish(event.Failed, strings.Join(msgs, "; ")), res
+	}
+	if st.ID != "" {
+		x.store.values[st.ID] = res.Stored()
+	}
+	return finish(event.Passed, ""), res
+}
+
+// explain turns a call that could not be made into a message, preferring the SUT's own
+// reason (it exited) over the transport's symptom.
+func (x *execution) explain(err error) string {
+	if fault := x.run.Env.Fault(); fault != nil {
+		return fault.Error()
+	}
+	return err.Error()
+}
+
+func stepName(st *scenario.Step) string {
+	if st.ID != "" {
+		return fmt.Sprintf("%q", st.ID)
+	}
+	return fmt.Sprintf("at line %d", st.Pos.Line)
+}
+
+func argsOf(st *scenario.Step) map[string]any {
+	if st.Args == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(st.Args)
+}
+
+func trimResponse(r *result.Result) string {
+	s := r.Text()
+	const max = 4000
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,403 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/result"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// fakeSUT is an in-memory SUT: tools are Go functions, every call is counted.
+type fakeSUT struct {
+	mu    sync.Mutex
+	tools map[string]func(user string, args map[string]any) (*result.Result, error)
+	calls map[string]int
+	fault error
+}
+
+type fakeSession struct {
+	sut  *fakeSUT
+	user string
+}
+
+func (s *fakeSession) CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error) {
+	s.sut.mu.Lock()
+	s.sut.calls[name]++
+	fn, ok := s.sut.tools[name]
+	fault := s.sut.fault
+	s.sut.mu.Unlock()
+	if fault != nil {
+		return nil, errors.New("connection refused")
+	}
+	if !ok {
+		return result.Failure(fmt.Sprintf("tool '%s' not found: tool not found", name)), nil
+	}
+	return fn(s.user, args)
+}
+
+func (s *fakeSession) ListTools(context.Context) ([]string, error) {
+	var out []string
+	for n := range s.sut.tools {
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (f *fakeSUT) NewSession(_ context.Context, user, _ string) (Session, error) {
+	return &fakeSession{sut: f, user: user}, nil
+}
+
+func (f *fakeSUT) Fault() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fault
+}
+
+func (f *fakeSUT) count(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[name]
+}
+
+func newFake() *fakeSUT {
+	f := &fakeSUT{calls: map[string]int{}, tools: map[string]func(string, map[string]any) (*result.Result, error){}}
+	f.tools["echo"] = func(user string, args map[string]any) (*result.Result, error) {
+		return result.Object(map[string]any{"user": user, "args": args}), nil
+	}
+	f.tools["text"] = func(string, map[string]any) (*result.Result, error) {
+		return &result.Result{Texts: []string{"hello world"}}, nil
+	}
+	f.tools["fail"] = func(string, map[string]any) (*result.Result, error) {
+		return result.Failure("boom happened"), nil
+	}
+	return f
+}
+
+func yes() *scenario.Expectation { b := true; return &scenario.Expectation{Success: &b} }
+func no() *scenario.Expectation  { b := false; return &scenario.Expectation{Success: &b} }
+
+func run(t *testing.T, f *fakeSUT, sc *scenario.Scenario, tools Registry) Outcome {
+	t.Helper()
+	reg := UserTools()
+	for k, v := range tools {
+		reg[k] = v
+	}
+	e := &Executor{Tools: reg, StepTimeout: 2 * time.Second}
+	sess, _ := f.NewSession(context.Background(), "default", "")
+	return e.Execute(context.Background(), NewRun(sc, f, sess))
+}
+
+func statuses(o Outcome) string {
+	var s []string
+	for _, st := range o.Steps {
+		s = append(s, fmt.Sprintf("%s:%s", st.ID, st.Status))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestVerdicts(t *testing.T) {
+	cases := []struct {
+		name    string
+		steps   []scenario.Step
+		cleanup []scenario.Step
+		status  event.Status
+		order   string
+	}{
+		{"all pass", []scenario.Step{{ID: "a", Tool: "text", Expected: yes()}, {ID: "b", Tool: "fail", Expected: no()}}, nil,
+			event.Passed, "a:PASSED b:PASSED"},
+		{"first failure ends steps", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes()}, {ID: "b", Tool: "text", Expected: yes()}}, nil,
+			event.Failed, "a:FAILED"},
+		{"continue_on_failure goes on and passes", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes(), ContinueOnFailure: true}, {ID: "b", Tool: "text", Expected: yes()}}, nil,
+			event.Passed, "a:FAILED b:PASSED"},
+		{"cleanup runs after failure", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes()}}, []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}},
+			event.Failed, "a:FAILED c:PASSED"},
+		{"failed scenario cleanup fails scenario", []scenario.Step{{ID: "a", Tool: "text", Expected: yes()}}, []scenario.Step{{ID: "c", Tool: "fail", Expected: yes()}},
+			event.Failed, "a:PASSED c:FAILED"},
+		{"cleanup continue_on_failure", []scenario.Step{{ID: "a", Tool: "text", Expected: yes()}}, []scenario.Step{{ID: "c", Tool: "fail", Expected: yes(), ContinueOnFailure: true}},
+			event.Passed, "a:PASSED c:FAILED"},
+		{"step-level cleanup reverse order, never the verdict",
+			[]scenario.Step{
+				{ID: "a", Tool: "text", Expected: yes(), Cleanup: []scenario.Step{{ID: "ca", Tool: "fail"}}},
+				{ID: "b", Tool: "text", Expected: yes(), Cleanup: []scenario.Step{{ID: "cb", Tool: "text"}}},
+				{ID: "x", Tool: "fail", Expected: yes(), Cleanup: []scenario.Step{{ID: "cx", Tool: "text"}}},
+			}, []scenario.Step{{ID: "s", Tool: "text", Expected: yes()}},
+			event.Failed, "a:PASSED b:PASSED x:FAILED s:PASSED cb:PASSED ca:FAILED"},
+		{"unknown test tool is ERROR", []scenario.Step{{ID: "a", Tool: "test_nope", Expected: yes()}}, nil, event.Error, "a:ERROR"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := run(t, newFake(), &scenario.Scenario{Name: "s", Steps: c.steps, Cleanup: c.cleanup}, nil)
+			if o.Status != c.status || statuses(o) != c.order {
+				t.Fatalf("got %s [%s], want %s [%s]", o.Status, statuses(o), c.status, c.order)
+			}
+		})
+	}
+}
+
+func TestFailureMessageNamesStepExpectationAndResult(t *testing.T) {
+	b := true
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "check", Tool: "text",
+		Expected: &scenario.Expectation{Success: &b, Contains: []string{"goodbye"}}}}}
+	o := run(t, newFake(), sc, nil)
+	if o.Status != event.Failed {
+		t.Fatalf("status %s", o.Status)
+	}
+	msg := o.Steps[0].Message
+	for _, want := range []string{`"check"`, "tool text", "contains[0]", `"goodbye"`, "hello world"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+func TestTemplatesTypedAndInline(t *testing.T) {
+	f := newFake()
+	f.tools["make"] = func(string, map[string]any) (*result.Result, error) {
+		return &result.Result{Texts: []string{`{"id": 3, "name": "w1", "list": [1, 2]}`}}, nil
+	}
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
+		{ID: "make", Tool: "make", Expected: yes()},
+		{ID: "use", Tool: "echo", Expected: yes(), Args: map[string]any{
+			"typed":    "{{ make.id }}",
+			"dotted":   "{{ .make.name }}",
+			"inline":   "id={{ make.id }} name={{make.name}}",
+			"list":     "{{ make.list }}",
+			"nested":   []any{map[string]any{"x": "{{ make.list.1 }}"}},
+			"workflow": `{{ eq .input.x "y" }}`,
+			"foreign":  "{{ .port }}",
+		}},
+	}}
+	o := run(t, f, sc, nil)
+	if o.Status != event.Passed {
+		t.Fatalf("status %s: %+v", o.Status, o.Steps)
+	}
+	got := o.Steps[1].Args
+	want := map[string]any{"typed": 3.0, "dotted": "w1", "inline": "id=3 name=w1", "list": []any{1.0, 2.0},
+		"workflow": `{{ eq .input.x "y" }}`, "foreign": "{{ .port }}"}
+	for k, v := range want {
+		if fmt.Sprintf("%#v", got[k]) != fmt.Sprintf("%#v", v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	if n := got["nested"].([]any)[0].(map[string]any)["x"]; n != 2.0 {
+		t.Errorf("nested = %#v", n)
+	}
+}
+
+func TestTemplateToFailedStepIsError(t *testing.T) {
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
+		{ID: "bad", Tool: "fail", Expected: yes(), ContinueOnFailure: true},
+		{ID: "use", Tool: "echo", Expected: yes(), Args: map[string]any{"v": "{{ bad.x }}"}},
+	}}
+	o := run(t, newFake(), sc, nil)
+	if o.Status != event.Error || !strings.Contains(o.Steps[1].Message, `step "bad" did not pass`) {
+		t.Fatalf("got %s: %q", o.Status, o.Steps[1].Message)
+	}
+}
+
+func TestFailedStepStoresErrorText(t *testing.T) {
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
+		{ID: "f", Tool: "fail", Expected: no()},
+		{ID: "use", Tool: "echo", Expected: yes(), Args: map[string]any{"v": "got: {{ f }}"}},
+	}}
+	o := run(t, newFake(), sc, nil)
+	if o.Status != event.Passed || o.Steps[1].Args["v"] != "got: boom happened" {
+		t.Fatalf("got %s %v", o.Status, o.Steps[1].Args)
+	}
+}
+
+func TestRetryUntilExpectationsHold(t *testing.T) {
+	f := newFake()
+	var n atomic.Int32
+	f.tools["flaky"] = func(string, map[string]any) (*result.Result, error) {
+		if n.Add(1) < 3 {
+			return result.Failure("not yet"), nil
+		}
+		return &result.Result{Texts: []string{"ok"}}, nil
+	}
+	step := scenario.Step{ID: "r", Tool: "flaky", Expected: yes(),
+		Retry: &scenario.Retry{Count: 3, Delay: scenario.Duration(time.Millisecond), BackoffMultiplier: 2}}
+	o := run(t, f, &scenario.Scenario{Name: "s", Steps: []scenario.Step{step}}, nil)
+	if o.Status != event.Passed || o.Steps[0].Attempts != 3 {
+		t.Fatalf("got %s after %d attempts", o.Status, o.Steps[0].Attempts)
+	}
+	n.Store(-10)
+	step.Retry.Count = 1
+	o = run(t, f, &scenario.Scenario{Name: "s", Steps: []scenario.Step{step}}, nil)
+	if o.Status != event.Failed || o.Steps[0].Attempts != 2 {
+		t.Fatalf("exhausted retry: got %s after %d attempts", o.Status, o.Steps[0].Attempts)
+	}
+}
+
+func TestWaitForStatePollsUntilStateHolds(t *testing.T) {
+	f := newFake()
+	var n atomic.Int32
+	f.tools["state"] = func(string, map[string]any) (*result.Result, error) {
+		if n.Add(1) < 4 {
+			return &result.Result{Texts: []string{`{"state":"starting"}`}}, nil
+		}
+		return &result.Result{Texts: []string{`{"state":"running"}`}}, nil
+	}
+	b := true
+	exp := &scenario.Expectation{Success: &b, JSONPath: map[string]any{"state": "running"}, WaitForState: scenario.Duration(5 * time.Second)}
+	o := run(t, f, &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "w", Tool: "state", Expected: exp}}}, nil)
+	if o.Status != event.Passed || o.Steps[0].Attempts != 4 {
+		t.Fatalf("got %s after %d attempts", o.Status, o.Steps[0].Attempts)
+	}
+	exp.JSONPath["state"] = "never"
+	exp.WaitForState = scenario.Duration(50 * time.Millisecond)
+	o = run(t, f, &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "w", Tool: "state", Expected: exp}}}, nil)
+	if o.Status != event.Failed || !strings.Contains(o.Steps[0].Message, "wait_for_state") || o.Steps[0].Attempts < 2 {
+		t.Fatalf("got %s after %d attempts: %s", o.Status, o.Steps[0].Attempts, o.Steps[0].Message)
+	}
+}
+
+func TestParallelCopiesEachChecked(t *testing.T) {
+	f := newFake()
+	var inFlight, peak, n atomic.Int32
+	release := make(chan struct{})
+	f.tools["slow"] = func(string, map[string]any) (*result.Result, error) {
+		cur := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if cur <= p || peak.CompareAndSwap(p, cur) {
+				break
+			}
+		}
+		if cur == 5 {
+			close(release)
+		}
+		<-release
+		inFlight.Add(-1)
+		if n.Add(1) == 5 {
+			return result.Failure("copy broke"), nil
+		}
+		return &result.Result{Texts: []string{"ok"}}, nil
+	}
+	o := run(t, f, &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "p", Tool: "slow", Parallel: 5, Expected: yes()}}}, nil)
+	if peak.Load() != 5 {
+		t.Fatalf("copies did not run concurrently: peak %d", peak.Load())
+	}
+	if o.Status != event.Failed || !strings.Contains(o.Steps[0].Message, "of 5") {
+		t.Fatalf("one failing copy must fail the step: %s %q", o.Status, o.Steps[0].Message)
+	}
+}
+
+func TestUsersAndAsUser(t *testing.T) {
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
+		{ID: "mk", Tool: "test_create_user", Args: map[string]any{"name": "alice"}, Expected: yes()},
+		{ID: "d", Tool: "echo", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "default"}}},
+		{ID: "a", Tool: "echo", AsUser: "alice", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "alice"}}},
+		{ID: "still", Tool: "echo", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "alice"}}},
+		{ID: "who", Tool: "test_get_current_user", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"current_user": "alice", "users": []any{"default", "alice"}}}},
+		{ID: "back", Tool: "test_switch_user", Args: map[string]any{"name": "default"}, Expected: yes()},
+		{ID: "dup", Tool: "test_create_user", Args: map[string]any{"name": "alice"}, Expected: &scenario.Expectation{Success: no().Success, Contains: []string{"already exists"}}},
+		{ID: "nobody", Tool: "test_switch_user", Args: map[string]any{"name": "bob"}, Expected: no()},
+	}}
+	o := run(t, newFake(), sc, nil)
+	if o.Status != event.Passed {
+		for _, s := range o.Steps {
+			t.Log(s.ID, s.Status, s.Message)
+		}
+		t.Fatalf("status %s", o.Status)
+	}
+}
+
+func TestSUTDeathIsErrorWithItsReason(t *testing.T) {
+	f := newFake()
+	f.tools["die"] = func(string, map[string]any) (*result.Result, error) {
+		f.mu.Lock()
+		f.fault = errors.New("SUT exited with code 2\n--- last lines ---\npanic: oops")
+		f.mu.Unlock()
+		return nil, errors.New("EOF")
+	}
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "d", Tool: "die", Expected: yes()}, {ID: "n", Tool: "text", Expected: yes()}},
+		Cleanup: []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}}}
+	o := run(t, f, sc, nil)
+	if o.Status != event.Error || !strings.Contains(o.Error, "SUT exited with code 2") || !strings.Contains(o.Steps[0].Message, "panic: oops") {
+		t.Fatalf("got %s %q %q", o.Status, o.Error, o.Steps[0].Message)
+	}
+	if len(o.Steps) != 1 {
+		t.Fatalf("nothing may run against a dead SUT: %s", statuses(o))
+	}
+}
+
+func TestStepTimeoutIsError(t *testing.T) {
+	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Timeout: scenario.Duration(20 * time.Millisecond), Expected: yes()}}}
+	o := run(t, newFake(), sc, Registry{"test_block": block})
+	if o.Status != event.Error || !strings.Contains(o.Steps[0].Message, "timed out after 20ms") {
+		t.Fatalf("got %s %q", o.Status, o.Steps[0].Message)
+	}
+}
+
+func TestCancelledScenario(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+		cancel(errors.New("fail-fast"))
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	reg := Registry{"test_block": block}
+	f := newFake()
+	sess, _ := f.NewSession(ctx, "default", "")
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Expected: yes()}},
+		Cleanup: []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}}}
+	o := (&Executor{Tools: reg}).Execute(ctx, NewRun(sc, f, sess))
+	if o.Status != event.Cancelled || !strings.Contains(o.Error, "fail-fast") || f.count("text") != 0 {
+		t.Fatalf("got %s %q, cleanup calls %d", o.Status, o.Error, f.count("text"))
+	}
+}
+
+func TestTestToolErrorIsFailedCallAndExpectationsApply(t *testing.T) {
+	tool := func(context.Context, *Run, map[string]any) (map[string]any, error) {
+		return nil, errors.New("server gamma is not OAuth-protected")
+	}
+	b := false
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "t", Tool: "test_x",
+		Expected: &scenario.Expectation{Success: &b, Contains: []string{"not oauth-protected"}, NotContains: []string{"gamma"}}}}}
+	o := run(t, newFake(), sc, Registry{"test_x": tool})
+	if o.Status != event.Failed || o.Steps[0].Expectation != "not_contains[0]" {
+		t.Fatalf("not_contains must be enforced on test tools: %s %q", o.Status, o.Steps[0].Expectation)
+	}
+}
+
+func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+		cancel(errors.New("interrupted by SIGINT"))
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	f := newFake()
+	sess, _ := f.NewSession(ctx, "default", "")
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "f", Tool: "fail", Expected: yes()}},
+		Cleanup: []scenario.Step{{ID: "c", Tool: "test_block", Expected: yes()}}}
+	o := (&Executor{Tools: Registry{"test_block": block}}).Execute(ctx, NewRun(sc, f, sess))
+	if o.Status != event.Failed || !strings.Contains(o.Error, "then cancelled: interrupted by SIGINT") {
+		t.Fatalf("got %s %q, want FAILED that says it was then cancelled", o.Status, o.Error)
+	}
+}
+
+func TestStringArgs(t *testing.T) {
+	a, err := StringArgs(map[string]any{"name": "alice"}, "name", "?subject")
+	if err != nil || a["name"] != "alice" || a["subject"] != "" {
+		t.Fatalf("%v %v", a, err)
+	}
+	for _, bad := range []map[string]any{{}, {"name": ""}, {"name": 3}, {"name": "a", "subject": true}} {
+		if _, err := StringArgs(bad, "name", "?subject"); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

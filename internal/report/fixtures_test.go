@@ -1,0 +1,90 @@
+package report
+
+import (
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+)
+
+// t0 is the fixture run's start. Fixed, so goldens and file names are deterministic.
+var t0 = time.Date(2026, 1, 16, 9, 30, 5, 0, time.Local)
+
+// sampleRun is a run with one scenario of each outcome, each carrying the details its
+// reporters must show.
+func sampleRun() event.Run {
+	passed := event.ScenarioResult{
+		Name: "oauth-login-works", File: "scenarios/login.yaml", Category: "behavioral",
+		Concept: "mcpserver", Tags: []string{"oauth"}, Status: event.Passed,
+		Start: t0, End: t0.Add(1230 * time.Millisecond), Duration: 1230 * time.Millisecond,
+		Steps: []event.StepResult{
+			{ID: "get-info", Tool: "test_get_oauth_server_info", Phase: event.PhaseStep, Line: 12,
+				Status: event.Passed, Start: t0, Duration: 12 * time.Millisecond, Attempts: 1,
+				Args: map[string]any{"server": "mock-idp"}},
+			{ID: "call-tool", Tool: "x_protected_get_secret", Phase: event.PhaseStep, Line: 20,
+				User: "alice", Status: event.Passed, Start: t0, Duration: 340 * time.Millisecond, Attempts: 3},
+			{Tool: "core_mcpserver_delete", Phase: event.PhaseStepCleanup, Status: event.Failed,
+				Start: t0, Duration: 4 * time.Millisecond, Attempts: 1, Message: "server not found"},
+		},
+		Timings: event.Timings{Environment: 10 * time.Millisecond, Steps: 352 * time.Millisecond},
+	}
+	failed := event.ScenarioResult{
+		Name: "token-refresh", File: "scenarios/refresh.yaml", Concept: "oauth", Status: event.Failed,
+		Start: t0, End: t0.Add(2500 * time.Millisecond), Duration: 2500 * time.Millisecond,
+		Steps: []event.StepResult{
+			{ID: "login", Tool: "test_simulate_oauth_callback", Phase: event.PhaseStep, Line: 8,
+				Status: event.Passed, Start: t0, Duration: 50 * time.Millisecond, Attempts: 1},
+			{ID: "read-secret", Tool: "x_protected_get_secret", Phase: event.PhaseStep, Line: 17,
+				User: "bob", Status: event.Failed, Start: t0.Add(time.Second), Duration: 800 * time.Millisecond,
+				Attempts: 2, Expectation: "contains", Expected: []string{"top-secret"},
+				Response: "{\n  \"value\": \"nothing here\"\n}",
+				Message:  `step read-secret: contains "top-secret": not found in result`},
+			{ID: "logout", Tool: "test_logout", Phase: event.PhaseCleanup, Line: 30,
+				Status: event.Passed, Start: t0.Add(2 * time.Second), Duration: 5 * time.Millisecond, Attempts: 1},
+		},
+		Error: `step read-secret: contains "top-secret": not found in result`,
+		Trace: []string{`-> tools/call {"name":"x_protected_get_secret"}`, `<- result {"value":"nothing here"}`},
+	}
+	errored := event.ScenarioResult{
+		Name: "sut-crash", File: "scenarios/crash.yaml", Status: event.Error,
+		Start: t0, End: t0.Add(3 * time.Second), Duration: 3 * time.Second,
+		Steps: []event.StepResult{
+			{ID: "list-tools", Tool: "core_service_list", Phase: event.PhaseStep, Line: 5,
+				Status: event.Error, Start: t0, Duration: 3 * time.Second, Attempts: 1,
+				Message: "transport error: EOF"},
+		},
+		Error:  "SUT exited with status 2",
+		SUTLog: "starting muster\nlistening on 127.0.0.1:4242\npanic: nil map\n\x1b[31mgoroutine 1\x1b[0m",
+	}
+	skipped := event.ScenarioResult{
+		Name: "not-ready-yet", File: "scenarios/skip.yaml", Category: "integration", Status: event.Skipped,
+		Start: t0, End: t0, Error: "skip: true",
+	}
+	cancelled := event.ScenarioResult{
+		Name: "slow one", File: "scenarios/slow.yaml", Status: event.Cancelled,
+		Start: t0, End: t0.Add(700 * time.Millisecond), Duration: 700 * time.Millisecond,
+		Error: "cancelled: --fail-fast after token-refresh failed",
+	}
+	results := []event.ScenarioResult{passed, failed, errored, skipped, cancelled}
+	var sum event.Summary
+	for _, r := range results {
+		sum.Add(r.Status)
+	}
+	return event.Run{
+		Info:  event.RunInfo{SUT: "muster (/usr/local/bin/muster)", Source: "./scenarios", Parallel: 4, Scenarios: 5},
+		Start: t0, End: t0.Add(8 * time.Second), Duration: 8 * time.Second,
+		Summary: sum, Results: results,
+	}
+}
+
+// replay sends a run's events to l as the executor would.
+func replay(l event.Listener, run event.Run) {
+	l.RunStarted(run.Info)
+	for _, r := range run.Results {
+		l.ScenarioStarted(r.Name)
+		for _, s := range r.Steps {
+			l.StepFinished(r.Name, s)
+		}
+		l.ScenarioFinished(r)
+	}
+	l.RunFinished(run)
+}

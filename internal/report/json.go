@@ -1,0 +1,253 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+)
+
+// JSON writes the run as DIR/muster-test-report-YYYYMMDD-HHMMSS.json (local time of the run's
+// start, muster's naming) at RunFinished. The document has muster's report shape, so tools
+// reading muster's reports read ours, plus extra keys (never renamed ones): see jsonRun.
+type JSON struct {
+	dir string
+
+	mu   sync.Mutex
+	path string
+	err  error
+}
+
+// NewJSON returns a JSON reporter writing into dir, created if missing.
+func NewJSON(dir string) *JSON { return &JSON{dir: dir} }
+
+// Path returns the file written, or "" before RunFinished or after a failure.
+func (j *JSON) Path() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.path
+}
+
+// Err returns the error writing the report, if any.
+func (j *JSON) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// RunStarted does nothing: the report is written whole at RunFinished.
+func (j *JSON) RunStarted(event.RunInfo) {}
+
+// ScenarioStarted does nothing.
+func (j *JSON) ScenarioStarted(string) {}
+
+// StepFinished does nothing.
+func (j *JSON) StepFinished(string, event.StepResult) {}
+
+// ScenarioFinished does nothing: the run's results carry every scenario.
+func (j *JSON) ScenarioFinished(event.ScenarioResult) {}
+
+// RunFinished writes the report.
+func (j *JSON) RunFinished(run event.Run) {
+	path, err := j.write(&run)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.path, j.err = path, err
+}
+
+// ReportFileName is muster's report file name for a run started at start (local time).
+func ReportFileName(start time.Time) string {
+	return "muster-test-report-" + start.Local().Format("20060102-150405") + ".json"
+}
+
+func (j *JSON) write(run *event.Run) (string, error) {
+	data, err := json.MarshalIndent(newJSONRun(run), "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("json report: %w", err)
+	}
+	if err := os.MkdirAll(j.dir, 0o755); err != nil {
+		return "", fmt.Errorf("json report: %w", err)
+	}
+	start := run.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	path := filepath.Join(j.dir, ReportFileName(start))
+	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+		return "", fmt.Errorf("json report: %w", err)
+	}
+	return path, nil
+}
+
+// jsonRun is muster's TestSuiteResult; cancelled_scenarios is ours.
+type jsonRun struct {
+	StartTime          time.Time            `json:"start_time"`
+	EndTime            time.Time            `json:"end_time"`
+	Duration           time.Duration        `json:"duration"`
+	TotalScenarios     int                  `json:"total_scenarios"`
+	PassedScenarios    int                  `json:"passed_scenarios"`
+	FailedScenarios    int                  `json:"failed_scenarios"`
+	SkippedScenarios   int                  `json:"skipped_scenarios"`
+	ErrorScenarios     int                  `json:"error_scenarios"`
+	CancelledScenarios int                  `json:"cancelled_scenarios"`
+	ScenarioResults    []jsonScenarioResult `json:"scenario_results"`
+	Configuration      event.RunInfo        `json:"configuration"`
+}
+
+// jsonScenarioResult is muster's TestScenarioResult; file, timings and trace are ours.
+type jsonScenarioResult struct {
+	Scenario     jsonScenario     `json:"scenario"`
+	Result       event.Status     `json:"result"`
+	StartTime    time.Time        `json:"start_time"`
+	EndTime      time.Time        `json:"end_time"`
+	Duration     time.Duration    `json:"duration"`
+	StepResults  []jsonStepResult `json:"step_results"`
+	Error        string           `json:"error,omitempty"`
+	Output       string           `json:"output,omitempty"`
+	InstanceLogs *jsonLogs        `json:"instance_logs,omitempty"`
+	File         string           `json:"file"`
+	Timings      event.Timings    `json:"timings"`
+	Trace        []string         `json:"trace,omitempty"`
+}
+
+type jsonScenario struct {
+	Name        string   `json:"name"`
+	Category    string   `json:"category"`
+	Concept     string   `json:"concept"`
+	Description string   `json:"description"`
+	Tags        []string `json:"tags,omitempty"`
+}
+
+// jsonLogs is muster's InstanceLogs. We capture the SUT's output as one stream.
+type jsonLogs struct {
+	Stdout   string `json:"stdout"`
+	Stderr   string `json:"stderr"`
+	Combined string `json:"combined"`
+}
+
+// jsonStepResult is muster's TestStepResult; the keys after retry_count are ours.
+type jsonStepResult struct {
+	Step       jsonStep      `json:"step"`
+	Result     event.Status  `json:"result"`
+	StartTime  time.Time     `json:"start_time"`
+	EndTime    time.Time     `json:"end_time"`
+	Duration   time.Duration `json:"duration"`
+	Response   string        `json:"response,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	RetryCount int           `json:"retry_count"`
+
+	Phase              event.Phase `json:"phase"`
+	Line               int         `json:"line,omitempty"`
+	User               string      `json:"user,omitempty"`
+	Attempts           int         `json:"attempts"`
+	Expectation        string      `json:"expectation,omitempty"`
+	ExpectedValue      any         `json:"expected_value,omitempty"`
+	ContinuedOnFailure bool        `json:"continued_on_failure,omitempty"`
+}
+
+type jsonStep struct {
+	ID          string         `json:"id"`
+	Tool        string         `json:"tool"`
+	Description string         `json:"description,omitempty"`
+	Args        map[string]any `json:"args,omitempty"`
+}
+
+func newJSONRun(run *event.Run) jsonRun {
+	sum := summaryOf(run)
+	out := jsonRun{
+		StartTime:          run.Start,
+		EndTime:            run.End,
+		Duration:           run.Duration,
+		TotalScenarios:     sum.Total,
+		PassedScenarios:    sum.Passed,
+		FailedScenarios:    sum.Failed,
+		SkippedScenarios:   sum.Skipped,
+		ErrorScenarios:     sum.Errors,
+		CancelledScenarios: sum.Cancelled,
+		ScenarioResults:    make([]jsonScenarioResult, 0, len(run.Results)),
+		Configuration:      run.Info,
+	}
+	for i := range run.Results {
+		out.ScenarioResults = append(out.ScenarioResults, newJSONScenario(&run.Results[i]))
+	}
+	return out
+}
+
+func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
+	out := jsonScenarioResult{
+		Scenario: jsonScenario{
+			Name: r.Name, Category: r.Category, Concept: r.Concept,
+			Description: r.Description, Tags: r.Tags,
+		},
+		Result:      r.Status,
+		StartTime:   r.Start,
+		EndTime:     r.End,
+		Duration:    r.Duration,
+		StepResults: make([]jsonStepResult, 0, len(r.Steps)),
+		Error:       r.Error,
+		File:        r.File,
+		Timings:     r.Timings,
+		Trace:       r.Trace,
+	}
+	if r.SUTLog != "" {
+		out.InstanceLogs = &jsonLogs{Combined: r.SUTLog}
+	}
+	for _, s := range r.Steps {
+		out.StepResults = append(out.StepResults, jsonStepResult{
+			Step:               jsonStep{ID: s.ID, Tool: s.Tool, Description: s.Description, Args: jsonSafeMap(s.Args)},
+			Result:             s.Status,
+			StartTime:          s.Start,
+			EndTime:            s.Start.Add(s.Duration),
+			Duration:           s.Duration,
+			Response:           s.Response,
+			Error:              s.Message,
+			RetryCount:         max(0, s.Attempts-1),
+			Phase:              s.Phase,
+			Line:               s.Line,
+			User:               s.User,
+			Attempts:           s.Attempts,
+			Expectation:        s.Expectation,
+			ExpectedValue:      jsonSafe(s.Expected),
+			ContinuedOnFailure: s.ContinuedOnFailure,
+		})
+	}
+	return out
+}
+
+// jsonSafe turns maps with non-string keys (as a YAML decoder may produce) into maps
+// encoding/json accepts, so one odd argument cannot cost the whole report.
+func jsonSafe(v any) any {
+	switch t := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = jsonSafe(e)
+		}
+		return m
+	case map[string]any:
+		return jsonSafeMap(t)
+	case []any:
+		l := make([]any, len(t))
+		for i, e := range t {
+			l[i] = jsonSafe(e)
+		}
+		return l
+	default:
+		return v
+	}
+}
+
+func jsonSafeMap(in map[string]any) map[string]any {
+	if in == nil {
+		return nil
+	}
+	m := make(map[string]any, len(in))
+	for k, e := range in {
+		m[k] = jsonSafe(e)
+	}
+	return m
+}

@@ -1,0 +1,206 @@
+// Package runner ties the pieces of a muster-test run together: load and validate the
+// scenario files, select, schedule, execute against the SUT, report, and decide the exit
+// code. The CLI in cmd/muster-test only parses flags into Options.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/report"
+	"github.com/muster-test/muster-test/internal/schedule"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// Exit codes of muster-test.
+const (
+	ExitOK        = 0   // every scenario passed or was skipped
+	ExitFailed    = 1   // a scenario failed, errored or was cancelled
+	ExitUsage     = 2   // bad flags, or scenario files that do not load
+	ExitInterrupt = 130 // SIGINT
+	ExitTerm      = 143 // SIGTERM
+)
+
+// Options is everything a run is told on the command line.
+type Options struct {
+	// ConfigPaths are files or directories of scenario files. Empty: ./scenarios when it
+	// exists, else the suite embedded in the binary (Embedded).
+	ConfigPaths []string
+	Embedded    fs.FS
+
+	Filter   schedule.Filter
+	Parallel int
+	FailFast bool
+	Timeout  time.Duration
+	// ReadyTimeout bounds a SUT's start until every configured server settled.
+	ReadyTimeout time.Duration
+
+	Verbose, Debug, NoColor bool
+	ReportDir, JUnitFile    string
+
+	SUT          SUTOptions
+	Stdout       io.Writer
+	Stderr       io.Writer
+	KeepTempDirs bool
+}
+
+// SUTOptions choose and shape the system under test.
+type SUTOptions struct {
+	Kind         string   // auto | builtin | muster
+	MusterBinary string   // --muster-binary
+	Args         []string // --sut-args, already split
+	Self         string   // absolute path of this binary (reference SUT, stdio mocks)
+}
+
+// Load reads the scenario files the options name and prints every diagnostic. ok is false
+// when any file had errors: the run must then exit 2 before starting anything.
+func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
+	paths := opts.ConfigPaths
+	switch {
+	case len(paths) > 0:
+		set, source = scenario.LoadPaths(paths...), fmt.Sprint(paths)
+	case dirExists("scenarios"):
+		abs, _ := filepath.Abs("scenarios")
+		set, source = scenario.LoadPaths("scenarios"), abs
+	case opts.Embedded != nil:
+		set, source = scenario.LoadFS(opts.Embedded, "."), "embedded suite (built into this binary)"
+	default:
+		set = &scenario.Set{Errors: []scenario.Diagnostic{{Msg: "no scenarios: give --config PATH"}}}
+	}
+	for _, d := range set.Warnings {
+		fmt.Fprintln(opts.Stderr, d.String())
+	}
+	for _, d := range set.Errors {
+		fmt.Fprintln(opts.Stderr, d.String())
+	}
+	if len(set.Errors) > 0 {
+		fmt.Fprintf(opts.Stderr, "muster-test: %d error(s) in scenario files; nothing was run\n", len(set.Errors))
+		return set, source, false
+	}
+	return set, source, true
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// Run runs the selected scenarios and returns the exit code. Cancelling ctx with a cause
+// that wraps an Interrupt stops the run and yields that signal's exit code.
+func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutInfo string) int {
+	selected, source, ok := loadSelected(opts)
+	if !ok {
+		return ExitUsage
+	}
+	if len(selected) == 0 {
+		fmt.Fprintln(opts.Stderr, "muster-test: no scenario matches the filters")
+		return ExitUsage
+	}
+	listeners := report.Multi(reporters(opts)...)
+	run := schedule.Run(ctx, selected, schedule.Options{Parallel: opts.Parallel, FailFast: opts.FailFast,
+		Timeout: opts.Timeout, Info: event.RunInfo{SUT: sutInfo, Source: source}}, runOne, listeners)
+	code := ExitOK
+	if !run.Summary.OK() {
+		code = ExitFailed
+	}
+	if err := listeners.Err(); err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test: writing a report:", err)
+		code = max(code, ExitUsage)
+	}
+	var intr *Interrupt
+	if errors.As(context.Cause(ctx), &intr) {
+		return intr.Code
+	}
+	return code
+}
+
+// Interrupt is the cancellation cause a signal produces.
+type Interrupt struct {
+	Signal string
+	Code   int
+}
+
+func (i *Interrupt) Error() string { return "interrupted by " + i.Signal }
+
+// reporters builds the console reporter and the file reporters the options ask for.
+func reporters(opts *Options) []event.Listener {
+	ls := []event.Listener{report.NewConsole(opts.Stdout, report.ConsoleOptions{
+		Color:   report.UseColor(opts.Stdout, opts.NoColor),
+		Verbose: opts.Verbose || opts.Debug,
+		Debug:   opts.Debug,
+	})}
+	if opts.ReportDir != "" {
+		ls = append(ls, &announcingJSON{JSON: report.NewJSON(opts.ReportDir), out: opts.Stdout})
+	}
+	if opts.JUnitFile != "" {
+		ls = append(ls, report.NewJUnit(opts.JUnitFile))
+	}
+	return ls
+}
+
+// announcingJSON tells the user where the JSON report went, as muster's runner does.
+type announcingJSON struct {
+	*report.JSON
+	out io.Writer
+}
+
+func (a *announcingJSON) RunFinished(run event.Run) {
+	a.JSON.RunFinished(run)
+	if p := a.Path(); p != "" {
+		fmt.Fprintln(a.out, "JSON report:", p)
+	}
+}
+
+// loadSelected loads the scenario files and applies the filters; problems are printed.
+func loadSelected(opts *Options) ([]*scenario.Scenario, string, bool) {
+	set, source, ok := Load(opts)
+	if !ok {
+		return nil, "", false
+	}
+	selected, err := schedule.Select(set.Scenarios, opts.Filter)
+	if err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test:", err)
+		return nil, "", false
+	}
+	return selected, source, true
+}
+
+// Validate loads the files and reports problems only: exit 0 when they load, 2 otherwise.
+func Validate(opts *Options) int {
+	set, source, ok := Load(opts)
+	if !ok {
+		return ExitUsage
+	}
+	fmt.Fprintf(opts.Stdout, "%d scenario(s) valid (%s)\n", len(set.Scenarios), source)
+	return ExitOK
+}
+
+// List prints the selected scenarios: name, tags and step count, and where they came from.
+func List(opts *Options) int {
+	selected, source, ok := loadSelected(opts)
+	if !ok {
+		return ExitUsage
+	}
+	fmt.Fprintf(opts.Stdout, "scenarios from %s\n", source)
+	tw := tabwriter.NewWriter(opts.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTEPS\tTAGS\tFILE")
+	for _, sc := range selected {
+		skip := ""
+		if sc.Skip {
+			skip = " (skip)"
+		}
+		fmt.Fprintf(tw, "%s%s\t%d\t%s\t%s\n", sc.Name, skip, len(sc.Steps), strings.Join(sc.Tags, ","), sc.Pos.File)
+	}
+	tw.Flush()
+	fmt.Fprintf(opts.Stdout, "%d scenario(s)\n", len(selected))
+	return ExitOK
+}

@@ -1,0 +1,184 @@
+package sut_test
+
+// This file is an external test package (sut_test) so it can drive the whole runner, which
+// itself imports sut, without an import cycle.
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/internal/sut"
+)
+
+// musterBinaryEnv names a real muster binary; CI has none, so the test skips without it.
+const musterBinaryEnv = "MUSTER_BINARY"
+
+// musterOAuthScenarios are muster's own OAuth scenario files (commit af5d3ca1, copied
+// unchanged), with the scenario name each file declares.
+var musterOAuthScenarios = []struct{ file, name string }{
+	{"oauth-auth-meta-propagation.yaml", "oauth-auth-meta-propagation"},
+	{"oauth-different-issuers.yaml", "oauth-different-issuers"},
+	{"oauth-full-stack.yaml", "oauth-full-stack"},
+	{"oauth-mock-server-basic.yaml", "oauth-mock-server-basic"},
+	{"oauth-pre-auth-behavior.yaml", "oauth-pre-auth-behavior"},
+	{"oauth-protected-mcp-server.yaml", "oauth-protected-mcp-server"},
+	{"oauth-sso-detection.yaml", "oauth-sso-detection"},
+	{"oauth-sso-token-reuse.yaml", "oauth-sso-token-reuse"},
+	{"oauth-token-expiry-handling.yaml", "oauth-token-expiry-handling"},
+	{"oauth-token-injection.yaml", "oauth-token-injection"},
+	{"oauth-token-refresh-flow.yaml", "oauth-token-refresh-flow"},
+}
+
+// TestMusterOwnOAuthScenarios runs muster's own OAuth scenario files through our runner
+// against the real muster named by $MUSTER_BINARY: every scenario and every step must pass,
+// and no muster process may still listen afterwards.
+func TestMusterOwnOAuthScenarios(t *testing.T) {
+	bin := os.Getenv(musterBinaryEnv)
+	if bin == "" {
+		t.Skipf("%s is not set: this test needs a real muster binary (e.g. one built from "+
+			"github.com/giantswarm/muster at af5d3ca1) and is skipped where none is installed", musterBinaryEnv)
+	}
+	driver, err := runner.ChooseDriver(runner.SUTOptions{Kind: "muster", MusterBinary: bin})
+	if err != nil {
+		t.Fatalf("%s=%s: %v", musterBinaryEnv, bin, err)
+	}
+	dir := filepath.Join("..", "..", "testdata", "scenarios", "muster")
+	for _, tc := range musterOAuthScenarios {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &endpointRecorder{Driver: driver}
+			run, code, out := runScenarioFile(t, rec, filepath.Join(dir, tc.file))
+			if code != runner.ExitOK {
+				t.Errorf("runner exit code %d, want %d", code, runner.ExitOK)
+			}
+			if !strings.HasPrefix(run.Configuration.SUT, "muster (") {
+				t.Errorf("the run's SUT is %q, want the muster driver", run.Configuration.SUT)
+			}
+			if len(run.Results) != 1 || run.Results[0].Scenario.Name != tc.name {
+				t.Fatalf("report holds %d results, want exactly scenario %s\n%s", len(run.Results), tc.name, out)
+			}
+			res := run.Results[0]
+			if res.Result != event.Passed {
+				t.Errorf("scenario %s: %s %s\n%s", tc.name, res.Result, res.Error, out)
+			}
+			if len(res.Steps) == 0 {
+				t.Errorf("scenario %s ran no step", tc.name)
+			}
+			for _, s := range res.Steps {
+				if s.Result != event.Passed {
+					t.Errorf("step %s (%s): %s: %s", s.Step.ID, s.Step.Tool, s.Result, s.Error)
+				}
+			}
+			rec.assertStopped(t)
+		})
+	}
+}
+
+// runScenarioFile runs one scenario file through the runner and returns its JSON report,
+// the exit code and the console output.
+func runScenarioFile(t *testing.T, driver sut.Driver, file string) (jsonReport, int, string) {
+	t.Helper()
+	var out strings.Builder
+	reportDir := t.TempDir()
+	opts := &runner.Options{
+		ConfigPaths:  []string{file},
+		Parallel:     2,
+		NoColor:      true,
+		Verbose:      true,
+		ReportDir:    reportDir,
+		ReadyTimeout: 20 * time.Second,
+		Timeout:      2 * time.Minute,
+		Stdout:       &syncWriter{w: &out},
+		Stderr:       &syncWriter{w: &out},
+	}
+	code := runner.MainWith(context.Background(), opts, driver)
+	reports, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
+	if len(reports) != 1 {
+		t.Fatalf("want one JSON report in %s, got %v (exit %d)\n%s", reportDir, reports, code, out.String())
+	}
+	b, err := os.ReadFile(reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run jsonReport
+	if err := json.Unmarshal(b, &run); err != nil {
+		t.Fatalf("decode %s: %v", reports[0], err)
+	}
+	return run, code, out.String()
+}
+
+// jsonReport is the part of the JSON report (muster's report format) the test reads.
+type jsonReport struct {
+	Configuration event.RunInfo `json:"configuration"`
+	Results       []struct {
+		Scenario struct {
+			Name string `json:"name"`
+		} `json:"scenario"`
+		Result event.Status `json:"result"`
+		Error  string       `json:"error"`
+		Steps  []struct {
+			Step struct {
+				ID   string `json:"id"`
+				Tool string `json:"tool"`
+			} `json:"step"`
+			Result event.Status `json:"result"`
+			Error  string       `json:"error"`
+		} `json:"step_results"`
+	} `json:"scenario_results"`
+}
+
+// endpointRecorder remembers the endpoint of every SUT it started, so the test can check
+// that muster no longer listens once the run is over.
+type endpointRecorder struct {
+	sut.Driver
+	mu        sync.Mutex
+	endpoints []string
+}
+
+func (r *endpointRecorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, error) {
+	inst, err := r.Driver.Start(ctx, spec)
+	if inst != nil {
+		r.mu.Lock()
+		r.endpoints = append(r.endpoints, inst.Endpoint)
+		r.mu.Unlock()
+	}
+	return inst, err
+}
+
+func (r *endpointRecorder) assertStopped(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A start that failed left no endpoint; the scenario's ERROR already says why.
+	for _, ep := range r.endpoints {
+		u, err := url.Parse(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after the run", ep)
+		}
+	}
+}
+
+// syncWriter serialises the runner's writes from its parallel workers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,319 @@
+package testtools
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/result"
+	"github.com/muster-test/muster-test/mocks/idp"
+)
+
+// Outcomes of test_simulate_oauth_callback.
+const (
+	outcomeApprove    = "approve"
+	outcomeDeny       = "deny"
+	outcomeNoCode     = "no_code"
+	outcomeWrongState = "wrong_state"
+	outcomeReplay     = "replay"
+)
+
+var urlRE = regexp.MustCompile(`https?://[^\s"'<>\\]+`)
+
+// alreadyConnected are the answers of a SUT whose session needs no new login.
+var alreadyConnected = []string{"successfully connected", "already authenticated", "already connected"}
+
+// simulateCallback completes the SUT's OAuth flow for a protected server as a browser
+// would: it asks the SUT for the authorization URL, drives the mock IdP's real /authorize
+// endpoint, and delivers the IdP's redirect to the SUT's callback. It never mints a code
+// behind the SUT's back.
+func simulateCallback(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, srv, err := protectedServer(run, args)
+	if err != nil {
+		return nil, err
+	}
+	outcome, err := executor.StringArg(args, "outcome", false)
+	if err != nil {
+		return nil, err
+	}
+	if outcome == "" {
+		outcome = outcomeApprove
+	}
+	if !slices.Contains([]string{outcomeApprove, outcomeDeny, outcomeNoCode, outcomeWrongState, outcomeReplay}, outcome) {
+		return nil, fmt.Errorf("outcome %q: want approve, deny, no_code, wrong_state or replay", outcome)
+	}
+	issuer, ok := w.Env.IdP(srv.IdP)
+	if !ok {
+		return nil, fmt.Errorf("%w: IdP %q of server %s is not running", executor.ErrCannotRun, srv.IdP, srv.Name)
+	}
+
+	text, authURL, err := w.authorizationURL(ctx, run, srv.Name, w.toolName(srv, "authenticate"))
+	if err != nil {
+		return nil, err
+	}
+	if authURL == "" {
+		low := strings.ToLower(text)
+		for _, s := range alreadyConnected {
+			if strings.Contains(low, s) {
+				return map[string]any{"success": true, "already_authenticated": true, "message": text, "server": srv.Name}, nil
+			}
+		}
+		return nil, fmt.Errorf("the SUT gave no authorization URL for %s: %s", srv.Name, text)
+	}
+	if authURL, err = w.followSUTStart(ctx, authURL); err != nil {
+		return nil, err
+	}
+	if err := requireLoopback(authURL, "", "the authorization URL"); err != nil {
+		return nil, err
+	}
+	var deny func()
+	if outcome == outcomeDeny {
+		deny = issuer.DenyNext // also denies under auto_approve, where no consent form is shown
+	}
+	callback, err := w.authorize(ctx, authURL, w.subject(run.CurrentUser()), deny)
+	if err != nil {
+		return nil, err
+	}
+	public, _ := url.Parse(w.SUT.PublicURL)
+	if err := requireLoopback(callback, public.Port(), "the IdP's redirect"); err != nil {
+		return nil, fmt.Errorf("%w: it is not the SUT's callback (the SUT sent a wrong redirect_uri?)", err)
+	}
+
+	switch outcome {
+	case outcomeNoCode:
+		callback = withQuery(callback, func(q url.Values) { q.Del("code") })
+	case outcomeWrongState:
+		callback = withQuery(callback, func(q url.Values) { q.Set("state", neverIssuedState()) })
+	case outcomeReplay:
+		status, body, err := w.get(ctx, callback)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("the first callback (before the replay) answered %d: %s", status, trimPage(body))
+		}
+	}
+	status, body, err := w.get(ctx, callback)
+	if err != nil {
+		return nil, err
+	}
+	if outcome != outcomeApprove {
+		return map[string]any{"success": true, "outcome": outcome, "server": srv.Name, "status_code": status, "body": trimPage(body)}, nil
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("the SUT's OAuth callback answered %d: %s", status, trimPage(body))
+	}
+	return map[string]any{"success": true, "message": "OAuth callback completed successfully - token stored",
+		"server": srv.Name, "status_code": status}, nil
+}
+
+// authorizationURL asks the SUT to start a login for server: core_auth_login where the SUT
+// has it, else authTool, the synthetic x_<prefix>_authenticate tool of older muster.
+func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server, authTool string) (text, authURL string, err error) {
+	sess, err := run.Session("")
+	if err != nil {
+		return "", "", err
+	}
+	tools, err := sess.ListTools(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: list the SUT's tools: %v", executor.ErrCannotRun, err)
+	}
+	var res *result.Result
+	if slices.Contains(tools, "core_auth_login") {
+		res, err = sess.CallTool(ctx, "core_auth_login", map[string]any{"server": server})
+	} else {
+		res, err = sess.CallTool(ctx, authTool, map[string]any{})
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("%w: ask the SUT to log in to %s: %v", executor.ErrCannotRun, server, err)
+	}
+	text = res.Text()
+	if res.Failed {
+		return "", "", fmt.Errorf("the SUT refused to start a login for %s: %s", server, text)
+	}
+	if doc, ok := res.JSON(); ok {
+		if m, ok := doc.(map[string]any); ok {
+			for _, k := range []string{"auth_url", "authorization_url"} {
+				if s, ok := m[k].(string); ok && s != "" {
+					return text, s, nil
+				}
+			}
+		}
+	}
+	return text, urlRE.FindString(text), nil
+}
+
+// followSUTStart resolves a SUT-local start URL (newer muster's /oauth/proxy/start) to the
+// IdP URL it redirects to; any other URL is returned unchanged.
+func (w *World) followSUTStart(ctx context.Context, u string) (string, error) {
+	target, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("authorization URL %q: %w", u, err)
+	}
+	public, _ := url.Parse(w.SUT.PublicURL)
+	if target.Port() != public.Port() || !isLoopback(target.Hostname()) {
+		return u, nil
+	}
+	resp, err := w.request(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return "", fmt.Errorf("the SUT's start URL answered %d without a redirect: %s", resp.StatusCode, trimPage(string(body)))
+	}
+	return resolve(u, loc)
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// requireLoopback refuses to let the runner's browser go anywhere but this machine (and, when
+// port is set, to that port): a URL built from what a SUT said is not trusted blindly.
+func requireLoopback(u, port, what string) error {
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, u, err)
+	}
+	if !isLoopback(p.Hostname()) || (port != "" && p.Port() != port) {
+		want := "a loopback address"
+		if port != "" {
+			want = "the SUT on port " + port
+		}
+		return fmt.Errorf("%s goes to %s, not %s", what, p.Host, want)
+	}
+	return nil
+}
+
+// authorize plays the user at the IdP's /authorize: it opens the URL and, when the IdP
+// shows its consent page, posts the form (approve, or deny when deny is set; deny is also
+// called just before the IdP is asked). It returns the URL the IdP redirects the browser
+// to: the SUT's callback.
+func (w *World) authorize(ctx context.Context, authURL, subject string, deny func()) (string, error) {
+	if subject != "" {
+		authURL = withQuery(authURL, func(q url.Values) { q.Set("login_hint", subject) })
+	}
+	if deny != nil {
+		deny()
+	}
+	resp, err := w.request(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		// The consent page: its form echoes the request and adds subject and action.
+		form, _ := url.Parse(authURL)
+		values := form.Query()
+		values.Set(idp.FieldAction, idp.ActionAllow)
+		if deny != nil {
+			values.Set(idp.FieldAction, idp.ActionDeny)
+		}
+		if subject != "" {
+			values.Set(idp.FieldSubject, subject)
+		}
+		form.RawQuery = ""
+		resp, err = w.request(ctx, http.MethodPost, form.String(), values)
+		if err != nil {
+			return "", err
+		}
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+		return "", fmt.Errorf("the IdP's /authorize answered %d instead of redirecting to the SUT: %s", resp.StatusCode, trimPage(string(body)))
+	}
+	return resolve(authURL, loc)
+}
+
+func (w *World) request(ctx context.Context, method, u string, form url.Values) (*http.Response, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: %v", executor.ErrCannotRun, method, u, err)
+	}
+	return resp, nil
+}
+
+func (w *World) get(ctx context.Context, u string) (int, string, error) {
+	resp, err := w.request(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, string(b), nil
+}
+
+func resolve(base, ref string) (string, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	r, err := b.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("redirect %q: %w", ref, err)
+	}
+	return r.String(), nil
+}
+
+func withQuery(u string, edit func(url.Values)) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := p.Query()
+	edit(q)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// neverIssuedState is a well-formed state value the SUT cannot have issued.
+func neverIssuedState() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.URLEncoding.EncodeToString(b)
+}
+
+var (
+	tagRE = regexp.MustCompile(`<[^>]*>`)
+	// Style sheets and scripts are not text a reader (or a `contains`) is after.
+	hiddenRE = regexp.MustCompile(`(?is)<(style|script)\b[^>]*>.*?</(style|script)\s*>`)
+)
+
+// trimPage makes an HTML page readable in a message: style and script blocks and tags
+// dropped, space folded, cut.
+func trimPage(s string) string {
+	s = hiddenRE.ReplaceAllString(s, " ")
+	s = strings.Join(strings.Fields(tagRE.ReplaceAllString(s, " ")), " ")
+	if len(s) > 500 {
+		s = s[:500] + "..."
+	}
+	return s
+}
+
+var errNotProtected = errors.New("is not OAuth-protected")

@@ -1,0 +1,293 @@
+package testtools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/mocks/idp"
+)
+
+// Registry is every test tool: the user tools of the executor plus the ones here. The
+// scenario loader's catalogue of tool names is checked against it in the tests.
+func Registry() executor.Registry {
+	r := executor.UserTools()
+	maps.Copy(r, executor.Registry{
+		"test_simulate_oauth_callback": simulateCallback,
+		"test_inject_token":            injectToken,
+		"test_call_mock_tool":          callMockTool,
+		"test_get_oauth_server_info":   oauthServerInfo,
+		"test_advance_oauth_clock":     advanceClock,
+		"test_revoke_token":            revokeTokens,
+		"test_read_auth_status":        readAuthStatus,
+		"test_add_mock_tool":           addMockTool,
+		"test_remove_mock_tool":        removeMockTool,
+		"test_get_mock_calls":          mockCalls,
+	})
+	return r
+}
+
+// mcpServer resolves the `server` argument to an mcp_servers entry.
+func mcpServer(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+	w, err := worldOf(run)
+	if err != nil {
+		return nil, nil, err
+	}
+	name, err := executor.StringArg(args, "server", true)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, ok := w.Env.Server(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("no MCP server named %q in this scenario", name)
+	}
+	return w, srv, nil
+}
+
+// protectedServer resolves `server` to an OAuth-protected mcp_servers entry.
+func protectedServer(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+	w, srv, err := mcpServer(run, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !srv.Protected {
+		return nil, nil, fmt.Errorf("server %s %w", srv.Name, errNotProtected)
+	}
+	return w, srv, nil
+}
+
+// httpMock resolves `server` to an in-process mock, the only kind the runner can reach.
+func httpMock(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+	w, srv, err := mcpServer(run, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if srv.HTTP == nil {
+		return nil, nil, fmt.Errorf("server %s is not an in-process HTTP mock (stdio mocks and real servers run inside the SUT)", srv.Name)
+	}
+	return w, srv, nil
+}
+
+// idps resolves the optional `server` argument to mock IdPs: the named one (named is
+// true), or all of them when it is absent or empty.
+func idps(run *executor.Run, args map[string]any) (w *World, names []string, named bool, err error) {
+	if w, err = worldOf(run); err != nil {
+		return nil, nil, false, err
+	}
+	name, err := executor.StringArg(args, "server", false)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if name == "" {
+		names := w.Env.IdPNames()
+		if len(names) == 0 {
+			return nil, nil, false, fmt.Errorf("this scenario has no mock OAuth servers")
+		}
+		return w, names, false, nil
+	}
+	if _, ok := w.Env.IdP(name); !ok {
+		return nil, nil, false, fmt.Errorf("no mock OAuth server named %q in this scenario", name)
+	}
+	return w, []string{name}, true, nil
+}
+
+func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, srv, err := protectedServer(run, args)
+	if err != nil {
+		return nil, err
+	}
+	a, err := executor.StringArgs(args, "token", "?scope")
+	if err != nil {
+		return nil, err
+	}
+	token, scope := a["token"], a["scope"]
+	life, err := durationArg(args, "expires_in")
+	if err != nil {
+		return nil, err
+	}
+	if _, given := args["expires_in"]; given && life <= 0 {
+		// The IdP would read 0 as "its default lifetime": a token the scenario meant to be
+		// expired would be valid for an hour.
+		return nil, fmt.Errorf("argument \"expires_in\" must be positive, got %v (advance the IdP's mock clock to expire a token)", args["expires_in"])
+	}
+	s, _ := w.Env.IdP(srv.IdP)
+	o := srv.Decl.Mock.OAuth
+	if scope == "" {
+		scope = o.Scope // a token the server accepts unless the scenario says otherwise
+	}
+	opts := idp.InjectOptions{Subject: w.subject(run.CurrentUser()), Scopes: strings.Fields(scope), ExpiresIn: life}
+	if o.Audience != "" {
+		opts.Audience = []string{o.Audience}
+	}
+	if err := s.InjectToken(token, opts); err != nil {
+		return nil, fmt.Errorf("inject token at IdP %s: %w", srv.IdP, err)
+	}
+	return map[string]any{"success": true, "message": "Token injected successfully for server " + srv.Name,
+		"server": srv.Name, "oauth_server": srv.IdP}, nil
+}
+
+// durationArg reads a duration given as seconds (a number, as muster's files write
+// expires_in) or as a Go duration string.
+func durationArg(args map[string]any, name string) (time.Duration, error) {
+	switch v := args[name].(type) {
+	case nil:
+		return 0, nil
+	case int:
+		return time.Duration(v) * time.Second, nil
+	case float64:
+		return time.Duration(v * float64(time.Second)), nil
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			return time.Duration(n) * time.Second, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("argument %q: %q is neither seconds nor a duration like \"15m\"", name, v)
+		}
+		return d, nil
+	default:
+		return 0, fmt.Errorf("argument %q must be seconds or a duration string, got %T", name, v)
+	}
+}
+
+func oauthServerInfo(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, names, named, err := idps(run, args)
+	if err != nil {
+		return nil, err
+	}
+	if named {
+		return describeIdP(w, names[0]), nil
+	}
+	all := map[string]any{}
+	for _, n := range names {
+		all[n] = describeIdP(w, n)
+	}
+	return map[string]any{"success": true, "oauth_servers": all}, nil
+}
+
+func describeIdP(w *World, name string) map[string]any {
+	s, _ := w.Env.IdP(name)
+	c := s.Counters()
+	return map[string]any{
+		"success":      true,
+		"name":         name,
+		"port":         s.Port(),
+		"issuer_url":   s.Issuer(),
+		"metadata_url": s.Issuer() + "/.well-known/oauth-authorization-server",
+		"jwks_url":     s.Issuer() + "/jwks",
+		"clock":        s.Clock().Now().UTC().Format(time.RFC3339Nano),
+		"mock_clock":   s.Clock().Mock(),
+		"requests": map[string]any{
+			"authorize": c.Authorize, "token": c.Token, "refresh": c.Refresh, "introspect": c.Introspect,
+			"userinfo": c.UserInfo, "register": c.Register, "revoke": c.Revoke, "exchange": c.Exchange,
+			"authorization_code": c.AuthorizationCode, "client_credentials": c.ClientCredentials,
+		},
+		"tokens_issued": c.TokensIssued,
+		"tokens_active": c.TokensActive,
+	}
+}
+
+func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, names, named, err := idps(run, args)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := args["duration"]
+	if !ok {
+		return nil, fmt.Errorf("missing required argument \"duration\"")
+	}
+	d, err := durationArg(args, "duration")
+	if err != nil {
+		return nil, err
+	}
+	if d <= 0 {
+		return nil, fmt.Errorf("duration %v: the clock only moves forward", raw)
+	}
+	var advanced []any
+	for _, n := range names {
+		s, _ := w.Env.IdP(n)
+		if !s.Clock().Mock() {
+			if named {
+				return nil, fmt.Errorf("mock OAuth server %s does not use a mock clock (use_mock_clock: true)", n)
+			}
+			continue
+		}
+		s.Clock().Advance(d)
+		advanced = append(advanced, n)
+	}
+	if len(advanced) == 0 {
+		return nil, fmt.Errorf("no mock OAuth server of this scenario uses a mock clock (use_mock_clock: true)")
+	}
+	return map[string]any{"success": true, "message": "Advanced OAuth clock by " + d.String(),
+		"advanced_by": d.String(), "servers_advanced": advanced}, nil
+}
+
+func revokeTokens(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, names, _, err := idps(run, args)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	var updated []any
+	for _, n := range names {
+		s, _ := w.Env.IdP(n)
+		total += s.RevokeAll()
+		updated = append(updated, n)
+	}
+	return map[string]any{"success": true, "message": fmt.Sprintf("Revoked %d token(s)", total),
+		"tokens_revoked": total, "servers_updated": updated}, nil
+}
+
+// readAuthStatus reads the SUT's auth://status resource for the current session.
+func readAuthStatus(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	if _, err := worldOf(run); err != nil {
+		return nil, err
+	}
+	sess, err := run.Session("")
+	if err != nil {
+		return nil, err
+	}
+	reader, ok := sess.(interface {
+		ReadResource(ctx context.Context, uri string) (string, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("%w: the session cannot read resources", executor.ErrCannotRun)
+	}
+	text, err := reader.ReadResource(ctx, "auth://status")
+	if err != nil {
+		return nil, fmt.Errorf("read auth://status: %w", err)
+	}
+	var doc struct {
+		Servers []map[string]any `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, fmt.Errorf("auth://status is not the expected JSON: %v: %s", err, text)
+	}
+	sort.Slice(doc.Servers, func(i, j int) bool { return fmt.Sprint(doc.Servers[i]["name"]) < fmt.Sprint(doc.Servers[j]["name"]) })
+	name, err := executor.StringArg(args, "server", false)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		list := make([]any, len(doc.Servers))
+		for i, s := range doc.Servers {
+			list[i] = s
+		}
+		return map[string]any{"success": true, "servers": list}, nil
+	}
+	for _, s := range doc.Servers {
+		if s["name"] == name {
+			out := maps.Clone(s)
+			out["success"] = true
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("auth://status has no entry for server %s: %s", name, text)
+}

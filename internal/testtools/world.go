@@ -1,0 +1,159 @@
+// Package testtools implements the runner's `test_*` tools (TEST-TOOLS.md): each is a
+// function in one registry, acting on the scenario's mocks and SUT through a World.
+package testtools
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/mcpclient"
+	"github.com/muster-test/muster-test/internal/result"
+	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/mocks/idp"
+)
+
+// World is a scenario's environment as the executor and the test tools see it: the mocks,
+// the running SUT, and the users' sessions. It implements executor.Env.
+type World struct {
+	Env *env.Env
+	SUT *sut.Instance
+
+	mu       sync.Mutex
+	subjects map[string]string // user -> IdP subject chosen with test_create_user
+	sessions []*mcpclient.Session
+	http     *http.Client
+}
+
+// NewWorld joins a started environment and SUT.
+func NewWorld(e *env.Env, inst *sut.Instance) (*World, error) {
+	w := &World{Env: e, SUT: inst, subjects: map[string]string{}}
+	client, err := browser(e.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	w.http = client
+	return w, nil
+}
+
+// browser is the HTTP client test tools use where a user's browser would go: it trusts
+// the mock IdPs' CA and never follows redirects, because each hop is inspected.
+func browser(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// NewSession implements executor.Env: a new MCP session to the SUT for user. A subject
+// that the scenario's IdPs do not declare becomes a user of each of them, so the user can
+// log in as it (the IdPs refuse undeclared subjects).
+func (w *World) NewSession(ctx context.Context, user, subject string) (executor.Session, error) {
+	if subject != "" {
+		for _, name := range w.Env.IdPNames() {
+			s, _ := w.Env.IdP(name)
+			if !s.HasUser(subject) {
+				if err := s.AddUser(idp.User{Subject: subject}); err != nil {
+					return nil, fmt.Errorf("declare %s at IdP %s: %w", subject, name, err)
+				}
+			}
+		}
+	}
+	s, err := w.SUT.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sessions = append(w.sessions, s)
+	if subject != "" {
+		w.subjects[user] = subject
+	}
+	return &sutSession{Session: s, sut: w.SUT}, nil
+}
+
+// deathGrace is how long a call that could not be made (not one cut short by its own
+// deadline) waits to learn whether the SUT died: the broken connection is often seen
+// a moment before the process is reaped.
+const deathGrace = time.Second
+
+// sutSession reports a call that failed because the SUT died as that death ("SUT exited
+// with code N" and its log tail) instead of a connection error.
+type sutSession struct {
+	*mcpclient.Session
+	sut *sut.Instance
+}
+
+func (s *sutSession) CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error) {
+	res, err := s.Session.CallTool(ctx, name, args)
+	if err != nil && ctx.Err() == nil {
+		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
+			return nil, fault
+		}
+	}
+	return res, err
+}
+
+func (s *sutSession) ListTools(ctx context.Context) ([]string, error) {
+	tools, err := s.Session.ListTools(ctx)
+	if err != nil && ctx.Err() == nil {
+		if fault := s.sut.FaultWithin(deathGrace); fault != nil {
+			return nil, fault
+		}
+	}
+	return tools, err
+}
+
+// Fault implements executor.Env.
+func (w *World) Fault() error { return w.SUT.Fault() }
+
+// subject is the IdP subject the user logs in as ("" for the IdP's default user).
+func (w *World) subject(user string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.subjects[user]
+}
+
+// Close ends every session the scenario opened.
+func (w *World) Close() {
+	w.mu.Lock()
+	sessions := w.sessions
+	w.sessions = nil
+	w.mu.Unlock()
+	for _, s := range sessions {
+		s.Close()
+	}
+	w.http.CloseIdleConnections()
+}
+
+// worldOf returns the World a test tool runs in.
+func worldOf(run *executor.Run) (*World, error) {
+	w, ok := run.Env.(*World)
+	if !ok {
+		return nil, fmt.Errorf("%w: test tools need a muster-test environment, got %T", executor.ErrCannotRun, run.Env)
+	}
+	return w, nil
+}

@@ -1,0 +1,112 @@
+package refsut
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-test/muster-test/mocks/idp"
+)
+
+// faultEnv is an aggregator with the given faults, one protected server at a mock-clock IdP
+// that does not insist on PKCE (so skip-pkce still logs in), and one public server.
+type faultEnv struct {
+	s   *sut
+	idp *idp.Server
+}
+
+func newFaultEnv(t *testing.T, faults []Fault) faultEnv {
+	e := newEnv(t)
+	cfg := idp.Config{Name: "idp-a", AutoApprove: true, UseMockClock: true, Scopes: []string{"openid", "mcp:read"}}
+	i, err := idp.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = i.Close() })
+	alpha := e.mcp(i, "mcp:read", textTool("op", "alpha-op"))
+	pub := e.mcp(nil, "", textTool("do_pub", "hello"))
+	s := startSUT(t, sutOptions{oauth: true, faults: faults, servers: map[string]map[string]any{
+		"alpha": httpSpec(alpha.URL()), "pub": httpSpec(pub.URL()),
+	}})
+	return faultEnv{s: s, idp: i}
+}
+
+// TestFaults proves each fault observable: its probe sees the misbehaviour with the fault
+// on, and not with it off. A scenario suite can only catch what such a probe can see.
+func TestFaults(t *testing.T) {
+	probes := map[Fault]func(t *testing.T, f faultEnv) bool{
+		FaultSkipPKCE: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			txt, _ := c.mustCall(t, "x_alpha_authenticate", nil)
+			u, _ := url.Parse(authURL(t, txt))
+			return u.Query().Get("code_challenge") == ""
+		},
+		FaultSkipStateCheck: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			txt, _ := c.mustCall(t, "x_alpha_authenticate", nil)
+			cb := authorize(t, authURL(t, txt))
+			forged := base64.URLEncoding.EncodeToString([]byte(`{"session_id":"mcp-session-forged","server_name":"alpha","nonce":"eA==","created_at":"2026-01-01T00:00:00Z","issuer":"` + f.idp.Issuer() + `"}`))
+			q := cb.Query()
+			q.Set("state", forged)
+			cb.RawQuery = q.Encode()
+			resp, _ := get(t, cb.String())
+			return resp.StatusCode == http.StatusOK
+		},
+		FaultSharedTokens: func(t *testing.T, f faultEnv) bool {
+			f.s.connect(t).login(t, "x_alpha_authenticate", nil, "alpha")
+			txt, _ := f.s.connect(t).mustCall(t, "core_auth_login", map[string]any{"server": "alpha"})
+			return strings.HasPrefix(txt, "Successfully connected")
+		},
+		FaultNoRefresh: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			c.login(t, "x_alpha_authenticate", nil, "alpha")
+			f.idp.Clock().Advance(2 * time.Hour)
+			res, err := c.call(t, "x_alpha_op", nil)
+			return err != nil || res.IsError
+		},
+		FaultNoSingleFlight: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			c.login(t, "x_alpha_authenticate", nil, "alpha")
+			f.idp.Clock().Advance(2 * time.Hour)
+			failed := concurrentCalls(t, c, "x_alpha_op", 20)
+			return failed > 0 || f.idp.Counters().Refresh != 1
+		},
+		FaultNoMeta: func(t *testing.T, f faultEnv) bool {
+			_, res := f.s.connect(t).mustCall(t, "x_pub_do_pub", nil)
+			return authMeta(res) == ""
+		},
+		FaultIgnoreCallbackError: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			txt, _ := c.mustCall(t, "x_alpha_authenticate", nil)
+			u, _ := url.Parse(authURL(t, txt))
+			cb, _ := url.Parse(u.Query().Get("redirect_uri"))
+			cb.RawQuery = url.Values{"error": {"access_denied"}, "state": {u.Query().Get("state")}}.Encode()
+			resp, _ := get(t, cb.String())
+			return resp.StatusCode == http.StatusOK
+		},
+		FaultStaleToolsAfterLogout: func(t *testing.T, f faultEnv) bool {
+			c := f.s.connect(t)
+			c.login(t, "x_alpha_authenticate", nil, "alpha")
+			c.mustCall(t, "core_auth_logout", map[string]any{"server": "alpha"})
+			return c.toolNames(t)["x_alpha_op"]
+		},
+	}
+	for _, fault := range AllFaults {
+		probe := probes[fault]
+		if probe == nil {
+			t.Errorf("fault %s has no probe", fault)
+			continue
+		}
+		t.Run(string(fault), func(t *testing.T) {
+			if probe(t, newFaultEnv(t, nil)) {
+				t.Errorf("misbehaviour seen without the fault")
+			}
+			if !probe(t, newFaultEnv(t, []Fault{fault})) {
+				t.Errorf("fault %s not observable", fault)
+			}
+		})
+	}
+}

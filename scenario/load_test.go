@@ -1,0 +1,219 @@
+package scenario
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const testdata = "../testdata/scenarios"
+
+// want is one diagnostic a fixture must produce: its position ("line:col", or "line" for
+// YAML syntax errors, which carry no column) and a fragment of its message.
+type want struct {
+	at, msg string
+}
+
+// checkDiags requires exactly the wanted diagnostics, in order, each at its position.
+func checkDiags(t *testing.T, file string, got []Diagnostic, wants []want) {
+	t.Helper()
+	for i, w := range wants {
+		if i >= len(got) {
+			t.Errorf("missing diagnostic %s:%s: ...%s...", file, w.at, w.msg)
+			continue
+		}
+		g := got[i]
+		if g.Pos.File != file {
+			t.Errorf("diagnostic %d: file %q, want %q", i, g.Pos.File, file)
+		}
+		if pos := strings.TrimPrefix(g.Pos.String(), file+":"); pos != w.at || !strings.Contains(g.Msg, w.msg) {
+			t.Errorf("diagnostic %d:\n got %s\nwant %s:%s: ...%s...", i, g, file, w.at, w.msg)
+		}
+	}
+	for _, g := range got[min(len(wants), len(got)):] {
+		t.Errorf("unexpected diagnostic %s", g)
+	}
+}
+
+func TestBadFixtures(t *testing.T) {
+	tests := []struct {
+		file string
+		errs []want
+	}{
+		{"unknown-key-top.yaml", []want{{"2:1", `unknown key "descripton" (did you mean "description"?)`}}},
+		{"unknown-key-step.yaml", []want{
+			{"3:5", `steps[0]: missing required key "expected"`},
+			{"5:5", `steps[0]: unknown key "expcted" (did you mean "expected"?)`},
+		}},
+		{"unknown-key-expected.yaml", []want{{"7:7", `steps[0].expected: unknown key "contain" (did you mean "contains"?)`}}},
+		{"unknown-key-mock.yaml", []want{
+			{"11:11", `mcp_servers[0].config.oauth: unknown key "mock_oauth_server_rf" (did you mean "mock_oauth_server_ref"?)`},
+			{"14:13", `mcp_servers[0].config.tools[0]: unknown key "respones" (did you mean "responses"?)`},
+		}},
+		{"duration-bare-number.yaml", []want{
+			{"2:10", `timeout: bare number 30 is not a duration: write it with a unit, e.g. "30s"`},
+			{"6:14", `steps[0].timeout: invalid duration "ten seconds"`},
+		}},
+		{"missing-success.yaml", []want{
+			{"7:7", `steps[0].expected: missing required key "success"`},
+			{"15:7", `cleanup[0].expected: missing required key "success"`},
+		}},
+		{"missing-id.yaml", []want{{"7:5", `steps[1]: missing required key "id"`}}},
+		{"undefined-idp-ref.yaml", []want{
+			{"7:29", `trusted_issuers[0].oauth_server_ref: "github-idp" is not a mock_oauth_servers entry of this scenario (defined: corp-idp)`},
+			{"14:34", `oauth.mock_oauth_server_ref: "corp-ipd" is not a mock_oauth_servers entry of this scenario (did you mean "corp-idp"?)`},
+		}},
+		{"undefined-server-callback.yaml", []want{{"17:15", `steps[0].args.server: "ghost" is not an mcp_servers entry`}}},
+		{"wrong-namespace-clock.yaml", []want{{"17:34", `"protected" is an mcp_servers entry, but the server of test_advance_oauth_clock names a mock_oauth_servers entry (defined: idp)`}}},
+		{"unknown-as-user.yaml", []want{
+			{"5:14", `steps[0].as_user: unknown user "alice"`},
+			{"20:18", `steps[3].args.name: unknown user "carol"`},
+		}},
+		{"later-tool.yaml", []want{{"4:11", "test_mint_token is not supported yet"}}},
+		{"protected-stdio.yaml", []want{{"8:7", "a stdio mock cannot be protected"}}},
+		{"unknown-test-tool.yaml", []want{{"4:11", `unknown test tool "test_simulate_oauth_callbak" (did you mean "test_simulate_oauth_callback"?)`}}},
+		{"template-repeated-id.yaml", []want{{"14:21", `template refers to step id "run", which is repeated`}}},
+		{"template-later-id.yaml", []want{{"6:21", `template refers to step "run" (line 10), which runs later`}}},
+		{"wrong-type.yaml", []want{
+			{"2:7", `tags: expected a list, got a string ("oauth")`},
+			{"6:11", `steps[0].args: expected a map, got a string`},
+			{"7:15", `steps[0].parallel: expected an integer, got a string ("many")`},
+			{"9:16", `steps[0].expected.success: expected true or false, got a string ("yes")`},
+			{"10:17", `steps[0].expected.contains: expected a list, got a string ("found")`},
+		}},
+		{"several-errors.yaml", []want{
+			{"2:10", "bare number 5 is not a duration"},
+			{"6:7", `unknown key "token_lifetme" (did you mean "token_lifetime"?)`},
+			{"8:5", `steps[0]: missing required key "id"`},
+			{"13:20", `"no-such-idp" is not a mock_oauth_servers entry`},
+			{"14:15", "steps[1].parallel: must be at least 1, got 0"},
+			{"15:20", "steps[1].retry.count: must not be negative, got -1"},
+			{"16:15", `steps[1].expected: missing required key "success"`},
+			{"16:16", `unknown key "succes" (did you mean "success"?)`},
+		}},
+		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			file := filepath.Join(testdata, "bad", tt.file)
+			set := LoadPaths(file)
+			checkDiags(t, file, set.Errors, tt.errs)
+			if len(set.Scenarios) != 0 {
+				t.Errorf("a file with errors yielded %d scenarios", len(set.Scenarios))
+			}
+		})
+	}
+}
+
+// TestAllFilesReported: loading stops at no file; every bad file contributes its errors.
+func TestAllFilesReported(t *testing.T) {
+	set := LoadPaths(filepath.Join(testdata, "bad", "later-tool.yaml"),
+		filepath.Join(testdata, "good"), filepath.Join(testdata, "bad", "missing-id.yaml"))
+	if len(set.Errors) != 2 {
+		t.Fatalf("got %d errors, want 2: %v", len(set.Errors), set.Errors)
+	}
+	for i, file := range []string{"later-tool.yaml", "missing-id.yaml"} {
+		if got := filepath.Base(set.Errors[i].Pos.File); got != file {
+			t.Errorf("error %d is about %s, want %s", i, got, file)
+		}
+	}
+	if len(set.Scenarios) != 1 || set.Scenarios[0].Name != "full-format" {
+		t.Errorf("want the one good scenario loaded, got %d", len(set.Scenarios))
+	}
+
+	dir := LoadPaths(filepath.Join(testdata, "bad"))
+	files := map[string]bool{}
+	for _, e := range dir.Errors {
+		files[filepath.Base(e.Pos.File)] = true
+	}
+	all, _ := filepath.Glob(filepath.Join(testdata, "bad", "*.yaml"))
+	if len(files) != len(all) {
+		t.Errorf("errors came from %d files of testdata/scenarios/bad, want all %d: %v", len(files), len(all), files)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	set := LoadPaths(filepath.Join(testdata, "warn"))
+	if len(set.Errors) != 0 {
+		t.Fatalf("unexpected errors: %v", set.Errors)
+	}
+	if len(set.Scenarios) != 3 {
+		t.Errorf("got %d scenarios, want 3 (duplicates are kept)", len(set.Scenarios))
+	}
+	dir := filepath.Join(testdata, "warn")
+	checkWarn := func(i int, file, at, msg string) {
+		t.Helper()
+		if i >= len(set.Warnings) {
+			t.Errorf("missing warning %s:%s %s", file, at, msg)
+			return
+		}
+		w := set.Warnings[i]
+		if w.Pos.String() != filepath.Join(dir, file)+":"+at || !strings.Contains(w.Msg, msg) || !w.Warning {
+			t.Errorf("warning %d: got %s, want %s:%s: warning: ...%s...", i, w, file, at, msg)
+		}
+	}
+	checkWarn(0, "dup-name-b.yaml", "2:7", `scenario name "same-name" is also used at `+filepath.Join(dir, "dup-name-a.yaml")+":1:7")
+	checkWarn(1, "repeated-id.yaml", "6:9", `steps[1]: step id "check" is repeated (first at line 3)`)
+	if len(set.Warnings) != 2 {
+		t.Errorf("got %d warnings, want 2: %v", len(set.Warnings), set.Warnings)
+	}
+	if got := set.Warnings[0].String(); !strings.Contains(got, ":2:7: warning: scenario name") {
+		t.Errorf("warning string %q lacks the file:line:col: warning: form", got)
+	}
+}
+
+func TestLoadPathsMissing(t *testing.T) {
+	set := LoadPaths(filepath.Join(testdata, "no-such-dir"), filepath.Join(testdata, "warn", "repeated-id.yaml"))
+	if len(set.Errors) != 1 || set.Errors[0].String() != filepath.Join(testdata, "no-such-dir")+": no such file or directory" {
+		t.Errorf("got %v, want one no-such-file error", set.Errors)
+	}
+	if len(set.Scenarios) != 1 {
+		t.Errorf("the existing file must still load, got %d scenarios", len(set.Scenarios))
+	}
+}
+
+func TestLoadFS(t *testing.T) {
+	ok := "name: ok\nsteps:\n  - id: a\n    tool: t\n    expected: {success: true}\n"
+	fsys := fstest.MapFS{
+		"suite/b/second.yml": {Data: []byte(ok)},
+		"suite/a.yaml":       {Data: []byte(ok)},
+		"suite/notes.txt":    {Data: []byte("not a scenario")},
+		"suite/c/bad.yaml":   {Data: []byte("name: bad\nstep: []\n")},
+	}
+	set := LoadFS(fsys, "suite")
+	var files []string
+	for _, s := range set.Scenarios {
+		files = append(files, s.Pos.File)
+	}
+	if strings.Join(files, ",") != "suite/a.yaml,suite/b/second.yml" {
+		t.Errorf("scenarios from %v, want suite/a.yaml then suite/b/second.yml", files)
+	}
+	checkDiags(t, "suite/c/bad.yaml", set.Errors, []want{
+		{"1:1", "steps: at least one step is required"},
+		{"2:1", `unknown key "step" (did you mean "steps"?)`},
+	})
+	if len(set.Warnings) != 1 || set.Warnings[0].Pos.String() != "suite/b/second.yml:1:7" {
+		t.Errorf("want one duplicate-name warning at suite/b/second.yml:1:7, got %v", set.Warnings)
+	}
+	if missing := LoadFS(fsys, "nope"); len(missing.Errors) != 1 {
+		t.Errorf("a missing root must be an error, got %v", missing.Errors)
+	}
+}
+
+func TestDiagnosticString(t *testing.T) {
+	tests := []struct {
+		d    Diagnostic
+		want string
+	}{
+		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "bad"}, "a.yaml:3:5: bad"},
+		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "odd", Warning: true}, "a.yaml:3:5: warning: odd"},
+		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3}, Msg: "syntax"}, "a.yaml:3: syntax"},
+		{Diagnostic{Pos: Pos{File: "a.yaml"}, Msg: "empty"}, "a.yaml: empty"},
+	}
+	for _, tt := range tests {
+		if got := tt.d.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}

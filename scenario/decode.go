@@ -32,6 +32,7 @@ type decoder struct {
 	// an alias to itself.
 	expanding map[*yaml.Node]bool
 	steps     int // values decoded so far, against maxDecodeSteps
+	tools     []TestTool
 }
 
 func newDecoder(file string) *decoder {

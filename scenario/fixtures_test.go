@@ -1,6 +1,7 @@
-package scenario
+package scenario_test
 
 import (
+	"github.com/muster-test/muster-test/scenario"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -8,9 +9,9 @@ import (
 )
 
 // loadOne loads a fixture that must have no errors.
-func loadOne(t *testing.T, path string) *Scenario {
+func loadOne(t *testing.T, path string) *scenario.Scenario {
 	t.Helper()
-	set := LoadPaths(path)
+	set := loader.LoadPaths(path)
 	if len(set.Errors) != 0 || len(set.Scenarios) != 1 {
 		t.Fatalf("%s: %d scenarios, errors %v", path, len(set.Scenarios), set.Errors)
 	}
@@ -28,22 +29,22 @@ func eq(t *testing.T, name string, got, want any) {
 func TestGoodFixtureValues(t *testing.T) {
 	file := filepath.Join(testdata, "good", "full.yaml")
 	s := loadOne(t, file)
-	eq(t, "Pos", s.Pos, Pos{File: file, Line: 2, Col: 1})
+	eq(t, "Pos", s.Pos, scenario.Pos{File: file, Line: 2, Col: 1})
 	eq(t, "Name", s.Name, "full-format")
 	eq(t, "Tags", s.Tags, []string{"oauth", "sso"})
 	eq(t, "Timeout", s.Timeout.D(), 90*time.Minute)
 
 	pc := s.PreConfiguration
 	idp := pc.MockOAuthServers[0]
-	eq(t, "idp.Pos", idp.Pos, Pos{File: file, Line: 12, Col: 7})
+	eq(t, "idp.Pos", idp.Pos, scenario.Pos{File: file, Line: 12, Col: 7})
 	eq(t, "idp.TokenLifetime", idp.TokenLifetime.D(), 45*time.Second)
 	eq(t, "idp.RefreshTokenLifetime", idp.RefreshTokenLifetime.D(), 24*time.Hour)
 	eq(t, "idp flags", []bool{idp.AutoApprove, idp.PKCERequired, idp.UseMockClock, idp.UseTLS, idp.SignTokens, idp.UseAsMusterOAuthServer},
 		[]bool{true, true, true, true, true, false})
 	eq(t, "idp.Scopes", idp.Scopes, []string{"openid", "mcp:read"})
 	eq(t, "idp.SimulateError", idp.SimulateError, "invalid_grant")
-	eq(t, "idp.TrustedIssuers", idp.TrustedIssuers, []TrustedIssuer{{ConnectorID: "github", OAuthServerRef: "github-idp", Pos: Pos{File: file, Line: 27, Col: 11}}})
-	eq(t, "idp.Users", idp.Users, []User{{Subject: "alice-sub", Claims: map[string]any{"tenant": "acme", "groups": []any{"admins"}}}})
+	eq(t, "idp.TrustedIssuers", idp.TrustedIssuers, []scenario.TrustedIssuer{{ConnectorID: "github", OAuthServerRef: "github-idp", Pos: scenario.Pos{File: file, Line: 27, Col: 11}}})
+	eq(t, "idp.Users", idp.Users, []scenario.User{{Subject: "alice-sub", Claims: map[string]any{"tenant": "acme", "groups": []any{"admins"}}}})
 
 	prot := pc.MCPServers[0]
 	if prot.Mock == nil {
@@ -53,41 +54,41 @@ func TestGoodFixtureValues(t *testing.T) {
 	m := prot.Mock
 	eq(t, "mock header", []any{m.Type, m.ToolPrefix, m.Description, *m.AutoStart, m.IsHTTP()},
 		[]any{"streamable-http", "prot", "a protected mock", false, true})
-	eq(t, "mock.OAuth", *m.OAuth, MockServerOAuth{Required: true, MockOAuthServerRef: "corp-idp", Scope: "mcp:read",
+	eq(t, "mock.OAuth", *m.OAuth, scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "corp-idp", Scope: "mcp:read",
 		Audience: "https://protected.example", TrustIssuerRef: "github-idp", ExpectedAudience: "aud", ForwardToken: true,
 		TokenExchange: map[string]any{"enabled": true}})
 	tool := m.Tools[0]
 	eq(t, "tool.EchoToken", tool.EchoToken, true)
 	eq(t, "tool.InputSchema", tool.InputSchema, map[string]any{"type": "object",
 		"properties": map[string]any{"id": map[string]any{"type": "string", "default": "1"}}})
-	eq(t, "responses[0]", tool.Responses[0], MockResponse{Condition: map[string]any{"id": "2"},
-		Response: map[string]any{"secret": "two-{{ .id }}"}, Delay: Duration(250 * time.Millisecond)})
-	eq(t, "responses[1]", tool.Responses[1], MockResponse{Error: "no secret {{ .id }}", Echo: "whatever"})
+	eq(t, "responses[0]", tool.Responses[0], scenario.MockResponse{Condition: map[string]any{"id": "2"},
+		Response: map[string]any{"secret": "two-{{ .id }}"}, Delay: scenario.Duration(250 * time.Millisecond)})
+	eq(t, "responses[1]", tool.Responses[1], scenario.MockResponse{Error: "no secret {{ .id }}", Echo: "whatever"})
 	eq(t, "responses[2].Response", tool.Responses[2].Response, []any{"a", 1, true})
 
 	eq(t, "stdio mock", pc.MCPServers[1].Mock != nil && !pc.MCPServers[1].Mock.IsHTTP(), true)
 	real := pc.MCPServers[2]
-	eq(t, "real.Mock", real.Mock, (*MockServerConfig)(nil))
+	eq(t, "real.Mock", real.Mock, (*scenario.MockServerConfig)(nil))
 	eq(t, "real.Config", real.Config, map[string]any{"type": "stdio", "command": "/usr/bin/real-mcp",
 		"args": []any{"--port", 0}, "env": map[string]any{"TOKEN": "x"}, "autoStart": true})
 	eq(t, "workflows", pc.Workflows[0].Config["steps"], []any{map[string]any{"id": "s1", "tool": "x_{{ .input.server }}_op"}})
-	eq(t, "services", pc.Services[0], NamedConfig{Name: "svc", Config: map[string]any{"serviceClassName": "sc"}, Pos: Pos{File: file, Line: 81, Col: 7}})
+	eq(t, "services", pc.Services[0], scenario.NamedConfig{Name: "svc", Config: map[string]any{"serviceClassName": "sc"}, Pos: scenario.Pos{File: file, Line: 81, Col: 7}})
 	eq(t, "service_classes", pc.ServiceClasses[0]["name"], "sc")
 	eq(t, "main_config", pc.MainConfig.Config, map[string]any{"aggregator": map[string]any{"port": 0}})
 	eq(t, "muster_broker", pc.MusterBroker, map[string]any{"enabled": true})
 
 	auth := s.Steps[1]
-	eq(t, "auth.Pos", auth.Pos, Pos{File: file, Line: 97, Col: 5})
+	eq(t, "auth.Pos", auth.Pos, scenario.Pos{File: file, Line: 97, Col: 5})
 	eq(t, "auth scalars", []any{auth.AsUser, auth.Timeout.D(), auth.ContinueOnFailure, auth.Parallel},
 		[]any{"bob", 10 * time.Second, true, 4})
-	eq(t, "auth.Retry", *auth.Retry, Retry{Count: 3, Delay: Duration(200 * time.Millisecond), BackoffMultiplier: 1.5})
+	eq(t, "auth.Retry", *auth.Retry, scenario.Retry{Count: 3, Delay: scenario.Duration(200 * time.Millisecond), BackoffMultiplier: 1.5})
 	ex := auth.Expected
 	eq(t, "expected", []any{*ex.Success, ex.Contains, ex.NotContains, ex.ErrorContains, ex.WaitForState.D(), ex.StatusCode},
 		[]any{true, []string{"success"}, []string{"error"}, []string{}, 2 * time.Minute, 200})
 	eq(t, "expected.JSONPath", ex.JSONPath, map[string]any{"status_code": 200, `a."b.c".0`: "x"})
 	eq(t, "expected.Pos", ex.Pos.Line, 106)
-	eq(t, "auth.Cleanup", auth.Cleanup, []Step{{Tool: "test_revoke_token", Args: map[string]any{"server": "corp-idp"},
-		Pos: Pos{File: file, Line: 116, Col: 9}}})
+	eq(t, "auth.Cleanup", auth.Cleanup, []scenario.Step{{Tool: "test_revoke_token", Args: map[string]any{"server": "corp-idp"},
+		Pos: scenario.Pos{File: file, Line: 116, Col: 9}}})
 	eq(t, "cleanup item WantSuccess", auth.Cleanup[0].Expected.WantSuccess(), true)
 
 	call := s.Steps[2]
@@ -101,7 +102,7 @@ func TestGoodFixtureValues(t *testing.T) {
 // values their authors meant.
 func TestMusterFixtures(t *testing.T) {
 	dir := filepath.Join(testdata, "muster")
-	set := LoadPaths(dir)
+	set := loader.LoadPaths(dir)
 	for _, e := range set.Errors {
 		t.Errorf("%s", e)
 	}
@@ -112,7 +113,7 @@ func TestMusterFixtures(t *testing.T) {
 	if len(set.Warnings) != 1 || set.Warnings[0].Pos.String() != filepath.Join(dir, "workflow-create.yaml")+":57:7" {
 		t.Errorf("want the repeated id of workflow-create.yaml:57:7 as the only warning, got %v", set.Warnings)
 	}
-	byName := map[string]*Scenario{}
+	byName := map[string]*scenario.Scenario{}
 	for _, s := range set.Scenarios {
 		byName[s.Name] = s
 	}

@@ -1,4 +1,4 @@
-package scenario
+package scenario_test
 
 import (
 	"io/fs"
@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: x\nsteps:\n  - {id: a, tool: test_switch_user, args: {name: '{{ a.b }}'}, expected: {success: true}}\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, diags := Parse("f.yaml", data)
+		s, diags := loader.Parse("f.yaml", data)
 		errs := 0
 		for i, d := range diags {
 			if !d.Warning {

@@ -42,17 +42,26 @@ type Set struct {
 	Errors    []Diagnostic
 }
 
+// Loader loads scenario files. Steps that call a test tool are checked against TestTools,
+// the catalogue of the runner that will run them (its own table of test tools supplies it).
+// With no TestTools, test tool steps are not checked beyond their `test_` prefix: for
+// programs that only read the format; the runner always loads with its catalogue.
+type Loader struct {
+	TestTools []TestTool
+}
+
 // Parse loads one scenario document. The diagnostics are sorted by position and hold
 // errors and warnings (Diagnostic.Warning); the scenario is nil when there is an error.
-func Parse(file string, data []byte) (*Scenario, []Diagnostic) {
-	s, diags, _ := parse(file, data)
+func (l Loader) Parse(file string, data []byte) (*Scenario, []Diagnostic) {
+	s, diags, _ := l.parse(file, data)
 	return s, diags
 }
 
 // parse is Parse that also returns the position of the scenario's name, which the Set
 // builder needs for its duplicate-name warnings.
-func parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
+func (l Loader) parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
 	d := newDecoder(file)
+	d.tools = l.TestTools
 	root := d.document(data)
 	if root == nil {
 		return nil, d.diags, Pos{}
@@ -129,18 +138,18 @@ type file struct {
 
 // LoadPaths loads scenario files. Each path is a file, or a directory searched recursively
 // for *.yaml and *.yml files in lexical order. A path that does not exist is an error.
-func LoadPaths(paths ...string) *Set {
+func (l Loader) LoadPaths(paths ...string) *Set {
 	var files []file
 	for _, p := range paths {
 		files = append(files, walk(filepath.Clean(p), osFS{}, filepath.WalkDir)...)
 	}
-	return build(files)
+	return l.build(files)
 }
 
 // LoadFS is LoadPaths for one root (file or directory) of a file system, e.g. a go:embed'ed
 // suite. Positions name files by their path in fsys.
-func LoadFS(fsys fs.FS, root string) *Set {
-	return build(walk(root, fsys, func(root string, fn fs.WalkDirFunc) error {
+func (l Loader) LoadFS(fsys fs.FS, root string) *Set {
+	return l.build(walk(root, fsys, func(root string, fn fs.WalkDirFunc) error {
 		return fs.WalkDir(fsys, root, fn)
 	}))
 }
@@ -180,7 +189,7 @@ func walk(root string, fsys fs.FS, walkDir func(string, fs.WalkDirFunc) error) [
 }
 
 // build parses every file and adds the checks that span files.
-func build(files []file) *Set {
+func (l Loader) build(files []file) *Set {
 	set := &Set{}
 	firstByName := map[string]Pos{}
 	seenFile := map[string]bool{}
@@ -194,7 +203,7 @@ func build(files []file) *Set {
 			set.Errors = append(set.Errors, Diagnostic{Pos: Pos{File: f.name}, Msg: err.Error()})
 			continue
 		}
-		s, diags, namePos := parse(f.name, data)
+		s, diags, namePos := l.parse(f.name, data)
 		for _, diag := range diags {
 			if diag.Warning {
 				set.Warnings = append(set.Warnings, diag)

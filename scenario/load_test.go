@@ -1,6 +1,8 @@
-package scenario
+package scenario_test
 
 import (
+	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/scenario"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +18,7 @@ type want struct {
 }
 
 // checkDiags requires exactly the wanted diagnostics, in order, each at its position.
-func checkDiags(t *testing.T, file string, got []Diagnostic, wants []want) {
+func checkDiags(t *testing.T, file string, got []scenario.Diagnostic, wants []want) {
 	t.Helper()
 	for i, w := range wants {
 		if i >= len(got) {
@@ -71,6 +73,11 @@ func TestBadFixtures(t *testing.T) {
 			{"20:18", `steps[3].args.name: unknown user "carol"`},
 		}},
 		{"later-tool.yaml", []want{{"4:11", "test_mint_token is not supported yet"}}},
+		{"test-tool-args.yaml", []want{
+			{"9:11", `steps[0].args: test_advance_oauth_clock needs argument "duration" (test_advance_oauth_clock {duration, server?})`},
+			{"13:22", `steps[1].args.duration: "soon" is neither seconds nor a duration like "15m"`},
+			{"17:18", `steps[2].args.name: must be a string, got a list`},
+		}},
 		{"protected-stdio.yaml", []want{{"8:7", "a stdio mock cannot be protected"}}},
 		{"unknown-test-tool.yaml", []want{{"4:11", `unknown test tool "test_simulate_oauth_callbak" (did you mean "test_simulate_oauth_callback"?)`}}},
 		{"template-repeated-id.yaml", []want{{"14:21", `template refers to step id "run", which is repeated`}}},
@@ -97,7 +104,7 @@ func TestBadFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			file := filepath.Join(testdata, "bad", tt.file)
-			set := LoadPaths(file)
+			set := loader.LoadPaths(file)
 			checkDiags(t, file, set.Errors, tt.errs)
 			if len(set.Scenarios) != 0 {
 				t.Errorf("a file with errors yielded %d scenarios", len(set.Scenarios))
@@ -108,7 +115,7 @@ func TestBadFixtures(t *testing.T) {
 
 // TestAllFilesReported: loading stops at no file; every bad file contributes its errors.
 func TestAllFilesReported(t *testing.T) {
-	set := LoadPaths(filepath.Join(testdata, "bad", "later-tool.yaml"),
+	set := loader.LoadPaths(filepath.Join(testdata, "bad", "later-tool.yaml"),
 		filepath.Join(testdata, "good"), filepath.Join(testdata, "bad", "missing-id.yaml"))
 	if len(set.Errors) != 2 {
 		t.Fatalf("got %d errors, want 2: %v", len(set.Errors), set.Errors)
@@ -122,7 +129,7 @@ func TestAllFilesReported(t *testing.T) {
 		t.Errorf("want the one good scenario loaded, got %d", len(set.Scenarios))
 	}
 
-	dir := LoadPaths(filepath.Join(testdata, "bad"))
+	dir := loader.LoadPaths(filepath.Join(testdata, "bad"))
 	files := map[string]bool{}
 	for _, e := range dir.Errors {
 		files[filepath.Base(e.Pos.File)] = true
@@ -134,12 +141,12 @@ func TestAllFilesReported(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	set := LoadPaths(filepath.Join(testdata, "warn"))
+	set := loader.LoadPaths(filepath.Join(testdata, "warn"))
 	if len(set.Errors) != 0 {
 		t.Fatalf("unexpected errors: %v", set.Errors)
 	}
-	if len(set.Scenarios) != 3 {
-		t.Errorf("got %d scenarios, want 3 (duplicates are kept)", len(set.Scenarios))
+	if len(set.Scenarios) != 4 {
+		t.Errorf("got %d scenarios, want 4 (duplicates are kept)", len(set.Scenarios))
 	}
 	dir := filepath.Join(testdata, "warn")
 	checkWarn := func(i int, file, at, msg string) {
@@ -155,8 +162,9 @@ func TestWarnings(t *testing.T) {
 	}
 	checkWarn(0, "dup-name-b.yaml", "2:7", `scenario name "same-name" is also used at `+filepath.Join(dir, "dup-name-a.yaml")+":1:7")
 	checkWarn(1, "repeated-id.yaml", "6:9", `steps[1]: step id "check" is repeated (first at line 3)`)
-	if len(set.Warnings) != 2 {
-		t.Errorf("got %d warnings, want 2: %v", len(set.Warnings), set.Warnings)
+	checkWarn(2, "unread-arg.yaml", "5:33", `steps[0].args.subjet: test_create_user does not read this argument (did you mean "subject"?) (test_create_user {name, subject?})`)
+	if len(set.Warnings) != 3 {
+		t.Errorf("got %d warnings, want 3: %v", len(set.Warnings), set.Warnings)
 	}
 	if got := set.Warnings[0].String(); !strings.Contains(got, ":2:7: warning: scenario name") {
 		t.Errorf("warning string %q lacks the file:line:col: warning: form", got)
@@ -164,7 +172,7 @@ func TestWarnings(t *testing.T) {
 }
 
 func TestLoadPathsMissing(t *testing.T) {
-	set := LoadPaths(filepath.Join(testdata, "no-such-dir"), filepath.Join(testdata, "warn", "repeated-id.yaml"))
+	set := loader.LoadPaths(filepath.Join(testdata, "no-such-dir"), filepath.Join(testdata, "warn", "repeated-id.yaml"))
 	if len(set.Errors) != 1 || set.Errors[0].String() != filepath.Join(testdata, "no-such-dir")+": no such file or directory" {
 		t.Errorf("got %v, want one no-such-file error", set.Errors)
 	}
@@ -181,7 +189,7 @@ func TestLoadFS(t *testing.T) {
 		"suite/notes.txt":    {Data: []byte("not a scenario")},
 		"suite/c/bad.yaml":   {Data: []byte("name: bad\nstep: []\n")},
 	}
-	set := LoadFS(fsys, "suite")
+	set := loader.LoadFS(fsys, "suite")
 	var files []string
 	for _, s := range set.Scenarios {
 		files = append(files, s.Pos.File)
@@ -196,20 +204,20 @@ func TestLoadFS(t *testing.T) {
 	if len(set.Warnings) != 1 || set.Warnings[0].Pos.String() != "suite/b/second.yml:1:7" {
 		t.Errorf("want one duplicate-name warning at suite/b/second.yml:1:7, got %v", set.Warnings)
 	}
-	if missing := LoadFS(fsys, "nope"); len(missing.Errors) != 1 {
+	if missing := loader.LoadFS(fsys, "nope"); len(missing.Errors) != 1 {
 		t.Errorf("a missing root must be an error, got %v", missing.Errors)
 	}
 }
 
 func TestDiagnosticString(t *testing.T) {
 	tests := []struct {
-		d    Diagnostic
+		d    scenario.Diagnostic
 		want string
 	}{
-		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "bad"}, "a.yaml:3:5: bad"},
-		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "odd", Warning: true}, "a.yaml:3:5: warning: odd"},
-		{Diagnostic{Pos: Pos{File: "a.yaml", Line: 3}, Msg: "syntax"}, "a.yaml:3: syntax"},
-		{Diagnostic{Pos: Pos{File: "a.yaml"}, Msg: "empty"}, "a.yaml: empty"},
+		{scenario.Diagnostic{Pos: scenario.Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "bad"}, "a.yaml:3:5: bad"},
+		{scenario.Diagnostic{Pos: scenario.Pos{File: "a.yaml", Line: 3, Col: 5}, Msg: "odd", Warning: true}, "a.yaml:3:5: warning: odd"},
+		{scenario.Diagnostic{Pos: scenario.Pos{File: "a.yaml", Line: 3}, Msg: "syntax"}, "a.yaml:3: syntax"},
+		{scenario.Diagnostic{Pos: scenario.Pos{File: "a.yaml"}, Msg: "empty"}, "a.yaml: empty"},
 	}
 	for _, tt := range tests {
 		if got := tt.d.String(); got != tt.want {
@@ -217,3 +225,6 @@ func TestDiagnosticString(t *testing.T) {
 		}
 	}
 }
+
+// loader loads as the runner does: against the runner's table of test tools.
+var loader = testtools.Loader()

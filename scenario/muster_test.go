@@ -1,4 +1,4 @@
-package scenario
+package scenario_test
 
 import (
 	"os"
@@ -14,7 +14,7 @@ func TestMusterScenariosLoad(t *testing.T) {
 	if musterScenarios == "" {
 		t.Skip("MUSTER_SCENARIOS is not set (a checkout of muster's internal/testing/scenarios at af5d3ca1)")
 	}
-	set := LoadPaths(musterScenarios)
+	set := loader.LoadPaths(musterScenarios)
 	for _, e := range set.Errors {
 		t.Errorf("%s", e)
 	}

@@ -1,7 +1,8 @@
-package scenario
+package scenario_test
 
 import (
 	"fmt"
+	"github.com/muster-test/muster-test/scenario"
 	"strings"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestParseEdgeCases(t *testing.T) {
 			[]want{{"10:53", `"idp" is a mock IdP, but the server of test_inject_token names an mcp_servers entry (defined: mock, real)`}}},
 		{"revoke without server", mocks + "steps:\n  - {id: a, tool: test_revoke_token, expected: {success: true}}\n", nil},
 		{"server not a string", mocks + "steps:\n  - {id: a, tool: test_revoke_token, args: {server: [idp]}, expected: {success: true}}\n",
-			[]want{{"10:53", "expected a server name, got [idp]"}}},
+			[]want{{"10:53", "steps[0].args.server: must be a string, got a list"}}},
 		{"template to itself", "name: x\nsteps:\n  - {id: a, tool: t, args: {x: '{{ a.b }}'}, expected: {success: true}}\n",
 			[]want{{"3:32", `template refers to step "a" itself`}}},
 		{"cleanup templates see all steps", "name: x\n" + ok + "cleanup:\n  - {id: c, tool: t, args: {x: '{{ a.id }}', y: '{{ d.id }}'}, expected: {success: true}}\n  - {id: d, tool: t, expected: {success: true}}\n",
@@ -57,8 +58,8 @@ func TestParseEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, diags := Parse("in.yaml", []byte(tt.doc))
-			var errs []Diagnostic
+			s, diags := loader.Parse("in.yaml", []byte(tt.doc))
+			var errs []scenario.Diagnostic
 			for _, d := range diags {
 				if !d.Warning {
 					errs = append(errs, d)
@@ -84,7 +85,7 @@ pre_configuration:
       config: {url: "http://127.0.0.1:1/mcp"}
 `
 
-func checkUnordered(t *testing.T, got []Diagnostic, wants []want) {
+func checkUnordered(t *testing.T, got []scenario.Diagnostic, wants []want) {
 	t.Helper()
 	used := make([]bool, len(got))
 	for _, w := range wants {
@@ -108,7 +109,7 @@ func checkUnordered(t *testing.T, got []Diagnostic, wants []want) {
 }
 
 func TestMergeKeyValues(t *testing.T) {
-	s, diags := Parse("in.yaml", []byte("name: x\nsteps:\n  - &base {id: a, tool: t, timeout: 3s, expected: {success: true}}\n  - {<<: *base, id: b}\n"))
+	s, diags := loader.Parse("in.yaml", []byte("name: x\nsteps:\n  - &base {id: a, tool: t, timeout: 3s, expected: {success: true}}\n  - {<<: *base, id: b}\n"))
 	if s == nil {
 		t.Fatalf("errors: %v", diags)
 	}
@@ -126,7 +127,7 @@ func TestAliasExpansionBounded(t *testing.T) {
 		fmt.Fprintf(&b, "  - &s%d {id: a, tool: t, expected: {success: true}, cleanup: [%s]}\n", i,
 			strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*s%d, ", i-1), 10), ", "))
 	}
-	s, diags := Parse("bomb.yaml", []byte(b.String()))
+	s, diags := loader.Parse("bomb.yaml", []byte(b.String()))
 	if s != nil {
 		t.Fatal("an over-expanded document must not load")
 	}
@@ -146,7 +147,7 @@ func TestMergeExpansionBounded(t *testing.T) {
 	for i := 1; i <= 12; i++ {
 		fmt.Fprintf(&b, "  - &m%d {<<: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*m%d, ", i-1), 8), ", "))
 	}
-	s, diags := Parse("bomb.yaml", []byte(b.String()))
+	s, diags := loader.Parse("bomb.yaml", []byte(b.String()))
 	if s != nil {
 		t.Fatal("an over-expanded document must not load")
 	}
@@ -158,39 +159,5 @@ func TestMergeExpansionBounded(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("want the expansion error once, got %d among %v", n, diags)
-	}
-}
-
-func TestTestToolCatalogue(t *testing.T) {
-	later := map[string]bool{"test_muster_auth_login": true, "test_simulate_muster_reauth": true, "test_mint_token": true,
-		"test_broker_token_exchange": true, "test_call_protected_mcp": true, "test_reconnect_with_token": true, "test_call_meta_tool": true}
-	server := map[string]ServerArg{
-		"test_get_oauth_server_info": IdPServer, "test_advance_oauth_clock": IdPServer, "test_revoke_token": IdPServer,
-		"test_create_user": NoServer, "test_switch_user": NoServer, "test_get_current_user": NoServer, "test_list_tools_for_user": NoServer,
-		"test_read_auth_status":        AnyMCPServer,
-		"test_simulate_oauth_callback": MockMCPServer, "test_inject_token": MockMCPServer, "test_call_mock_tool": MockMCPServer,
-		"test_add_mock_tool": MockMCPServer, "test_remove_mock_tool": MockMCPServer, "test_get_mock_calls": MockMCPServer,
-	}
-	tools := TestTools()
-	if len(tools) != len(later)+len(server) {
-		t.Errorf("catalogue has %d tools, TEST-TOOLS.md lists %d", len(tools), len(later)+len(server))
-	}
-	for _, tt := range tools {
-		if !IsTestTool(tt.Name) {
-			t.Errorf("%s lacks the test_ prefix", tt.Name)
-		}
-		if tt.Later != later[tt.Name] {
-			t.Errorf("%s: Later = %v", tt.Name, tt.Later)
-		}
-		if want, ok := server[tt.Name]; !tt.Later && (!ok || want != tt.Server) {
-			t.Errorf("%s: server names %v, want %v (listed: %v)", tt.Name, tt.Server, want, ok)
-		}
-		if got, ok := LookupTestTool(tt.Name); !ok || got != tt {
-			t.Errorf("LookupTestTool(%s) = %v, %v", tt.Name, got, ok)
-		}
-	}
-	tools[0].Name = "mutated"
-	if TestTools()[0].Name == "mutated" {
-		t.Error("TestTools must return a copy")
 	}
 }

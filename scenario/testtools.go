@@ -1,9 +1,14 @@
 package scenario
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
-// ServerArg says what the `server` argument of a test tool names (TEST-TOOLS.md). The loader
-// checks a literal `server` against it; a templated one is checked when the step runs.
+// ServerArg says what the `server` argument of a test tool names. The loader checks a
+// literal `server` against it; a templated one is checked when the step runs.
 type ServerArg int
 
 const (
@@ -17,65 +22,155 @@ const (
 	AnyMCPServer
 )
 
-// TestTool describes one runner tool (`test_*`): it is part of the scenario format.
+// ArgKind is the type a test tool argument takes.
+type ArgKind int
+
+const (
+	// ArgString: a string.
+	ArgString ArgKind = iota
+	// ArgDuration: seconds as a number (as muster's files write expires_in) or a Go
+	// duration string such as "15m".
+	ArgDuration
+	// ArgObject: a map.
+	ArgObject
+)
+
+func (k ArgKind) String() string {
+	switch k {
+	case ArgDuration:
+		return "seconds or a duration like \"15m\""
+	case ArgObject:
+		return "a map"
+	default:
+		return "a string"
+	}
+}
+
+// ToolArg is one argument of a test tool.
+type ToolArg struct {
+	Name     string
+	Kind     ArgKind
+	Required bool
+}
+
+// TestTool describes one runner tool (`test_*`): its name, arguments and answer are part of
+// the scenario format. The runner's table of test tools (one row per tool, with its
+// implementation) is the catalogue a Loader checks steps against.
 type TestTool struct {
 	Name   string
 	Server ServerArg
+	Args   []ToolArg
+	// Answer lists the fields of a successful answer (dotted paths; "*" stands for a
+	// key chosen at run time, e.g. a server name), for the guide and for json_path checks.
+	Answer []string
 	// Later marks tools of newer muster versions that muster-test does not implement yet:
 	// a scenario using one fails to load with "not supported yet".
 	Later bool
 }
 
-// testTools is the catalogue of TEST-TOOLS.md. The executor's registry must implement
-// exactly the entries that are not Later.
-var testTools = []TestTool{
-	{Name: "test_simulate_oauth_callback", Server: MockMCPServer},
-	{Name: "test_inject_token", Server: MockMCPServer},
-	{Name: "test_call_mock_tool", Server: MockMCPServer},
-	{Name: "test_get_oauth_server_info", Server: IdPServer},
-	{Name: "test_advance_oauth_clock", Server: IdPServer},
-	{Name: "test_revoke_token", Server: IdPServer},
-	{Name: "test_read_auth_status", Server: AnyMCPServer},
-	{Name: "test_create_user"},
-	{Name: "test_switch_user"},
-	{Name: "test_get_current_user"},
-	{Name: "test_list_tools_for_user"},
-	{Name: "test_add_mock_tool", Server: MockMCPServer},
-	{Name: "test_remove_mock_tool", Server: MockMCPServer},
-	{Name: "test_get_mock_calls", Server: MockMCPServer},
-
-	{Name: "test_muster_auth_login", Later: true},
-	{Name: "test_simulate_muster_reauth", Later: true},
-	{Name: "test_mint_token", Later: true},
-	{Name: "test_broker_token_exchange", Later: true},
-	{Name: "test_call_protected_mcp", Later: true},
-	{Name: "test_reconnect_with_token", Later: true},
-	{Name: "test_call_meta_tool", Later: true},
-}
-
-// TestTools returns the catalogue of runner tools, supported and Later ones.
-func TestTools() []TestTool {
-	return append([]TestTool(nil), testTools...)
-}
-
-// LookupTestTool finds a runner tool by name.
-func LookupTestTool(name string) (TestTool, bool) {
-	for _, t := range testTools {
-		if t.Name == name {
-			return t, true
+// Arg returns the declared argument called name.
+func (t TestTool) Arg(name string) (ToolArg, bool) {
+	for _, a := range t.Args {
+		if a.Name == name {
+			return a, true
 		}
 	}
-	return TestTool{}, false
+	return ToolArg{}, false
+}
+
+// Signature is the tool as the guide writes it: `test_x {a, b?}`, `?` marking optional
+// arguments.
+func (t TestTool) Signature() string {
+	parts := make([]string, len(t.Args))
+	for i, a := range t.Args {
+		parts[i] = a.Name
+		if !a.Required {
+			parts[i] += "?"
+		}
+	}
+	return t.Name + " {" + strings.Join(parts, ", ") + "}"
+}
+
+// CheckArg checks one argument value against its declaration. Templated strings pass: the
+// runner checks them again once they are resolved.
+func (a ToolArg) CheckArg(v any) error {
+	if s, ok := v.(string); ok && isTemplated(s) {
+		return nil
+	}
+	switch a.Kind {
+	case ArgDuration:
+		_, err := ToolDuration(v)
+		return err
+	case ArgObject:
+		if _, ok := v.(map[string]any); !ok && v != nil {
+			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
+		}
+	default:
+		if _, ok := v.(string); !ok {
+			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
+		}
+		if a.Required && v == "" {
+			return fmt.Errorf("must not be empty")
+		}
+	}
+	return nil
+}
+
+// CheckArgs checks resolved arguments: every required one present, every declared one of
+// its kind. Undeclared arguments are left to the loader's warning.
+func (t TestTool) CheckArgs(args map[string]any) error {
+	for _, a := range t.Args {
+		v, given := args[a.Name]
+		if !given || v == nil {
+			if a.Required {
+				return fmt.Errorf("missing required argument %q", a.Name)
+			}
+			continue
+		}
+		if err := a.CheckArg(v); err != nil {
+			return fmt.Errorf("argument %q %v", a.Name, err)
+		}
+	}
+	return nil
+}
+
+// ToolDuration reads a test tool's duration argument: seconds as a number, or a Go
+// duration string (a string of digits is seconds too).
+func ToolDuration(v any) (time.Duration, error) {
+	switch v := v.(type) {
+	case nil:
+		return 0, nil
+	case int:
+		return time.Duration(v) * time.Second, nil
+	case float64:
+		return time.Duration(v * float64(time.Second)), nil
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			return time.Duration(n) * time.Second, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("%q is neither seconds nor a duration like \"15m\"", v)
+		}
+		return d, nil
+	default:
+		return 0, fmt.Errorf("must be seconds or a duration string, got %s", describeValue(v))
+	}
+}
+
+func describeValue(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a map"
+	case []any:
+		return "a list"
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	default:
+		return fmt.Sprintf("%v (%T)", v, v)
+	}
 }
 
 // IsTestTool reports whether a step's tool is executed by the runner itself (never sent to
 // the SUT): every name with the `test_` prefix is reserved for runner tools.
 func IsTestTool(name string) bool { return strings.HasPrefix(name, "test_") }
-
-func testToolNames() []string {
-	names := make([]string, len(testTools))
-	for i, t := range testTools {
-		names[i] = t.Name
-	}
-	return names
-}

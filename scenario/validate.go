@@ -214,55 +214,6 @@ func (c *checker) step(p placed) {
 	}
 }
 
-// testTool checks a runner tool's name and its literal `server` argument.
-func (c *checker) testTool(p placed) {
-	st := p.st
-	toolAt := c.at(&st.Tool, st.Pos)
-	tt, ok := LookupTestTool(st.Tool)
-	switch {
-	case !ok:
-		c.errorAt(toolAt, "%s.tool: unknown test tool %q%s", p.path, st.Tool, didYouMean(st.Tool, testToolNames()))
-		return
-	case tt.Later:
-		c.errorAt(toolAt, "%s.tool: %s is not supported yet", p.path, st.Tool)
-		return
-	}
-	raw, given := st.Args["server"]
-	if !given || tt.Server == NoServer {
-		return
-	}
-	argAt := c.argPos(st, "server")
-	server, isString := raw.(string)
-	switch {
-	case !isString:
-		c.errorAt(argAt, "%s.args.server: expected a server name, got %v", p.path, raw)
-	case isTemplated(server):
-	case tt.Server == IdPServer:
-		switch {
-		case c.idps[server] != nil:
-		case c.mcps[server] != nil:
-			c.errorAt(argAt, "%s.args.server: %q is an mcp_servers entry, but the server of %s names a mock_oauth_servers entry%s",
-				p.path, server, st.Tool, known("", keys(c.idps)))
-		default:
-			c.errorAt(argAt, "%s.args.server: %q is not a mock_oauth_servers entry of this scenario%s",
-				p.path, server, known(server, keys(c.idps)))
-		}
-	default:
-		srv := c.mcps[server]
-		switch {
-		case srv == nil && c.idps[server] != nil:
-			c.errorAt(argAt, "%s.args.server: %q is a mock IdP, but the server of %s names an mcp_servers entry%s",
-				p.path, server, st.Tool, known("", keys(c.mcps)))
-		case srv == nil:
-			c.errorAt(argAt, "%s.args.server: %q is not an mcp_servers entry of this scenario%s",
-				p.path, server, known(server, keys(c.mcps)))
-		case tt.Server == MockMCPServer && srv.Mock == nil:
-			c.errorAt(argAt, "%s.args.server: %q is not a mock MCP server (its config has no tools); %s needs one",
-				p.path, server, st.Tool)
-		}
-	}
-}
-
 // argPos is the position of args[key] (of its value node), else of the step.
 func (c *checker) argPos(st *Step, key string) Pos {
 	if n := c.nodeOf(&st.Args); n != nil && n.Kind == yaml.MappingNode {

@@ -146,11 +146,14 @@ func (x *execution) call(ctx context.Context, st *scenario.Step, args map[string
 		return errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	}
 	if strings.HasPrefix(st.Tool, "test_") {
-		fn, ok := x.e.Tools[st.Tool]
-		if !ok {
-			return nil, fmt.Errorf("unknown test tool %q", st.Tool)
+		tool, ok := x.e.Tools[st.Tool]
+		if !ok || tool.Run == nil {
+			return nil, fmt.Errorf("%w: unknown test tool %q", ErrCannotRun, st.Tool)
 		}
-		m, err := fn(cctx, x.run, args)
+		if err := tool.CheckArgs(args); err != nil {
+			return result.Failure(err.Error()), nil
+		}
+		m, err := tool.Run(cctx, x.run, args)
 		switch {
 		case timedOut():
 			return nil, fmt.Errorf("%s timed out after %s", st.Tool, timeout)

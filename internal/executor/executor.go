@@ -47,8 +47,15 @@ type ToolFunc func(ctx context.Context, run *Run, args map[string]any) (map[stri
 // ErrCannotRun marks a test tool error that means the step could not run at all.
 var ErrCannotRun = errors.New("cannot run")
 
-// Registry maps test tool names to their implementations.
-type Registry map[string]ToolFunc
+// Tool is one test tool: its declaration in the scenario format (arguments are checked
+// against it before Run is called, once templates are resolved) and its implementation.
+type Tool struct {
+	scenario.TestTool
+	Run ToolFunc
+}
+
+// Registry maps test tool names to their tools.
+type Registry map[string]Tool
 
 // Executor runs scenarios. Its zero value is not usable; set Tools.
 type Executor struct {

@@ -86,11 +86,7 @@ func no() *scenario.Expectation  { b := false; return &scenario.Expectation{Succ
 
 func run(t *testing.T, f *fakeSUT, sc *scenario.Scenario, tools Registry) Outcome {
 	t.Helper()
-	reg := UserTools()
-	for k, v := range tools {
-		reg[k] = v
-	}
-	e := &Executor{Tools: reg, StepTimeout: 2 * time.Second}
+	e := &Executor{Tools: tools, StepTimeout: 2 * time.Second}
 	sess, _ := f.NewSession(context.Background(), "default", "")
 	return e.Execute(context.Background(), NewRun(sc, f, sess))
 }
@@ -291,26 +287,6 @@ func TestParallelCopiesEachChecked(t *testing.T) {
 	}
 }
 
-func TestUsersAndAsUser(t *testing.T) {
-	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
-		{ID: "mk", Tool: "test_create_user", Args: map[string]any{"name": "alice"}, Expected: yes()},
-		{ID: "d", Tool: "echo", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "default"}}},
-		{ID: "a", Tool: "echo", AsUser: "alice", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "alice"}}},
-		{ID: "still", Tool: "echo", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"user": "alice"}}},
-		{ID: "who", Tool: "test_get_current_user", Expected: &scenario.Expectation{Success: yes().Success, JSONPath: map[string]any{"current_user": "alice", "users": []any{"default", "alice"}}}},
-		{ID: "back", Tool: "test_switch_user", Args: map[string]any{"name": "default"}, Expected: yes()},
-		{ID: "dup", Tool: "test_create_user", Args: map[string]any{"name": "alice"}, Expected: &scenario.Expectation{Success: no().Success, Contains: []string{"already exists"}}},
-		{ID: "nobody", Tool: "test_switch_user", Args: map[string]any{"name": "bob"}, Expected: no()},
-	}}
-	o := run(t, newFake(), sc, nil)
-	if o.Status != event.Passed {
-		for _, s := range o.Steps {
-			t.Log(s.ID, s.Status, s.Message)
-		}
-		t.Fatalf("status %s", o.Status)
-	}
-}
-
 func TestSUTDeathIsErrorWithItsReason(t *testing.T) {
 	f := newFake()
 	f.tools["die"] = func(string, map[string]any) (*result.Result, error) {
@@ -336,7 +312,7 @@ func TestStepTimeoutIsError(t *testing.T) {
 		return nil, ctx.Err()
 	}
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Timeout: scenario.Duration(20 * time.Millisecond), Expected: yes()}}}
-	o := run(t, newFake(), sc, Registry{"test_block": block})
+	o := run(t, newFake(), sc, tools(map[string]ToolFunc{"test_block": block}))
 	if o.Status != event.Error || !strings.Contains(o.Steps[0].Message, "timed out after 20ms") {
 		t.Fatalf("got %s %q", o.Status, o.Steps[0].Message)
 	}
@@ -349,7 +325,7 @@ func TestCancelledScenario(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	reg := Registry{"test_block": block}
+	reg := tools(map[string]ToolFunc{"test_block": block})
 	f := newFake()
 	sess, _ := f.NewSession(ctx, "default", "")
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Expected: yes()}},
@@ -367,7 +343,7 @@ func TestTestToolErrorIsFailedCallAndExpectationsApply(t *testing.T) {
 	b := false
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "t", Tool: "test_x",
 		Expected: &scenario.Expectation{Success: &b, Contains: []string{"not oauth-protected"}, NotContains: []string{"gamma"}}}}}
-	o := run(t, newFake(), sc, Registry{"test_x": tool})
+	o := run(t, newFake(), sc, tools(map[string]ToolFunc{"test_x": tool}))
 	if o.Status != event.Failed || o.Steps[0].Expectation != "not_contains[0]" {
 		t.Fatalf("not_contains must be enforced on test tools: %s %q", o.Status, o.Steps[0].Expectation)
 	}
@@ -384,20 +360,32 @@ func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
 	sess, _ := f.NewSession(ctx, "default", "")
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "f", Tool: "fail", Expected: yes()}},
 		Cleanup: []scenario.Step{{ID: "c", Tool: "test_block", Expected: yes()}}}
-	o := (&Executor{Tools: Registry{"test_block": block}}).Execute(ctx, NewRun(sc, f, sess))
+	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": block})}).Execute(ctx, NewRun(sc, f, sess))
 	if o.Status != event.Failed || !strings.Contains(o.Error, "then cancelled: interrupted by SIGINT") {
 		t.Fatalf("got %s %q, want FAILED that says it was then cancelled", o.Status, o.Error)
 	}
 }
 
-func TestStringArgs(t *testing.T) {
-	a, err := StringArgs(map[string]any{"name": "alice"}, "name", "?subject")
-	if err != nil || a["name"] != "alice" || a["subject"] != "" {
-		t.Fatalf("%v %v", a, err)
+// tools declares test tools that take any arguments.
+func tools(m map[string]ToolFunc) Registry {
+	r := Registry{}
+	for name, fn := range m {
+		r[name] = Tool{TestTool: scenario.TestTool{Name: name}, Run: fn}
 	}
-	for _, bad := range []map[string]any{{}, {"name": ""}, {"name": 3}, {"name": "a", "subject": true}} {
-		if _, err := StringArgs(bad, "name", "?subject"); err == nil {
-			t.Errorf("%v accepted", bad)
-		}
+	return r
+}
+
+func TestTestToolArgumentsCheckedAgainstDeclaration(t *testing.T) {
+	called := false
+	reg := Registry{"test_x": Tool{
+		TestTool: scenario.TestTool{Name: "test_x", Args: []scenario.ToolArg{{Name: "name", Required: true}}},
+		Run: func(context.Context, *Run, map[string]any) (map[string]any, error) {
+			called = true
+			return map[string]any{}, nil
+		}}}
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "t", Tool: "test_x", Args: map[string]any{"name": 3},
+		Expected: &scenario.Expectation{Success: no().Success, Contains: []string{`argument "name" must be a string`}}}}}
+	if o := run(t, newFake(), sc, reg); o.Status != event.Passed || called {
+		t.Fatalf("a wrongly typed argument must fail the call before the tool runs: %s %+v called=%v", o.Status, o.Steps, called)
 	}
 }

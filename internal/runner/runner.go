@@ -18,6 +18,7 @@ import (
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/report"
 	"github.com/muster-test/muster-test/internal/schedule"
+	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -67,12 +68,12 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 	paths := opts.ConfigPaths
 	switch {
 	case len(paths) > 0:
-		set, source = scenario.LoadPaths(paths...), fmt.Sprint(paths)
+		set, source = testtools.Loader().LoadPaths(paths...), fmt.Sprint(paths)
 	case dirExists("scenarios"):
 		abs, _ := filepath.Abs("scenarios")
-		set, source = scenario.LoadPaths("scenarios"), abs
+		set, source = testtools.Loader().LoadPaths("scenarios"), abs
 	case opts.Embedded != nil:
-		set, source = scenario.LoadFS(opts.Embedded, "."), "embedded suite (built into this binary)"
+		set, source = testtools.Loader().LoadFS(opts.Embedded, "."), "embedded suite (built into this binary)"
 	default:
 		set = &scenario.Set{Errors: []scenario.Diagnostic{{Msg: "no scenarios: give --config PATH"}}}
 	}

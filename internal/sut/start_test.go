@@ -90,14 +90,16 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 		wantLog    string
 	}{
 		{mode: "lose-first", wantStarts: 2, wantLog: "start 1 of the SUT failed, starting it again: the SUT answered but did not settle"},
-		{mode: "never-settles", wantErr: "SUT not ready after 2s (still missing tools: x_srv_op)", wantStarts: startAttempts,
+		{mode: "never-settles", wantErr: "SUT not ready after 6s (still missing tools: x_srv_op)", wantStarts: startAttempts,
 			wantLog: fmt.Sprintf("start %d of the SUT failed", startAttempts-1)},
 		{mode: "exit", wantErr: "SUT exited with code 1 before it was ready", wantStarts: 1, wantLog: "simulated bad config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Setenv(fakeSUTEnv, tt.mode)
-			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 2 * time.Second,
+			// The ready timeout leaves room for three starts of a race-built child on a busy
+			// machine; the settle window alone decides when a start is given up.
+			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 6 * time.Second,
 				Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
 			m := &Muster{Label: "fake", Command: []string{self}, RestartStalled: true}
 			begin := time.Now()

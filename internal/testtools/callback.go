@@ -41,10 +41,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	if err != nil {
 		return nil, err
 	}
-	outcome, err := executor.StringArg(args, "outcome", false)
-	if err != nil {
-		return nil, err
-	}
+	outcome := executor.StringArg(args, "outcome")
 	if outcome == "" {
 		outcome = outcomeApprove
 	}

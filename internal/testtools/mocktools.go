@@ -76,17 +76,8 @@ func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (
 	if err != nil {
 		return nil, err
 	}
-	a, err := executor.StringArgs(args, "tool", "?token")
-	if err != nil {
-		return nil, err
-	}
-	tool, token := a["tool"], a["token"]
-	var toolArgs map[string]any
-	if raw, ok := args["args"]; ok && raw != nil {
-		if toolArgs, ok = raw.(map[string]any); !ok {
-			return nil, fmt.Errorf("argument \"args\" must be a map of the tool's arguments, got %T", raw)
-		}
-	}
+	tool, token := executor.StringArg(args, "tool"), executor.StringArg(args, "token")
+	toolArgs, _ := args["args"].(map[string]any)
 	rec := &httpStatus{next: http.DefaultTransport}
 	c, err := mockClient(srv, token, rec)
 	if err != nil {
@@ -145,11 +136,7 @@ func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (m
 	if err != nil {
 		return nil, err
 	}
-	a, err := executor.StringArgs(args, "tool_name", "?tool_description")
-	if err != nil {
-		return nil, err
-	}
-	name, desc := a["tool_name"], a["tool_description"]
+	name, desc := executor.StringArg(args, "tool_name"), executor.StringArg(args, "tool_description")
 	if slices.Contains(srv.HTTP.Tools(), name) {
 		return nil, fmt.Errorf("server %s already has a tool %s", srv.Name, name)
 	}
@@ -170,10 +157,7 @@ func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any)
 	if err != nil {
 		return nil, err
 	}
-	name, err := executor.StringArg(args, "tool_name", true)
-	if err != nil {
-		return nil, err
-	}
+	name := executor.StringArg(args, "tool_name")
 	if !srv.HTTP.RemoveTool(name) {
 		return nil, fmt.Errorf("server %s has no tool %s", srv.Name, name)
 	}
@@ -218,10 +202,7 @@ func mockCalls(_ context.Context, run *executor.Run, args map[string]any) (map[s
 	if err != nil {
 		return nil, err
 	}
-	tool, err := executor.StringArg(args, "tool", false)
-	if err != nil {
-		return nil, err
-	}
+	tool := executor.StringArg(args, "tool")
 	calls := srv.HTTP.Calls()
 	if tool != "" {
 		calls = srv.HTTP.CallsTo(tool)

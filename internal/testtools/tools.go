@@ -6,33 +6,14 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/env"
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/scenario"
 )
-
-// Registry is every test tool: the user tools of the executor plus the ones here. The
-// scenario loader's catalogue of tool names is checked against it in the tests.
-func Registry() executor.Registry {
-	r := executor.UserTools()
-	maps.Copy(r, executor.Registry{
-		"test_simulate_oauth_callback": simulateCallback,
-		"test_inject_token":            injectToken,
-		"test_call_mock_tool":          callMockTool,
-		"test_get_oauth_server_info":   oauthServerInfo,
-		"test_advance_oauth_clock":     advanceClock,
-		"test_revoke_token":            revokeTokens,
-		"test_read_auth_status":        readAuthStatus,
-		"test_add_mock_tool":           addMockTool,
-		"test_remove_mock_tool":        removeMockTool,
-		"test_get_mock_calls":          mockCalls,
-	})
-	return r
-}
 
 // mcpServer resolves the `server` argument to an mcp_servers entry.
 func mcpServer(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
@@ -40,10 +21,7 @@ func mcpServer(run *executor.Run, args map[string]any) (*World, *env.Server, err
 	if err != nil {
 		return nil, nil, err
 	}
-	name, err := executor.StringArg(args, "server", true)
-	if err != nil {
-		return nil, nil, err
-	}
+	name := executor.StringArg(args, "server")
 	srv, ok := w.Env.Server(name)
 	if !ok {
 		return nil, nil, fmt.Errorf("no MCP server named %q in this scenario", name)
@@ -81,10 +59,7 @@ func idps(run *executor.Run, args map[string]any) (w *World, names []string, nam
 	if w, err = worldOf(run); err != nil {
 		return nil, nil, false, err
 	}
-	name, err := executor.StringArg(args, "server", false)
-	if err != nil {
-		return nil, nil, false, err
-	}
+	name := executor.StringArg(args, "server")
 	if name == "" {
 		names := w.Env.IdPNames()
 		if len(names) == 0 {
@@ -103,15 +78,8 @@ func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (m
 	if err != nil {
 		return nil, err
 	}
-	a, err := executor.StringArgs(args, "token", "?scope")
-	if err != nil {
-		return nil, err
-	}
-	token, scope := a["token"], a["scope"]
-	life, err := durationArg(args, "expires_in")
-	if err != nil {
-		return nil, err
-	}
+	token, scope := executor.StringArg(args, "token"), executor.StringArg(args, "scope")
+	life, _ := scenario.ToolDuration(args["expires_in"]) // checked against the declaration
 	if _, given := args["expires_in"]; given && life <= 0 {
 		// The IdP would read 0 as "its default lifetime": a token the scenario meant to be
 		// expired would be valid for an hour.
@@ -131,30 +99,6 @@ func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (m
 	}
 	return map[string]any{"success": true, "message": "Token injected successfully for server " + srv.Name,
 		"server": srv.Name, "oauth_server": srv.IdP}, nil
-}
-
-// durationArg reads a duration given as seconds (a number, as muster's files write
-// expires_in) or as a Go duration string.
-func durationArg(args map[string]any, name string) (time.Duration, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return 0, nil
-	case int:
-		return time.Duration(v) * time.Second, nil
-	case float64:
-		return time.Duration(v * float64(time.Second)), nil
-	case string:
-		if n, err := strconv.Atoi(v); err == nil {
-			return time.Duration(n) * time.Second, nil
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return 0, fmt.Errorf("argument %q: %q is neither seconds nor a duration like \"15m\"", name, v)
-		}
-		return d, nil
-	default:
-		return 0, fmt.Errorf("argument %q must be seconds or a duration string, got %T", name, v)
-	}
 }
 
 func oauthServerInfo(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
@@ -199,16 +143,9 @@ func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (ma
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := args["duration"]
-	if !ok {
-		return nil, fmt.Errorf("missing required argument \"duration\"")
-	}
-	d, err := durationArg(args, "duration")
-	if err != nil {
-		return nil, err
-	}
+	d, _ := scenario.ToolDuration(args["duration"]) // checked against the declaration
 	if d <= 0 {
-		return nil, fmt.Errorf("duration %v: the clock only moves forward", raw)
+		return nil, fmt.Errorf("duration %v: the clock only moves forward", args["duration"])
 	}
 	var advanced []any
 	for _, n := range names {
@@ -271,10 +208,7 @@ func readAuthStatus(ctx context.Context, run *executor.Run, args map[string]any)
 		return nil, fmt.Errorf("auth://status is not the expected JSON: %v: %s", err, text)
 	}
 	sort.Slice(doc.Servers, func(i, j int) bool { return fmt.Sprint(doc.Servers[i]["name"]) < fmt.Sprint(doc.Servers[j]["name"]) })
-	name, err := executor.StringArg(args, "server", false)
-	if err != nil {
-		return nil, err
-	}
+	name := executor.StringArg(args, "server")
 	if name == "" {
 		list := make([]any, len(doc.Servers))
 		for i, s := range doc.Servers {

@@ -107,6 +107,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.duration(n, v, path)
 	case t.Kind() == reflect.Interface:
 		d.opaque(n, v, path)
+	case t.Kind() == reflect.Map && t.Elem().Kind() != reflect.Interface:
+		d.typedMap(n, v, path)
 	case t.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, path, "expected a map, got %s", describe(n))
@@ -252,6 +254,28 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// typedMap decodes a map whose values have a type of the format (map[string]string,
+// map[string]SUTUser): each value is checked like a field.
+func (d *decoder) typedMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a map, got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, path, "expected a name as the key, got %s", describe(k))
+			continue
+		}
+		e := reflect.New(t.Elem()).Elem()
+		d.decode(n.Content[i+1], e, path+"."+k.Value)
+		m.SetMapIndex(reflect.ValueOf(k.Value), e)
+	}
+	v.Set(m)
 }
 
 // opaque loads a subtree the format does not check key by key (args, json_path, ...) as

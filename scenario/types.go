@@ -52,6 +52,7 @@ type Scenario struct {
 	Timeout          Duration          `yaml:"timeout"`
 	Skip             bool              `yaml:"skip"`
 	PreConfiguration *PreConfiguration `yaml:"pre_configuration"`
+	SUT              *SUT              `yaml:"sut"`
 	Steps            []Step            `yaml:"steps"`
 	Cleanup          []Step            `yaml:"cleanup"`
 

@@ -57,6 +57,7 @@ func (d *decoder) validate(s *Scenario) {
 		c.step(p)
 	}
 	c.flow()
+	c.sutBlock(s)
 }
 
 func (c *checker) preConfiguration(pc *PreConfiguration) {
@@ -259,35 +260,11 @@ func userHint(users map[string]bool) string {
 
 // templates checks the `{{ step-id.path }}` references in a step's args.
 func (c *checker) templates(p placed, ran map[string]bool) {
-	n := c.nodeOf(&p.st.Args)
-	if n == nil {
-		return
-	}
-	visited := map[*yaml.Node]bool{}
-	var scan func(n *yaml.Node)
-	scan = func(n *yaml.Node) {
-		if n == nil || visited[n] {
-			return
+	walkScalars(c.nodeOf(&p.st.Args), func(n *yaml.Node) {
+		for _, root := range templateRoots(n.Value) {
+			c.templateRef(p, root, n, ran)
 		}
-		visited[n] = true
-		switch n.Kind {
-		case yaml.AliasNode:
-			scan(n.Alias)
-		case yaml.MappingNode:
-			for i := 1; i < len(n.Content); i += 2 {
-				scan(n.Content[i])
-			}
-		case yaml.SequenceNode:
-			for _, e := range n.Content {
-				scan(e)
-			}
-		case yaml.ScalarNode:
-			for _, root := range templateRoots(n.Value) {
-				c.templateRef(p, root, n, ran)
-			}
-		}
-	}
-	scan(n)
+	})
 }
 
 func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[string]bool) {

@@ -62,7 +62,10 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 	fs.StringVar(&opts.JUnitFile, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&opts.SUT.Kind, "sut", "auto", "system under test: auto (muster on PATH, else builtin), builtin (the reference SUT) or muster")
 	fs.StringVar(&opts.SUT.MusterBinary, "muster-binary", "", "path of the muster binary for --sut muster")
+	var sutCommand string
 	fs.StringVar(&sutArgs, "sut-args", "", `extra arguments for the SUT's command line, split as a POSIX shell would (e.g. "--fault skip-pkce")`)
+	fs.StringVar(&sutCommand, "sut-command", "", `direct mode: start this command (split as a POSIX shell would, nothing expanded; templates such as {{ .sut.port }} allowed) as every scenario's SUT, in place of its sut block`)
+	fs.StringVar(&opts.SUT.URL, "sut-url", "", "direct mode: test the MCP server already running at this URL (nothing is started), in place of every scenario's sut block")
 	fs.BoolVar(&opts.KeepTempDirs, "keep-temp-config", false, "keep each scenario's temp dir (SUT config and logs) for inspection")
 	fs.Usage = func() {
 		fmt.Fprint(out, usageHead)
@@ -90,6 +93,12 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 			return fmt.Errorf("--sut-args: %w", err)
 		}
 		opts.SUT.Args = words
+		if opts.SUT.Command, err = runner.SplitWords(sutCommand); err != nil {
+			return fmt.Errorf("--sut-command: %w", err)
+		}
+		if len(opts.SUT.Command) > 0 && opts.SUT.URL != "" {
+			return errors.New("--sut-command and --sut-url exclude each other: the first starts a server, the second names a running one")
+		}
 		return nil
 	}
 	return fs, finish

@@ -77,6 +77,9 @@ type Outcome struct {
 type Run struct {
 	Scenario *scenario.Scenario
 	Env      Env
+	// World holds the values of world templates (scenario.WorldRoots), resolved in args
+	// and expectations; nil when the scenario's world offers none.
+	World map[string]any
 
 	mu      sync.Mutex
 	users   map[string]Session
@@ -152,7 +155,7 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 	for _, st := range sc.Cleanup {
 		ids = append(ids, st.ID)
 	}
-	x := &execution{e: e, run: run, store: newStore(ids)}
+	x := &execution{e: e, run: run, store: newStore(ids, run.World)}
 
 	var stepCleanups []scenario.Step
 	for i := range sc.Steps {
@@ -288,6 +291,15 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 	}
 	argMap, _ := args.(map[string]any)
 	sr.Args = argMap
+	exp, err := worldExpectation(st.Expected, x.run.World)
+	if err != nil {
+		return finish(event.Error, err.Error()), nil
+	}
+	if exp != st.Expected {
+		resolved := *st
+		resolved.Expected = exp
+		st = &resolved
+	}
 
 	res, unmet, err := x.attempts(ctx, st, argMap, &sr)
 	if err != nil {

@@ -15,10 +15,11 @@ type store struct {
 	known  map[string]bool // every step id of the scenario
 	values map[string]any  // id -> stored value, for steps that passed
 	failed map[string]bool // ids that ran and did not pass
+	world  map[string]any  // the scenario's world (scenario.WorldRoots -> values)
 }
 
-func newStore(ids []string) *store {
-	s := &store{known: map[string]bool{}, values: map[string]any{}, failed: map[string]bool{}}
+func newStore(ids []string, world map[string]any) *store {
+	s := &store{known: map[string]bool{}, values: map[string]any{}, failed: map[string]bool{}, world: world}
 	for _, id := range ids {
 		if id != "" {
 			s.known[id] = true
@@ -91,12 +92,19 @@ func (s *store) resolveString(str string) (any, error) {
 // lookup resolves one expression. owned is false when the expression is not ours (not a
 // plain path, or its root is not a step id), so the caller leaves it verbatim.
 func (s *store) lookup(r scenario.TemplateRef) (v any, owned bool, err error) {
-	if r.Path == "" || !s.known[r.Root] {
+	w, inWorld := s.world[r.Root]
+	if r.Path == "" || !(s.known[r.Root] || inWorld) {
 		return nil, false, nil
 	}
 	segs, err := result.SplitPath(r.Path)
 	if err != nil {
 		return nil, true, fmt.Errorf("template {{ %s }}: %v", r.Path, err)
+	}
+	if inWorld { // the loader keeps step ids and world roots apart
+		if v, ok := result.Lookup(w, segs[1:]); ok {
+			return v, true, nil
+		}
+		return nil, true, fmt.Errorf("template {{ .%s }}: not in the scenario's world", r.Path)
 	}
 	root, ok := s.values[r.Root]
 	if !ok {
@@ -130,4 +138,51 @@ func formatInline(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// ResolveWorld resolves the world templates ({{ .sut.port }}, {{ .idp.NAME.issuer_url }},
+// ...) throughout v and leaves every other template as written.
+func ResolveWorld(v any, world map[string]any) (any, error) {
+	return newStore(nil, world).resolve(v)
+}
+
+// worldExpectation is e with the world templates of its strings resolved. Step results
+// are not templated into expectations: a scenario states what it expects.
+func worldExpectation(e *scenario.Expectation, world map[string]any) (*scenario.Expectation, error) {
+	if e == nil || len(world) == 0 {
+		return e, nil
+	}
+	out := *e
+	strs := func(in []string) ([]string, error) {
+		if in == nil {
+			return nil, nil
+		}
+		r := make([]string, len(in))
+		for i, v := range in {
+			got, err := ResolveWorld(v, world)
+			if err != nil {
+				return nil, err
+			}
+			r[i] = formatInline(got)
+		}
+		return r, nil
+	}
+	var err error
+	if out.Contains, err = strs(e.Contains); err != nil {
+		return nil, err
+	}
+	if out.NotContains, err = strs(e.NotContains); err != nil {
+		return nil, err
+	}
+	if out.ErrorContains, err = strs(e.ErrorContains); err != nil {
+		return nil, err
+	}
+	if e.JSONPath != nil {
+		jp, err := ResolveWorld(e.JSONPath, world)
+		if err != nil {
+			return nil, err
+		}
+		out.JSONPath, _ = jp.(map[string]any)
+	}
+	return &out, nil
 }

@@ -186,10 +186,16 @@ type runOutcome struct {
 // runFiles runs scenario files through the real runner with a recording driver.
 func runFiles(t *testing.T, driver sut.Driver, files ...string) (runOutcome, *recorder) {
 	t.Helper()
+	return runFilesWith(t, driver, SUTOptions{Self: muster}, files...)
+}
+
+// runFilesWith is runFiles with the SUT options of the command line.
+func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...string) (runOutcome, *recorder) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	reportDir := t.TempDir()
 	opts := &Options{ConfigPaths: files, Stdout: &out, Stderr: &errOut, NoColor: true, Parallel: 2,
-		ReportDir: reportDir, ReadyTimeout: 3 * time.Second, SUT: SUTOptions{Self: muster}}
+		ReportDir: reportDir, ReadyTimeout: 3 * time.Second, SUT: so}
 	rec := &recorder{Driver: driver}
 	code := MainWith(context.Background(), opts, rec)
 	o := runOutcome{code: code, stdout: out.String() + errOut.String()}

@@ -60,6 +60,10 @@ type SUTOptions struct {
 	MusterBinary string   // --muster-binary
 	Args         []string // --sut-args, already split
 	Self         string   // absolute path of this binary (reference SUT, stdio mocks)
+	// Command (--sut-command, split) and URL (--sut-url) replace every scenario's sut block
+	// and make every scenario a direct-mode one.
+	Command []string
+	URL     string
 }
 
 // Load reads the scenario files the options name and prints every diagnostic. ok is false

@@ -40,6 +40,12 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 // ChooseDriver picks the SUT: muster from --muster-binary or PATH, or the reference SUT
 // built into this binary.
 func ChooseDriver(o SUTOptions) (sut.Driver, error) {
+	switch {
+	case o.URL != "":
+		return sut.Direct{Label: "the server at " + o.URL + " (--sut-url; already running: nothing is started, so isolation between scenarios is up to you)"}, nil
+	case len(o.Command) > 0:
+		return sut.Direct{Label: "the command " + strings.Join(o.Command, " ") + " (--sut-command), started per scenario"}, nil
+	}
 	builtin := &sut.Muster{Label: "builtin reference SUT", Command: []string{o.Self, "reference-sut"}, Args: o.Args}
 	switch o.Kind {
 	case "builtin":
@@ -129,6 +135,15 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 	if w.opts.Debug {
 		spec.Trace = trace.add
 	}
+	world := e.World()
+	if b := directBlock(sc, w.opts.SUT); b != nil {
+		if spec.Direct, err = directSpec(b, e, world); err != nil {
+			return stop(event.Error, err.Error())
+		}
+		if len(spec.Direct.Command) == 0 {
+			res.Notes = append(res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")
+		}
+	}
 	inst, err := w.driver.Start(ctx, spec)
 	if inst != nil {
 		res.Timings.SUTStart, res.Timings.Ready = inst.StartDur, inst.ReadyDur
@@ -149,18 +164,20 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 		res.Trace = trace.lines()
 	}()
 
-	world, err := testtools.NewWorld(e, inst)
+	tw, err := testtools.NewWorld(e, inst, spec.Direct != nil)
 	if err != nil {
 		return stop(event.Error, err.Error())
 	}
-	defer world.Close()
-	first, err := world.NewSession(ctx, "default", "")
+	defer tw.Close()
+	first, err := tw.NewSession(ctx, "default", "")
 	if err != nil {
 		return stop(event.Error, "connect to the SUT: "+explain(err, inst))
 	}
 	ex := &executor.Executor{Tools: w.tools}
 	t = time.Now()
-	out := ex.Execute(ctx, executor.NewRun(sc, world, first))
+	run := executor.NewRun(sc, tw, first)
+	run.World = world
+	out := ex.Execute(ctx, run)
 	res.Timings.Steps = time.Since(t)
 	res.Steps, res.Status, res.Error = out.Steps, out.Status, out.Error
 	return res

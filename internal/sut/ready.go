@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/mcpclient"
 )
 
 const defaultReadyTimeout = 30 * time.Second
@@ -51,7 +53,7 @@ func (i *Instance) waitReady(ctx context.Context, settle time.Duration) error {
 		}
 	}
 	for {
-		sess, err := i.Connect(ctx)
+		sess, err := i.Connect(ctx, mcpclient.Options{})
 		if err == nil {
 			i.StartDur = time.Since(i.started)
 			err = i.waitSettled(ctx, sess, settle, wait)

@@ -45,9 +45,12 @@ type Spec struct {
 	// Trace receives the MCP traffic of every session (nil: none kept).
 	Trace        func(string)
 	ReadyTimeout time.Duration
+	// Direct, when set, is a SUT of any kind from a scenario's sut block (Direct driver).
+	Direct *DirectSpec
 }
 
-// Driver starts one kind of SUT.
+// Driver starts one kind of SUT. Every driver starts a Spec with Direct set (a scenario's
+// own SUT) through the Direct driver.
 type Driver interface {
 	// Describe names the SUT and its binary for the run's first line.
 	Describe() string
@@ -82,6 +85,9 @@ const startAttempts = 3
 // attempts together take at most the spec's ready timeout; the last one may use all of
 // the time left.
 func (m *Muster) Start(ctx context.Context, spec *Spec) (*Instance, error) {
+	if spec.Direct != nil {
+		return Direct{}.Start(ctx, spec) // a scenario with its own SUT (sut block)
+	}
 	readyDeadline := time.Now().Add(spec.readyTimeout())
 	ctx, cancel := context.WithDeadline(ctx, readyDeadline)
 	defer cancel()
@@ -114,7 +120,7 @@ var errPortTaken = errors.New("the SUT's port was taken by another process")
 // startOnce starts one SUT process. note, when set, is written at the head of its log so
 // an earlier failed start stays visible.
 func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration, note string, readyDeadline time.Time) (*Instance, error) {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -158,9 +164,9 @@ func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration
 	return inst, nil
 }
 
-// freePort asks the OS for a free loopback port. The SUT binds it moments later; Start
+// FreePort asks the OS for a free loopback port. The SUT binds it moments later; Start
 // retries on the rare lost race.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
@@ -184,14 +190,18 @@ type Instance struct {
 	ReadyDur      time.Duration // first answer until every server settled
 }
 
-// Connect opens an MCP session to the SUT.
-func (i *Instance) Connect(ctx context.Context) (*mcpclient.Session, error) {
-	return mcpclient.Connect(ctx, i.Endpoint, mcpclient.Options{Trace: i.spec.Trace})
+// Connect opens an MCP session to the SUT; opts.Trace defaults to the spec's.
+func (i *Instance) Connect(ctx context.Context, opts mcpclient.Options) (*mcpclient.Session, error) {
+	if opts.Trace == nil {
+		opts.Trace = i.spec.Trace
+	}
+	return mcpclient.Connect(ctx, i.Endpoint, opts)
 }
 
-// Fault says why the SUT can no longer answer: it exited. nil while it runs.
+// Fault says why the SUT can no longer answer: it exited. nil while it runs, and always
+// for a server the runner did not start.
 func (i *Instance) Fault() error {
-	if !i.proc.exited() {
+	if i.proc == nil || !i.proc.exited() {
 		return nil
 	}
 	return fmt.Errorf("SUT %s\n--- last lines of the SUT log ---\n%s", i.proc.exitDescription(), i.LogTail(20))
@@ -201,6 +211,9 @@ func (i *Instance) Fault() error {
 // failed because the SUT died may see the broken connection before the runner has reaped
 // the process; this lets it report the death rather than the symptom.
 func (i *Instance) FaultWithin(d time.Duration) error {
+	if i.proc == nil {
+		return nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -218,6 +231,9 @@ var readyLineRE = regexp.MustCompile(`time=(\S+) .*Started aggregator manager on
 // readiness log line (0 when it logged none). Benchmarks subtract it from the runner's
 // overhead, since no runner can make a SUT start faster.
 func (i *Instance) ListenDur() time.Duration {
+	if i.proc == nil {
+		return 0
+	}
 	m := readyLineRE.FindStringSubmatch(i.proc.log.String())
 	if m == nil {
 		return 0
@@ -239,11 +255,27 @@ func (i *Instance) ToolName(serverPrefix, tool string) string {
 	return ExposedName(i.musterPrefix, serverPrefix, tool)
 }
 
-// Log is the SUT's output so far (its last 256 KiB).
-func (i *Instance) Log() string { return i.proc.log.String() }
+// Log is the SUT's output so far (its last 256 KiB); "" for a server the runner did not
+// start.
+func (i *Instance) Log() string {
+	if i.proc == nil {
+		return ""
+	}
+	return i.proc.log.String()
+}
 
 // LogTail is the last n lines of the SUT's output.
-func (i *Instance) LogTail(n int) string { return i.proc.log.tail(n) }
+func (i *Instance) LogTail(n int) string {
+	if i.proc == nil {
+		return ""
+	}
+	return i.proc.log.tail(n)
+}
 
-// Stop ends the SUT's process group and waits until it is gone.
-func (i *Instance) Stop() { i.proc.stop() }
+// Stop ends the SUT's process group and waits until it is gone. A server the runner did
+// not start is left alone.
+func (i *Instance) Stop() {
+	if i.proc != nil {
+		i.proc.stop()
+	}
+}

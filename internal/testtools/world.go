@@ -25,6 +25,9 @@ import (
 type World struct {
 	Env *env.Env
 	SUT *sut.Instance
+	// Direct says the SUT is of any kind (a sut block): users start without a token and
+	// log in with test_oauth_login, the runner being the server's OAuth client.
+	Direct bool
 
 	mu       sync.Mutex
 	subjects map[string]string // user -> IdP subject chosen with test_create_user
@@ -32,9 +35,9 @@ type World struct {
 	http     *http.Client
 }
 
-// NewWorld joins a started environment and SUT.
-func NewWorld(e *env.Env, inst *sut.Instance) (*World, error) {
-	w := &World{Env: e, SUT: inst, subjects: map[string]string{}}
+// NewWorld joins a started environment and SUT; direct for a SUT from a sut block.
+func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
+	w := &World{Env: e, SUT: inst, Direct: direct, subjects: map[string]string{}}
 	client, err := browser(e.CAFile)
 	if err != nil {
 		return nil, err
@@ -82,17 +85,31 @@ func (w *World) NewSession(ctx context.Context, user, subject string) (executor.
 			}
 		}
 	}
-	s, err := w.SUT.Connect(ctx)
+	if subject != "" {
+		w.mu.Lock()
+		w.subjects[user] = subject
+		w.mu.Unlock()
+	}
+	if w.Direct {
+		return &lazySession{w: w}, nil
+	}
+	s, err := w.connect(ctx, mcpclient.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &sutSession{Session: s, sut: w.SUT}, nil
+}
+
+// connect opens an MCP session to the SUT that Close ends.
+func (w *World) connect(ctx context.Context, opts mcpclient.Options) (*mcpclient.Session, error) {
+	s, err := w.SUT.Connect(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sessions = append(w.sessions, s)
-	if subject != "" {
-		w.subjects[user] = subject
-	}
-	return &sutSession{Session: s, sut: w.SUT}, nil
+	return s, nil
 }
 
 // deathGrace is how long a call that could not be made (not one cut short by its own

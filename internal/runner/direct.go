@@ -1,0 +1,115 @@
+package runner
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// directBlock is the sut block a scenario runs against: its own, with --sut-command and
+// --sut-url taking its place; nil for a muster-shaped scenario without either.
+func directBlock(sc *scenario.Scenario, o SUTOptions) *scenario.SUT {
+	if len(o.Command) == 0 && o.URL == "" {
+		return sc.SUT
+	}
+	b := &scenario.SUT{}
+	if sc.SUT != nil {
+		*b = *sc.SUT
+	}
+	b.Command, b.URL = o.Command, o.URL
+	if len(o.Command) == 0 {
+		b.Files, b.Env, b.Ready = nil, nil, nil // nothing is started
+	}
+	return b
+}
+
+var portRef = regexp.MustCompile(`\{\{-?\s*\.ports\.([A-Za-z0-9_-]+)\s*-?\}\}`)
+
+// directSpec resolves a sut block's templates over the scenario's world. It adds the SUT's
+// roots to world: sut.port (a free loopback port, when a command is started), sut.url and
+// ports.NAME for every port the block names.
+func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectSpec, error) {
+	ports := map[string]any{}
+	var texts []string
+	texts = append(texts, b.Command...)
+	texts = append(texts, b.URL)
+	texts = slices.AppendSeq(texts, maps.Values(b.Env))
+	texts = slices.AppendSeq(texts, maps.Values(b.Files))
+	for _, t := range texts {
+		for _, m := range portRef.FindAllStringSubmatch(t, -1) {
+			if _, done := ports[m[1]]; !done {
+				p, err := sut.FreePort()
+				if err != nil {
+					return nil, err
+				}
+				ports[m[1]] = p
+			}
+		}
+	}
+	world["ports"] = ports
+	self := map[string]any{}
+	world["sut"] = self
+	if len(b.Command) > 0 {
+		p, err := sut.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		self["port"] = p
+	}
+	str := func(s string) (string, error) {
+		v, err := executor.ResolveWorld(s, world)
+		if err != nil {
+			return "", fmt.Errorf("sut: %w", err)
+		}
+		return fmt.Sprint(v), nil
+	}
+	d := &sut.DirectSpec{Files: map[string]string{}}
+	var err error
+	switch {
+	case b.URL != "":
+		if d.URL, err = str(b.URL); err != nil {
+			return nil, err
+		}
+	case self["port"] != nil:
+		d.URL = fmt.Sprintf("http://127.0.0.1:%d/mcp", self["port"])
+	}
+	self["url"] = d.URL
+	for _, a := range b.Command {
+		w, err := str(a)
+		if err != nil {
+			return nil, err
+		}
+		d.Command = append(d.Command, w)
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.Env)) {
+		v, err := str(b.Env[k])
+		if err != nil {
+			return nil, err
+		}
+		d.Env = append(d.Env, k+"="+v)
+	}
+	for name, content := range b.Files {
+		if d.Files[name], err = str(content); err != nil {
+			return nil, err
+		}
+	}
+	if r := b.Ready; r != nil {
+		if d.ReadyHTTP, err = str(r.HTTP); err != nil {
+			return nil, err
+		}
+		if r.Log != "" {
+			d.ReadyLog = regexp.MustCompile(r.Log) // compiled once already by the loader
+		}
+	}
+	if !strings.HasPrefix(d.URL, "http://") && !strings.HasPrefix(d.URL, "https://") {
+		return nil, fmt.Errorf("sut: url %q is not an http(s) URL", d.URL)
+	}
+	return d, nil
+}

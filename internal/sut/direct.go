@@ -1,0 +1,127 @@
+package sut
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// DirectSpec is a SUT of any kind (direct mode): a command to start, or a server already
+// running at URL. Its templates are resolved; the runner is its MCP and OAuth client.
+type DirectSpec struct {
+	Command []string          // argv; empty for a server that is already running
+	Env     []string          // KEY=VALUE, added to the runner's environment
+	Files   map[string]string // written into the scenario's temp dir before the start
+	URL     string            // the MCP endpoint
+	// ReadyHTTP is a path that must answer below 500; ReadyLog a pattern a line of the
+	// output must match. Neither: the URL's port accepts connections.
+	ReadyHTTP string
+	ReadyLog  *regexp.Regexp
+}
+
+// Direct drives a DirectSpec: no configuration is written, no tools are awaited.
+type Direct struct {
+	Label string // for the run's first line; default: the scenarios' own sut blocks
+}
+
+// Describe implements Driver.
+func (d Direct) Describe() string {
+	if d.Label != "" {
+		return d.Label
+	}
+	return "each scenario's own SUT (its sut block)"
+}
+
+// Start implements Driver.
+func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
+	d := spec.Direct
+	if d == nil {
+		return nil, fmt.Errorf("direct SUT driver without a sut block")
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("sut url %q is not an absolute URL", d.URL)
+	}
+	inst := &Instance{Endpoint: d.URL, PublicURL: u.Scheme + "://" + u.Host, spec: spec, started: time.Now(),
+		readyDeadline: time.Now().Add(spec.readyTimeout())}
+	if len(d.Command) == 0 {
+		return inst, nil // a running server: nothing to start or wait for
+	}
+	for name, content := range d.Files {
+		path := filepath.Join(spec.Dir, name)
+		if !strings.HasPrefix(path, filepath.Clean(spec.Dir)+string(filepath.Separator)) {
+			return nil, fmt.Errorf("sut.files: %q leaves the scenario's temp dir", name)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	inst.proc, err = startProcess(d.Command, d.Env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), "")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithDeadline(ctx, inst.readyDeadline)
+	defer cancel()
+	if err := inst.waitDirectReady(ctx, d, u); err != nil {
+		inst.Stop()
+		return nil, err
+	}
+	inst.StartDur = time.Since(inst.started)
+	return inst, nil
+}
+
+// waitDirectReady polls the readiness condition until it holds, the process exits or ctx
+// ends.
+func (i *Instance) waitDirectReady(ctx context.Context, d *DirectSpec, u *url.URL) error {
+	client := &http.Client{Timeout: time.Second}
+	defer client.CloseIdleConnections()
+	ready := func() (bool, string) {
+		switch {
+		case d.ReadyLog != nil:
+			return d.ReadyLog.MatchString(i.proc.log.String()), "no output line matches " + d.ReadyLog.String()
+		case d.ReadyHTTP != "":
+			resp, err := client.Get(u.Scheme + "://" + u.Host + d.ReadyHTTP)
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode < 500, fmt.Sprintf("GET %s answered %d", d.ReadyHTTP, resp.StatusCode)
+		default:
+			c, err := net.DialTimeout("tcp", u.Host, time.Second)
+			if err != nil {
+				return false, err.Error()
+			}
+			c.Close()
+			return true, ""
+		}
+	}
+	poll := readyPollStart
+	for {
+		ok, detail := ready()
+		if ok {
+			return nil
+		}
+		t := time.NewTimer(poll)
+		poll = min(poll*2, readyPollMax)
+		select {
+		case <-t.C:
+		case <-i.proc.done:
+			t.Stop()
+			return fmt.Errorf("SUT %s before it was ready\n--- last lines of the SUT log ---\n%s",
+				i.proc.exitDescription(), i.LogTail(20))
+		case <-ctx.Done():
+			t.Stop()
+			return i.notReady(ctx, "last check: "+detail)
+		}
+	}
+}

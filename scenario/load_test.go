@@ -72,7 +72,7 @@ func TestBadFixtures(t *testing.T) {
 			{"5:14", `steps[0].as_user: unknown user "alice"`},
 			{"20:18", `steps[3].args.name: unknown user "carol"`},
 		}},
-		{"later-tool.yaml", []want{{"4:11", "test_mint_token is not supported yet"}}},
+		{"later-tool.yaml", []want{{"4:11", "test_broker_token_exchange is not supported yet"}}},
 		{"test-tool-args.yaml", []want{
 			{"9:11", `steps[0].args: test_advance_oauth_clock needs argument "duration" (test_advance_oauth_clock {duration, server?})`},
 			{"13:22", `steps[1].args.duration: "soon" is neither seconds nor a duration like "15m"`},

@@ -33,6 +33,12 @@ const (
 	ArgDuration
 	// ArgObject: a map.
 	ArgObject
+	// ArgList: a list of strings (e.g. an argv).
+	ArgList
+	// ArgBool: true or false.
+	ArgBool
+	// ArgAny: any value (e.g. a request body: a string, or a structure sent as JSON).
+	ArgAny
 )
 
 func (k ArgKind) String() string {
@@ -41,6 +47,12 @@ func (k ArgKind) String() string {
 		return "seconds or a duration like \"15m\""
 	case ArgObject:
 		return "a map"
+	case ArgList:
+		return "a list of strings"
+	case ArgBool:
+		return "true or false"
+	case ArgAny:
+		return "any value"
 	default:
 		return "a string"
 	}
@@ -105,6 +117,24 @@ func (a ToolArg) CheckArg(v any) error {
 		if _, ok := v.(map[string]any); !ok && v != nil {
 			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
 		}
+	case ArgList:
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
+		}
+		for i, e := range list {
+			if _, ok := e.(string); !ok {
+				return fmt.Errorf("must be %s; item %d is %s", a.Kind, i, describeValue(e))
+			}
+		}
+		if a.Required && len(list) == 0 {
+			return fmt.Errorf("must not be empty")
+		}
+	case ArgBool:
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
+		}
+	case ArgAny:
 	default:
 		if _, ok := v.(string); !ok {
 			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))

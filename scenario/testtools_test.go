@@ -8,10 +8,12 @@ import (
 
 func TestCheckArgs(t *testing.T) {
 	tool := TestTool{Name: "test_x", Args: []ToolArg{
-		{Name: "name", Required: true}, {Name: "subject"}, {Name: "for", Kind: ArgDuration}, {Name: "args", Kind: ArgObject}}}
+		{Name: "name", Required: true}, {Name: "subject"}, {Name: "for", Kind: ArgDuration}, {Name: "args", Kind: ArgObject},
+		{Name: "argv", Kind: ArgList}, {Name: "flag", Kind: ArgBool}, {Name: "body", Kind: ArgAny}}}
 	for _, good := range []map[string]any{
 		{"name": "alice"},
-		{"name": "alice", "subject": "a@x", "for": 30, "args": map[string]any{"k": 1}},
+		{"name": "alice", "subject": "a@x", "for": 30, "args": map[string]any{"k": 1}, "argv": []any{"ls", "-l"}, "flag": false,
+			"body": []any{1, "x"}},
 		{"name": "alice", "for": "15m", "other": true}, // undeclared ones are the loader's warning
 		{"name": "{{ .who }}", "for": "{{ .later }}"},  // templated: checked once resolved
 	} {
@@ -29,6 +31,9 @@ func TestCheckArgs(t *testing.T) {
 		{map[string]any{"name": "a", "subject": true}, `argument "subject" must be a string`},
 		{map[string]any{"name": "a", "for": "soon"}, `"soon" is neither seconds nor a duration`},
 		{map[string]any{"name": "a", "args": []any{1}}, `argument "args" must be a map, got a list`},
+		{map[string]any{"name": "a", "argv": "ls -l"}, `argument "argv" must be a list of strings, got the string "ls -l"`},
+		{map[string]any{"name": "a", "argv": []any{"ls", 3}}, `argument "argv" must be a list of strings; item 1 is 3 (int)`},
+		{map[string]any{"name": "a", "flag": "yes"}, `argument "flag" must be true or false`},
 	} {
 		err := tool.CheckArgs(c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -6,36 +6,32 @@ import (
 	"testing"
 )
 
-// TestDirectModeStartsTheScenariosOwnSUT: a sut block starts a command (here the reference
-// SUT, configured through files and world templates) and the runner tests it as any server;
-// world templates resolve in expectations too.
-func TestDirectModeStartsTheScenariosOwnSUT(t *testing.T) {
+// TestDirectMode runs direct-mode scenarios that must pass:
+//   - a sut block starts a command (here the reference SUT, configured through files and
+//     world templates) and the runner tests it as any server; world templates resolve in
+//     expectations too;
+//   - a user of a protected server who did not log in opens its session at its first call,
+//     without a token, and that call fails like any failed call;
+//   - minted tokens (good, expired, forged, unsigned) sent as raw requests to a protected
+//     server, and commands run with test_exec.
+func TestDirectMode(t *testing.T) {
 	driver, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: muster})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, rec := runFiles(t, driver, "../../testdata/e2e/direct-refsut.yaml")
-	if o.code != ExitOK {
-		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	for file, wantOut := range map[string]string{
+		"direct-refsut.yaml":    "",
+		"direct-protected.yaml": "nothing was started, so isolation from other scenarios is up to you",
+		"direct-tokens.yaml":    "",
+	} {
+		t.Run(file, func(t *testing.T) {
+			o, rec := runFiles(t, driver, "../../testdata/e2e/"+file)
+			if o.code != ExitOK || !strings.Contains(o.stdout, wantOut) {
+				t.Fatalf("exit %d, want 0 and output with %q:\n%s", o.code, wantOut, o.stdout)
+			}
+			rec.assertNothingLeft(t)
+		})
 	}
-	rec.assertNothingLeft(t)
-}
-
-// TestDirectModeUnauthenticatedUser: a user of a protected server that did not log in opens
-// its session at its first call, without a token, and that call fails like any failed call.
-func TestDirectModeUnauthenticatedUser(t *testing.T) {
-	driver, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: muster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, rec := runFiles(t, driver, "../../testdata/e2e/direct-protected.yaml")
-	if o.code != ExitOK {
-		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
-	}
-	if !strings.Contains(o.stdout, "nothing was started, so isolation from other scenarios is up to you") {
-		t.Errorf("a sut url must say that nothing was started:\n%s", o.stdout)
-	}
-	rec.assertNothingLeft(t)
 }
 
 // TestDirectModeNeverReady: a command that never listens is an ERROR within the ready

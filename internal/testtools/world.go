@@ -31,13 +31,16 @@ type World struct {
 
 	mu       sync.Mutex
 	subjects map[string]string // user -> IdP subject chosen with test_create_user
+	minted   map[string]string // name -> token minted with test_mint_token
+	tokens   map[string]string // user -> access token of its login (direct mode)
 	sessions []*mcpclient.Session
 	http     *http.Client
 }
 
 // NewWorld joins a started environment and SUT; direct for a SUT from a sut block.
 func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
-	w := &World{Env: e, SUT: inst, Direct: direct, subjects: map[string]string{}}
+	w := &World{Env: e, SUT: inst, Direct: direct, subjects: map[string]string{}, minted: map[string]string{},
+		tokens: map[string]string{}}
 	client, err := browser(e.CAFile)
 	if err != nil {
 		return nil, err

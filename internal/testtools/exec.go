@@ -1,0 +1,88 @@
+package testtools
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// execOutputMax bounds what test_exec keeps of each output stream.
+const execOutputMax = 1 << 20
+
+const defaultExecTimeout = 10 * time.Second
+
+// execCommand runs a command (argv, no shell) in the scenario's temp dir and answers its
+// exit code and output: the way to read what a SUT left behind, such as an audit log.
+func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, err := worldOf(run)
+	if err != nil {
+		return nil, err
+	}
+	var argv []string
+	for _, a := range args["command"].([]any) { // checked against the declaration
+		argv = append(argv, a.(string))
+	}
+	timeout, _ := scenario.ToolDuration(args["timeout"])
+	if timeout <= 0 {
+		timeout = defaultExecTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = w.Env.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// The whole group goes, so a child of the command cannot outlive the step.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	cmd.Stdin = strings.NewReader(executor.StringArg(args, "stdin"))
+	stdout, stderr := &cappedBuffer{max: execOutputMax}, &cappedBuffer{max: execOutputMax}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	out := map[string]any{"command": strings.Join(argv, " "), "stdout": stdout.String(), "stderr": stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s did not finish within %s; stderr: %s", argv[0], timeout, stderr.String())
+	case errors.As(err, &ee):
+		out["exit_code"], out["success"] = ee.ExitCode(), false
+		out["error"] = fmt.Sprintf("%s exited with code %d", argv[0], ee.ExitCode())
+	case err != nil:
+		return nil, fmt.Errorf("run %s: %w", argv[0], err)
+	default:
+		out["exit_code"], out["success"] = 0, true
+	}
+	return out, nil
+}
+
+// cappedBuffer keeps the first max bytes written to it and says what it dropped.
+type cappedBuffer struct {
+	buf     bytes.Buffer
+	max     int
+	dropped int
+}
+
+// Write takes all of p, so the command never sees a short write.
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := max(b.max-b.buf.Len(), 0); room < n {
+		b.dropped += n - room
+		p = p[:room]
+	}
+	b.buf.Write(p)
+	return n, nil
+}
+
+func (b *cappedBuffer) String() string {
+	if b.dropped > 0 {
+		return b.buf.String() + fmt.Sprintf("\n[... %d more bytes]", b.dropped)
+	}
+	return b.buf.String()
+}

@@ -98,47 +98,98 @@ func TestGoodFixtureValues(t *testing.T) {
 	eq(t, "cleanup ids", []string{s.Cleanup[0].ID, s.Cleanup[1].ID}, []string{"switch-back", "read"})
 }
 
-// TestMusterFixtures: muster's own files, unchanged, load without errors and with the
-// values their authors meant.
-func TestMusterFixtures(t *testing.T) {
-	dir := filepath.Join(testdata, "muster")
+// TestMusterFormatFixtures: our files in muster's format (testdata/scenarios/muster-format)
+// load without errors and with the values they were written to mean.
+func TestMusterFormatFixtures(t *testing.T) {
+	dir := filepath.Join(testdata, "muster-format")
 	set := loader.LoadPaths(dir)
 	for _, e := range set.Errors {
 		t.Errorf("%s", e)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if len(files) < 7 || len(set.Scenarios) != len(files) {
-		t.Fatalf("got %d scenarios from %d files, want one per file and at least 7", len(set.Scenarios), len(files))
+	if len(files) != 6 || len(set.Scenarios) != len(files) {
+		t.Fatalf("got %d scenarios from %d files, want one per file and 6 files", len(set.Scenarios), len(files))
 	}
-	if len(set.Warnings) != 1 || set.Warnings[0].Pos.String() != filepath.Join(dir, "workflow-create.yaml")+":57:7" {
-		t.Errorf("want the repeated id of workflow-create.yaml:57:7 as the only warning, got %v", set.Warnings)
+	if len(set.Warnings) != 1 || set.Warnings[0].Pos.String() != filepath.Join(dir, "workflow-created-at-runtime.yaml")+":74:7" {
+		t.Errorf("want the repeated id of workflow-created-at-runtime.yaml:74:7 as the only warning, got %v", set.Warnings)
 	}
 	byName := map[string]*scenario.Scenario{}
 	for _, s := range set.Scenarios {
 		byName[s.Name] = s
 	}
+	named := func(name string) *scenario.Scenario {
+		t.Helper()
+		s := byName[name]
+		if s == nil {
+			t.Fatalf("no scenario named %q", name)
+		}
+		return s
+	}
 
-	inj := byName["oauth-token-injection"]
-	eq(t, "injection timeout", inj.Timeout.D(), 2*time.Minute)
-	eq(t, "injection idp lifetime", inj.PreConfiguration.MockOAuthServers[0].TokenLifetime.D(), 30*time.Minute)
-	eq(t, "injection oauth ref", inj.PreConfiguration.MCPServers[0].Mock.OAuth.MockOAuthServerRef, "token-test-idp")
-	eq(t, "injection expires_in", inj.Steps[1].Args["expires_in"], 3600)
-	eq(t, "injection step pos", inj.Steps[1].Pos.Line, 46)
+	public := named("format-public-tools-beside-idp")
+	eq(t, "public timeout", public.Timeout.D(), time.Minute)
+	eq(t, "public idp pkce (key absent)", public.PreConfiguration.MockOAuthServers[0].PKCERequired, false)
+	parcels := public.PreConfiguration.MCPServers[0].Mock
+	eq(t, "parcels oauth", parcels.OAuth, (*scenario.MockServerOAuth)(nil))
+	eq(t, "parcels list", parcels.Tools[0].Responses[0].Response, map[string]any{"parcels": []any{
+		map[string]any{"code": "P-100", "weight_kg": 3, "fragile": false},
+		map[string]any{"code": "P-200", "weight_kg": 12, "fragile": true}}})
+	find := parcels.Tools[1]
+	eq(t, "find required", find.InputSchema["required"], []any{"code"})
+	eq(t, "find condition", find.Responses[0].Condition, map[string]any{"code": "P-100"})
+	eq(t, "find fallback condition", find.Responses[1].Condition, map[string]any(nil))
+	eq(t, "all-idps args", public.Steps[0].Args, map[string]any{})
 
-	refresh := byName["oauth-token-refresh-flow"]
-	eq(t, "refresh lifetime", refresh.PreConfiguration.MockOAuthServers[0].TokenLifetime.D(), 30*time.Second)
-	eq(t, "refresh data", refresh.PreConfiguration.MCPServers[0].Mock.Tools[1].Responses[0].Response,
-		map[string]any{"data": []any{map[string]any{"item": "value1"}, map[string]any{"item": "value2"}}})
+	login := named("format-login-before-and-after")
+	eq(t, "login pkce", login.PreConfiguration.MockOAuthServers[0].PKCERequired, true)
+	eq(t, "ledger oauth", *login.PreConfiguration.MCPServers[0].Mock.OAuth,
+		scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "books-idp", Scope: "ledger:write"})
+	eq(t, "notices oauth", login.PreConfiguration.MCPServers[1].Mock.OAuth, (*scenario.MockServerOAuth)(nil))
 
-	sso := byName["oauth-sso-detection"]
-	eq(t, "sso servers", []string{sso.PreConfiguration.MCPServers[0].Name, sso.PreConfiguration.MCPServers[1].Name},
-		[]string{"server-alpha", "server-beta"})
-	eq(t, "sso callback server", sso.Steps[2].Args["server"], "server-alpha")
+	sso := named("format-sso-within-one-issuer")
+	eq(t, "port idp client", sso.PreConfiguration.MockOAuthServers[1].ClientID, "")
+	eq(t, "harbour oauth", *sso.PreConfiguration.MCPServers[2].Mock.OAuth,
+		scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "port-idp"})
+	eq(t, "harbour not_contains", sso.Steps[8].Expected.NotContains, []string{"Successfully connected"})
 
-	expiry := byName["oauth-token-expiry-handling"]
-	eq(t, "expiry mock clock", expiry.PreConfiguration.MockOAuthServers[0].UseMockClock, true)
+	clock := named("format-clock-and-injected-token")
+	idps := clock.PreConfiguration.MockOAuthServers
+	eq(t, "clock idps", []any{idps[0].UseMockClock, idps[0].TokenLifetime.D(), idps[1].UseMockClock, idps[1].TokenLifetime.D()},
+		[]any{true, 30 * time.Minute, false, 45 * time.Second})
+	eq(t, "advance args", clock.Steps[4].Args, map[string]any{"server": "meter-idp", "duration": "2h"})
+	inject := clock.Steps[6]
+	eq(t, "inject tool", inject.Tool, "test_inject_token")
+	eq(t, "inject expires_in", inject.Args["expires_in"], 1800)
+	eq(t, "inject pos", inject.Pos.Line, 126)
 
-	get := byName["workflow-execution-get-basic"]
-	eq(t, "template arg", get.Steps[2].Args["execution_id"], "{{ execute-workflow-for-get-test.execution_id }}")
-	eq(t, "step cleanup item", get.Steps[0].Cleanup[0].Tool, "core_workflow_delete")
+	wfArgs := named("format-workflow-arguments")
+	wf := wfArgs.PreConfiguration.Workflows[0]
+	eq(t, "workflow name", wf.Name, "announce-release")
+	eq(t, "workflow args", wf.Config["args"], map[string]any{
+		"version": map[string]any{"type": "string", "required": true},
+		"channel": map[string]any{"type": "string", "default": "#general", "required": false}})
+	eq(t, "workflow step", wf.Config["steps"], []any{map[string]any{"id": "post-note", "tool": "x_megaphone_shout",
+		"args": map[string]any{"line": "Release {{ .input.version }} is out, see {{ .input.channel }}"}, "store": true}})
+	megaphone := wfArgs.PreConfiguration.MCPServers[0].Mock
+	eq(t, "megaphone kind", []any{megaphone.Type, megaphone.IsHTTP()}, []any{"", false})
+	eq(t, "megaphone response", megaphone.Tools[0].Responses[0].Response, map[string]any{"shouted": "{{ .line }}"})
+	eq(t, "steps at column 0", wfArgs.Steps[0].Pos, scenario.Pos{File: filepath.Join(dir, "workflow-preconfigured-args.yaml"), Line: 46, Col: 3})
+	missing := wfArgs.Steps[2].Expected
+	eq(t, "missing arg", []any{missing.WantSuccess(), missing.ErrorContains}, []any{false, []string{"required field", "version", "missing"}})
+	eq(t, "integer arg", wfArgs.Steps[3].Args["version"], 240)
+
+	rt := named("format-workflow-runtime")
+	eq(t, "runtime pre_configuration", rt.PreConfiguration, (*scenario.PreConfiguration)(nil))
+	eq(t, "create args", rt.Steps[0].Args["steps"], []any{map[string]any{"id": "services", "tool": "core_service_list"},
+		map[string]any{"id": "classes", "tool": "core_serviceclass_list"}})
+	eq(t, "cleanup with id", []string{rt.Steps[0].Cleanup[0].ID, rt.Steps[0].Cleanup[0].Tool}, []string{"drop-stocktake", "core_workflow_delete"})
+	eq(t, "cleanup without id", []any{rt.Steps[1].Cleanup[0].ID, rt.Steps[1].Cleanup[0].Args}, []any{"", map[string]any{"name": "shelf-check"}})
+	eq(t, "step without args", rt.Steps[3].Args, map[string]any(nil))
+	eq(t, "json_path scalar", rt.Steps[4].Expected.JSONPath, map[string]any{"available": true})
+	eq(t, "json_path list", rt.Steps[6].Expected.JSONPath, map[string]any{"workflows": []any{
+		map[string]any{"name": "audit-trail", "available": true},
+		map[string]any{"name": "shelf-check", "available": true},
+		map[string]any{"name": "stocktake", "available": true}}})
+	eq(t, "template arg", rt.Steps[8].Args["execution_id"], "{{ run-audit.execution_id }}")
+	eq(t, "scenario cleanup", []any{rt.Cleanup[0].ID, rt.Cleanup[0].Expected.WantSuccess()}, []any{"delete-audit-trail", true})
 }

@@ -15,7 +15,7 @@ import (
 // mock accepts too, so a file that validates never fails at run time on its config.
 func TestLoaderAndMockAgreeOnMockConfigs(t *testing.T) {
 	// The mock configs are what matter here, not the test tools: the format-only loader.
-	set := scenario.Loader{}.LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster")
+	set := scenario.Loader{}.LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster-format")
 	if len(set.Errors) > 0 {
 		t.Fatalf("fixtures do not load: %v", set.Errors)
 	}

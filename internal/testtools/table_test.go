@@ -57,7 +57,7 @@ func TestGuideListsEveryTool(t *testing.T) {
 // TestSuiteAndFixturesLoad: every built-in scenario and every good fixture loads against
 // the table, and no built-in scenario passes an argument the runner does not read.
 func TestSuiteAndFixturesLoad(t *testing.T) {
-	set := Loader().LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster")
+	set := Loader().LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster-format")
 	for _, d := range set.Errors {
 		t.Error(d)
 	}

@@ -50,15 +50,16 @@ var musterOAuthScenarios = []struct{ file, name string }{
 // $MUSTER_BINARY: every scenario and every step must pass, and no muster process may still
 // listen afterwards.
 func TestMusterOwnOAuthScenarios(t *testing.T) {
-	bin := os.Getenv(musterBinaryEnv)
+	bin, dir := os.Getenv(musterBinaryEnv), os.Getenv(musterScenariosEnv)
+	var missing []string
 	if bin == "" {
-		t.Skipf("%s is not set: this test needs a real muster binary (e.g. one built from "+
-			"github.com/giantswarm/muster at af5d3ca1) and is skipped where none is installed", musterBinaryEnv)
+		missing = append(missing, musterBinaryEnv+" (a muster binary, e.g. built from github.com/giantswarm/muster at af5d3ca1)")
 	}
-	dir := os.Getenv(musterScenariosEnv)
 	if dir == "" {
-		t.Skipf("%s is not set: this test runs muster's own OAuth scenario files and needs a checkout "+
-			"of github.com/giantswarm/muster at af5d3ca1; set it to that checkout's internal/testing/scenarios", musterScenariosEnv)
+		missing = append(missing, musterScenariosEnv+" (a checkout's internal/testing/scenarios at af5d3ca1)")
+	}
+	if len(missing) > 0 {
+		t.Skipf("runs muster's own OAuth scenario files against real muster; not set: %s", strings.Join(missing, ", "))
 	}
 	for _, tc := range musterOAuthScenarios {
 		if _, err := os.Stat(filepath.Join(dir, tc.file)); err != nil {

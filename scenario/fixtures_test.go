@@ -83,7 +83,7 @@ func TestGoodFixtureValues(t *testing.T) {
 		[]any{"bob", 10 * time.Second, true, 4})
 	eq(t, "auth.Retry", *auth.Retry, scenario.Retry{Count: 3, Delay: scenario.Duration(200 * time.Millisecond), BackoffMultiplier: 1.5})
 	ex := auth.Expected
-	eq(t, "expected", []any{*ex.Success, ex.Contains, ex.NotContains, ex.ErrorContains, ex.WaitForState.D(), ex.StatusCode},
+	eq(t, "expected", []any{*ex.Success, ex.Contains, ex.NotContains, ex.ErrorContains, ex.WaitForState.D(), *ex.StatusCode},
 		[]any{true, []string{"success"}, []string{"error"}, []string{}, 2 * time.Minute, 200})
 	eq(t, "expected.JSONPath", ex.JSONPath, map[string]any{"status_code": 200, `a."b.c".0`: "x"})
 	eq(t, "expected.Pos", ex.Pos.Line, 106)

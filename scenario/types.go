@@ -200,8 +200,9 @@ type Retry struct {
 	BackoffMultiplier float64  `yaml:"backoff_multiplier"`
 }
 
-// Expectation is what a step's result must satisfy. Success is a pointer because it is
-// required on steps and scenario cleanup steps: the loader must tell "false" from "absent".
+// Expectation is what a step's result must satisfy. Success and StatusCode are pointers so
+// that a written false or 0 is a value to check, not "absent": success is required on steps
+// and scenario cleanup steps, and `status_code: 0` must fail an answer whose code is 200.
 type Expectation struct {
 	Success       *bool          `yaml:"success"`
 	Contains      []string       `yaml:"contains"`
@@ -209,7 +210,7 @@ type Expectation struct {
 	ErrorContains []string       `yaml:"error_contains"`
 	JSONPath      map[string]any `yaml:"json_path"`
 	WaitForState  Duration       `yaml:"wait_for_state"`
-	StatusCode    int            `yaml:"status_code"`
+	StatusCode    *int           `yaml:"status_code"`
 
 	Pos Pos `yaml:"-"`
 }

@@ -70,8 +70,8 @@ func Check(exp *scenario.Expectation, r *result.Result) []Unmet {
 		}
 	}
 	out = append(out, checkJSONPaths(exp.JSONPath, r)...)
-	if exp.StatusCode != 0 {
-		out = append(out, checkStatus(exp.StatusCode, r)...)
+	if exp.StatusCode != nil {
+		out = append(out, checkStatus(*exp.StatusCode, r)...)
 	}
 	return out
 }

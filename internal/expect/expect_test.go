@@ -10,6 +10,8 @@ import (
 
 func ok(b bool) *bool { return &b }
 
+func code(c int) *int { return &c }
+
 func TestMatch(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -85,9 +87,9 @@ func TestCheck(t *testing.T) {
 		{"json_path _meta absent", &scenario.Expectation{Success: ok(true), JSONPath: map[string]any{`_meta.x`: "y"}}, testTool, []string{`json_path "_meta.x"`}},
 		{"json_path on non-JSON text", &scenario.Expectation{Success: ok(true), JSONPath: map[string]any{"a": 1}}, &result.Result{Texts: []string{"plain"}}, []string{`json_path "a"`}},
 		{"json_path on test tool", &scenario.Expectation{Success: ok(true), JSONPath: map[string]any{"success": true}}, testTool, nil},
-		{"status_code met", &scenario.Expectation{Success: ok(true), StatusCode: 200}, testTool, nil},
-		{"status_code differs", &scenario.Expectation{Success: ok(true), StatusCode: 401}, testTool, []string{"status_code"}},
-		{"status_code absent", &scenario.Expectation{Success: ok(true), StatusCode: 200}, success, []string{"status_code"}},
+		{"status_code met", &scenario.Expectation{Success: ok(true), StatusCode: code(200)}, testTool, nil},
+		{"status_code differs", &scenario.Expectation{Success: ok(true), StatusCode: code(401)}, testTool, []string{"status_code"}},
+		{"status_code absent", &scenario.Expectation{Success: ok(true), StatusCode: code(200)}, success, []string{"status_code"}},
 		{"all reported", &scenario.Expectation{Success: ok(false), Contains: []string{"zzz"}}, success, []string{"success", "contains[0]"}},
 	}
 	for _, c := range cases {

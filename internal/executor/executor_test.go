@@ -157,7 +157,7 @@ func TestFailureMessageNamesStepExpectationAndResult(t *testing.T) {
 func TestTemplatesTypedAndInline(t *testing.T) {
 	f := newFake()
 	f.tools["make"] = func(string, map[string]any) (*result.Result, error) {
-		return &result.Result{Texts: []string{`{"id": 3, "name": "w1", "list": [1, 2]}`}}, nil
+		return &result.Result{Texts: []string{`{"id": 3, "name": "w1", "list": [1, 2], "obj": {"q": "a&b<c>"}}`}}, nil
 	}
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
 		{ID: "make", Tool: "make", Expected: yes()},
@@ -166,6 +166,7 @@ func TestTemplatesTypedAndInline(t *testing.T) {
 			"dotted":   "{{ .make.name }}",
 			"inline":   "id={{ make.id }} name={{make.name}}",
 			"list":     "{{ make.list }}",
+			"object":   "obj={{ make.obj }}",
 			"nested":   []any{map[string]any{"x": "{{ make.list.1 }}"}},
 			"workflow": `{{ eq .input.x "y" }}`,
 			"foreign":  "{{ .port }}",
@@ -177,7 +178,7 @@ func TestTemplatesTypedAndInline(t *testing.T) {
 	}
 	got := o.Steps[1].Args
 	want := map[string]any{"typed": 3.0, "dotted": "w1", "inline": "id=3 name=w1", "list": []any{1.0, 2.0},
-		"workflow": `{{ eq .input.x "y" }}`, "foreign": "{{ .port }}"}
+		"object": `obj={"q":"a&b<c>"}`, "workflow": `{{ eq .input.x "y" }}`, "foreign": "{{ .port }}"}
 	for k, v := range want {
 		if fmt.Sprintf("%#v", got[k]) != fmt.Sprintf("%#v", v) {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -133,11 +132,11 @@ func formatInline(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	}
-	b, err := json.Marshal(v)
+	text, err := result.JSONText(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return text
 }
 
 // ResolveWorld resolves the world templates ({{ .sut.port }}, {{ .idp.NAME.issuer_url }},

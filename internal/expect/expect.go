@@ -162,9 +162,9 @@ func Format(v any) string {
 	case nil:
 		return "null"
 	}
-	b, err := json.Marshal(Normalize(v))
+	text, err := result.JSONText(Normalize(v))
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return text
 }

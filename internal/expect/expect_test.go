@@ -60,6 +60,7 @@ func TestCheck(t *testing.T) {
 		Meta: map[string]any{"giantswarm.io/auth_required": []any{map[string]any{"server": "alpha"}}}}
 	failed := result.Failure("tool 'x_foo' not found: tool not found")
 	testTool := result.Object(map[string]any{"success": true, "status_code": 200})
+	htmlish := result.Object(map[string]any{"success": true, "message": "a&b<c>"})
 	cases := []struct {
 		name  string
 		exp   *scenario.Expectation
@@ -90,6 +91,8 @@ func TestCheck(t *testing.T) {
 		{"status_code met", &scenario.Expectation{Success: ok(true), StatusCode: code(200)}, testTool, nil},
 		{"status_code differs", &scenario.Expectation{Success: ok(true), StatusCode: code(401)}, testTool, []string{"status_code"}},
 		{"status_code absent", &scenario.Expectation{Success: ok(true), StatusCode: code(200)}, success, []string{"status_code"}},
+		{"contains HTML characters of a test tool", &scenario.Expectation{Success: ok(true), Contains: []string{"a&b<c>"}}, htmlish, nil},
+		{"not_contains HTML characters of a test tool", &scenario.Expectation{Success: ok(true), NotContains: []string{"a&b<c>"}}, htmlish, []string{"not_contains[0]"}},
 		{"all reported", &scenario.Expectation{Success: ok(false), Contains: []string{"zzz"}}, success, []string{"success", "contains[0]"}},
 	}
 	for _, c := range cases {

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/result"
 )
 
 // Limits on what a failure shows: enough to see why without a second run, not so much that
@@ -115,11 +115,11 @@ func formatValue(v any) string {
 	if s, ok := v.(string); ok {
 		return fmt.Sprintf("%q", s)
 	}
-	out, err := json.Marshal(v)
+	out, err := result.JSONText(v)
 	if err != nil {
 		return fmt.Sprintf("%v", v)
 	}
-	return string(out)
+	return out
 }
 
 // trimHead keeps the beginning of s: at most maxLines lines and maxBytes bytes, saying how

@@ -42,7 +42,8 @@ func TestFormatHelpers(t *testing.T) {
 		{formatValue("x"), `"x"`},
 		{formatValue([]string{"a", "b"}), `["a","b"]`},
 		{formatValue(map[string]any{"n": 42}), `{"n":42}`},
-		{formatValue(math.Inf(1)), "+Inf"}, // not JSON: falls back to %v
+		{formatValue(map[string]any{"q": "a&b<c>"}), `{"q":"a&b<c>"}`}, // as the file wrote it
+		{formatValue(math.Inf(1)), "+Inf"},                             // not JSON: falls back to %v
 		{fmtDuration(1234567 * time.Nanosecond), "1ms"},
 		{fmtDuration(2345 * time.Millisecond), "2.35s"},
 		{shellQuote("plain-name_1.2"), "plain-name_1.2"},

@@ -51,17 +51,31 @@ func (r *Result) Stored() any {
 	return r.Text()
 }
 
-// Object wraps a test tool's result map, keeping its JSON as the text so that contains and
-// not_contains read test tool results as they read SUT results. A map whose `success` is
-// false (test_call_mock_tool reporting a refused call) is a failed call, so that the step's
-// `success` expectation reads what the tool says.
+// Object wraps a test tool's result map, keeping its JSON (JSONText) as the text so that
+// contains and not_contains read test tool results as they read SUT results. A map whose
+// `success` is false (test_call_mock_tool reporting a refused call) is a failed call, so
+// that the step's `success` expectation reads what the tool says.
 func Object(m map[string]any) *Result {
-	b, err := json.Marshal(m)
+	text, err := JSONText(m)
 	if err != nil {
-		b = []byte(err.Error())
+		text = err.Error()
 	}
 	ok, has := m["success"].(bool)
-	return &Result{Texts: []string{string(b)}, Value: m, Failed: has && !ok}
+	return &Result{Texts: []string{text}, Value: m, Failed: has && !ok}
+}
+
+// JSONText is v as compact JSON with map keys sorted and without HTML escaping: the text a
+// scenario author reads and matches with contains. json.Marshal would write &, < and > as
+// \u0026, \u003c and \u003e, and `not_contains: ["a&b"]` would pass on an answer holding
+// "a&b".
+func JSONText(v any) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // Failure is a failed call whose error text is msg.

@@ -71,6 +71,7 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" is a JUnit report with (\d+) tests? and (\d+) failures?$`, w.junitReport)
 	sc.Step(`^the directory "([^"]*)" holds one JSON report with (\d+) scenarios?$`, w.jsonReport)
 	sc.Step(`^nothing of the run is left behind$`, w.nothingLeft)
+	w.inputSteps(sc)
 }
 
 func unquoted(f func(string) error) func(string) error {

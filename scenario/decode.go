@@ -13,11 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxDecodeSteps bounds the values one document may expand to. Aliases let a small file
-// name the same subtree many times (a "billion laughs" document); real scenario files stay
-// far below this.
-const maxDecodeSteps = 200_000
-
 // decoder walks yaml.v3 nodes against the yaml tags of the target structs. It never stops
 // at the first problem: every error is recorded with its position and decoding goes on, so
 // one run shows all of a file's mistakes.
@@ -33,6 +28,19 @@ type decoder struct {
 	expanding map[*yaml.Node]bool
 	steps     int // values decoded so far, against maxDecodeSteps
 	tools     []TestTool
+	// site is the outermost alias being decoded: the budget error stands there, where the
+	// expansion was asked for, rather than inside the anchored value.
+	site *yaml.Node
+	// over is set when the budget ran out: the document is rejected, nothing more is
+	// decoded, and validation (which would report every undecoded step) is skipped.
+	over bool
+	// deepMerge is set once a merge chain was too deep: one message, not one per path, and
+	// no validation of the maps it left unmerged.
+	deepMerge bool
+	reported  int // diagnostics reported, kept or not
+	dropped   int // diagnostics past maxKept
+	// droppedErrors is set when one of the dropped diagnostics was an error.
+	droppedErrors bool
 }
 
 func newDecoder(file string) *decoder {
@@ -44,11 +52,11 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorAt(p Pos, format string, args ...any) {
-	d.diags = append(d.diags, Diagnostic{Pos: p, Msg: fmt.Sprintf(format, args...)})
+	d.add(Diagnostic{Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) warnAt(p Pos, format string, args ...any) {
-	d.diags = append(d.diags, Diagnostic{Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
+	d.add(Diagnostic{Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -80,6 +88,10 @@ var (
 
 // decode stores node n into v, reporting every mismatch under the key path `path`.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode && d.site == nil {
+		d.site = n
+		defer func() { d.site = nil }()
+	}
 	n, ok := d.resolve(n, path)
 	if !ok {
 		return
@@ -126,6 +138,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(n, path, "expected a list, got %s", describe(n))
 			return
 		}
+		if !d.fits(len(n.Content), n, path) {
+			return // before allocating a slice of a million steps
+		}
 		// Allocate first so that element addresses recorded in d.nodes stay valid.
 		v.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
 		for i, c := range n.Content {
@@ -134,18 +149,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.scalar(n, v, path)
 	}
-}
-
-// spend takes cost from the expansion budget; false (reported once) when it is exhausted.
-func (d *decoder) spend(cost int, n *yaml.Node, path string) bool {
-	if d.steps >= maxDecodeSteps {
-		return false
-	}
-	if d.steps += cost; d.steps >= maxDecodeSteps {
-		d.errorf(n, path, "document too large after alias expansion (more than %d values)", maxDecodeSteps)
-		return false
-	}
-	return true
 }
 
 // resolve follows an alias to its anchor.
@@ -281,6 +284,9 @@ func (d *decoder) typedMap(n *yaml.Node, v reflect.Value, path string) {
 // opaque loads a subtree the format does not check key by key (args, json_path, ...) as
 // plain Go values: map[string]any, []any and scalars.
 func (d *decoder) opaque(n *yaml.Node, v reflect.Value, path string) {
+	if !d.weigh(n, path) {
+		return
+	}
 	var out any
 	if err := d.library(n, path, &out); err != nil {
 		return
@@ -403,7 +409,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 	}
 	si := infoOf(v.Type())
 	seen := map[string]*yaml.Node{}
-	for _, kv := range d.pairs(n, path, 0) {
+	for _, kv := range d.pairs(n, path, 0, nil) {
 		k := kv[0]
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k, path, "expected a key name, got %s", describe(k))
@@ -424,9 +430,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		if !ok {
 			continue
 		}
-		before := len(d.diags)
-		d.decode(val, f, joinPath(path, k.Value))
-		if len(d.diags) == before {
+		before := d.reported
+		d.decode(kv[1], f, joinPath(path, k.Value)) // the alias itself, if it is one: see site
+		if d.reported == before {
 			// Only a cleanly decoded value counts as given: a rejected `parallel: many`
 			// must not also be reported as "parallel: must be at least 1, got 0".
 			d.nodes[f.Addr().Interface()] = val
@@ -438,8 +444,10 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 }
 
 // pairs lists a mapping's key/value pairs with YAML merge keys (`<<: *base`) applied:
-// explicit keys win over merged ones, as yaml.v3 does for plain maps.
-func (d *decoder) pairs(n *yaml.Node, path string, depth int) [][2]*yaml.Node {
+// explicit keys win over merged ones, as yaml.v3 does for plain maps. depth is how many
+// merges led to n, top the outermost merge key of them (nil for none): a chain that is too
+// deep is reported there, where the author looks.
+func (d *decoder) pairs(n *yaml.Node, path string, depth int, top *yaml.Node) [][2]*yaml.Node {
 	var own, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -450,6 +458,10 @@ func (d *decoder) pairs(n *yaml.Node, path string, depth int) [][2]*yaml.Node {
 		val, ok := d.resolve(val, path)
 		if !ok {
 			continue
+		}
+		at := top
+		if at == nil {
+			at = k
 		}
 		sources := []*yaml.Node{val}
 		if val.Kind == yaml.SequenceNode {
@@ -464,12 +476,22 @@ func (d *decoder) pairs(n *yaml.Node, path string, depth int) [][2]*yaml.Node {
 			if !d.spend(len(src.Content)/2, k, path) {
 				return own
 			}
-			if src.Kind != yaml.MappingNode || depth > 16 || d.expanding[src] {
+			switch {
+			case src.Kind != yaml.MappingNode:
 				d.errorf(k, path, "a merge key (<<) needs a map or a list of maps, got %s", describe(src))
 				continue
+			case d.expanding[src]:
+				d.errorf(k, path, "a merge key (<<) refers to a map that contains it")
+				continue
+			case depth >= maxMergeDepth:
+				if !d.deepMerge {
+					d.deepMerge = true
+					d.errorf(at, path, "merge keys (<<) nested more than %d deep", maxMergeDepth)
+				}
+				return own
 			}
 			d.expanding[src] = true
-			merged = append(merged, d.pairs(src, path, depth+1)...)
+			merged = append(merged, d.pairs(src, path, depth+1, at)...)
 			delete(d.expanding, src)
 		}
 	}
@@ -493,7 +515,7 @@ func (d *decoder) mockConfig(s *MCPServer, path string) {
 	if cfg == nil || cfg.Kind != yaml.MappingNode {
 		return
 	}
-	for _, kv := range d.pairs(cfg, path, 0) {
+	for _, kv := range d.pairs(cfg, path, 0, nil) {
 		if kv[0].Kind == yaml.ScalarNode && kv[0].Value == "tools" {
 			s.Mock = new(MockServerConfig)
 			d.decode(cfg, reflect.ValueOf(s.Mock).Elem(), joinPath(path, "config"))

@@ -73,10 +73,11 @@ func (l Loader) parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
 	if n := d.nodeOf(&s.Name); n != nil {
 		namePos = d.pos(n)
 	}
-	if root.Kind == yaml.MappingNode {
+	if root.Kind == yaml.MappingNode && !d.over && !d.deepMerge {
 		d.validate(s)
 	}
 	sortDiagnostics(d.diags)
+	d.diags = d.capped()
 	for _, diag := range d.diags {
 		if !diag.Warning {
 			return nil, d.diags, namePos

@@ -1,0 +1,63 @@
+Feature: Broken and hostile scenario files are refused quickly
+  A file that is huge, expands without end, or is no file at all must not keep muster-test
+  busy or flood the terminal: it gets one clear load error with its position, exit 2.
+
+  Scenario: A small file that expands to millions of values stops at the value budget
+    Given a scenario file "scenarios/bomb.yaml":
+      """
+      name: bomb
+      steps:
+        - &s0 {id: a, tool: t, expected: {success: true}}
+        - &s1 {id: a, tool: t, expected: {success: true}, cleanup: [*s0, *s0, *s0, *s0, *s0, *s0, *s0, *s0, *s0, *s0]}
+        - &s2 {id: a, tool: t, expected: {success: true}, cleanup: [*s1, *s1, *s1, *s1, *s1, *s1, *s1, *s1, *s1, *s1]}
+        - &s3 {id: a, tool: t, expected: {success: true}, cleanup: [*s2, *s2, *s2, *s2, *s2, *s2, *s2, *s2, *s2, *s2]}
+        - &s4 {id: a, tool: t, expected: {success: true}, cleanup: [*s3, *s3, *s3, *s3, *s3, *s3, *s3, *s3, *s3, *s3]}
+        - &s5 {id: a, tool: t, expected: {success: true}, cleanup: [*s4, *s4, *s4, *s4, *s4, *s4, *s4, *s4, *s4, *s4]}
+        - &s6 {id: a, tool: t, expected: {success: true}, cleanup: [*s5, *s5, *s5, *s5, *s5, *s5, *s5, *s5, *s5, *s5]}
+        - &s7 {id: a, tool: t, expected: {success: true}, cleanup: [*s6, *s6, *s6, *s6, *s6, *s6, *s6, *s6, *s6, *s6]}
+      """
+    When I run muster-test with "validate scenarios"
+    Then the exit code is 2
+    And the error output matches "scenarios/bomb.yaml:\d+:\d+: .*more than 200000 values"
+    And the error output has at most 2 lines
+
+  Scenario: A file with many mistakes shows the first 50 and counts the rest
+    Given a scenario file "scenarios/many.yaml" with 120 steps "{}"
+    When I run muster-test with "validate scenarios"
+    Then the exit code is 2
+    And the error output contains "scenarios/many.yaml:3:5: steps[0]: missing required key"
+    And the error output matches "scenarios/many.yaml:\d+:\d+: \.\.\. 310 more errors in this file"
+    And the error output has at most 52 lines
+    And every error line stands at "scenarios/many.yaml":line:col
+
+  Scenario: Merge keys nested too deep give one message
+    Given a scenario file "scenarios/merge.yaml":
+      """
+      name: merge
+      steps:
+        - &m0 {id: s0, tool: t, expected: {success: true}}
+        - &m1 {<<: *m0, id: s1}
+        - &m2 {<<: *m1, id: s2}
+        - &m3 {<<: *m2, id: s3}
+        - &m4 {<<: *m3, id: s4}
+        - &m5 {<<: *m4, id: s5}
+        - &m6 {<<: *m5, id: s6}
+        - &m7 {<<: *m6, id: s7}
+        - &m8 {<<: *m7, id: s8}
+        - &m9 {<<: *m8, id: s9}
+        - &m10 {<<: *m9, id: s10}
+        - &m11 {<<: *m10, id: s11}
+        - &m12 {<<: *m11, id: s12}
+        - &m13 {<<: *m12, id: s13}
+        - &m14 {<<: *m13, id: s14}
+        - &m15 {<<: *m14, id: s15}
+        - &m16 {<<: *m15, id: s16}
+        - &m17 {<<: *m16, id: s17}
+        - &m18 {<<: *m17, id: s18}
+        - &m19 {<<: *m18, id: s19}
+        - {<<: *m19, id: last}
+      """
+    When I run muster-test with "validate scenarios"
+    Then the exit code is 2
+    And the error output contains "scenarios/merge.yaml:20:11: steps[17]: merge keys (<<) nested more than 16 deep"
+    And the error output has at most 2 lines

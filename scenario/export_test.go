@@ -1,0 +1,7 @@
+package scenario
+
+// Limits the external tests check against.
+const (
+	MaxValues       = maxDecodeSteps
+	MaxShownPerFile = maxShownPerFile
+)

@@ -61,3 +61,29 @@ Feature: Broken and hostile scenario files are refused quickly
     Then the exit code is 2
     And the error output contains "scenarios/merge.yaml:20:11: steps[17]: merge keys (<<) nested more than 16 deep"
     And the error output has at most 2 lines
+
+  Scenario Outline: A value past its bound is a load error, for validate and for a run alike
+    Given a scenario file "scenarios/bound.yaml":
+      """
+      name: bound
+      steps:
+        - id: s
+          tool: core_mcpserver_list
+          <key>: <value>
+          expected: {success: true}
+      """
+    When I run muster-test with "<command>"
+    Then the exit code is 2
+    And the error output contains "scenarios/bound.yaml:5:<col>: steps[0].<message>"
+    And the error output contains "nothing was run"
+    And nothing of the run is left behind
+
+    Examples:
+      | command                          | key      | value                       | col | message                                                    |
+      | validate scenarios               | parallel | 1000000                     | 15  | parallel: must be from 1 to 1000, got 1000000              |
+      | --sut builtin --config scenarios | parallel | 1000000                     | 15  | parallel: must be from 1 to 1000, got 1000000              |
+      | validate scenarios               | retry    | {count: 1000000000}         | 20  | retry.count: must be from 0 to 1000, got 1000000000        |
+      | --sut builtin --config scenarios | retry    | {count: 1000000000}         | 20  | retry.count: must be from 0 to 1000, got 1000000000        |
+      | validate scenarios               | retry    | {backoff_multiplier: 1e308} | 33  | retry.backoff_multiplier: must be from 1 to 10, got 1e+308 |
+      | --sut builtin --config scenarios | retry    | {backoff_multiplier: 1e308} | 33  | retry.backoff_multiplier: must be from 1 to 10, got 1e+308 |
+      | validate scenarios               | timeout  | 0s                          | 14  | timeout: must be from 1ms to 1h0m0s, got 0s                |

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +22,63 @@ const maxMergeDepth = 16
 // maxKept bounds the diagnostics a decoder holds; the rest are only counted. Only the first
 // maxShownPerFile are shown, so keeping more would cost memory for nothing.
 const maxKept = 1000
+
+// Bounds of the numeric keys whose size costs time, processes or descriptors. A value past
+// one is a load error: `parallel: 1000000` once ran out of file descriptors, and a retry
+// delay growing by 1e308 overflowed into no delay at all.
+const (
+	MaxParallel          = 1000
+	MaxRetryCount        = 1000
+	MaxBackoffMultiplier = 10.0
+	MaxRetryDelay        = Duration(10 * time.Minute) // also caps each backed-off wait
+	MaxStepTimeout       = Duration(time.Hour)
+	MaxWaitForState      = Duration(time.Hour)
+	MaxScenarioTimeout   = Duration(24 * time.Hour)
+	MaxMockDelay         = Duration(10 * time.Minute)
+	// minTimeout is the least written timeout: `timeout: 0s` would otherwise silently
+	// mean "the default" (or, for a scenario, "none").
+	minTimeout = Duration(time.Millisecond)
+)
+
+// within reports a value given in the file (absent keys take their default) that lies
+// outside [lo, hi], at the value. NaN is outside every range.
+func within[T int | float64 | Duration](c *checker, field *T, fallback Pos, path string, lo, hi T) {
+	if c.nodeOf(field) == nil {
+		return
+	}
+	if v := *field; !(v >= lo && v <= hi) {
+		c.errorAt(c.at(field, fallback), "%s: must be from %v to %v, got %v", path, lo, hi, v)
+	}
+}
+
+// bounds checks a step's numeric keys against their bounds.
+func (c *checker) bounds(st *Step, path string) {
+	within(c, &st.Parallel, st.Pos, path+".parallel", 1, MaxParallel)
+	within(c, &st.Timeout, st.Pos, path+".timeout", minTimeout, MaxStepTimeout)
+	if r := st.Retry; r != nil {
+		within(c, &r.Count, st.Pos, path+".retry.count", 0, MaxRetryCount)
+		within(c, &r.Delay, st.Pos, path+".retry.delay", 0, MaxRetryDelay)
+		within(c, &r.BackoffMultiplier, st.Pos, path+".retry.backoff_multiplier", 1, MaxBackoffMultiplier)
+	}
+	if e := st.Expected; e != nil {
+		within(c, &e.WaitForState, e.Pos, path+".expected.wait_for_state", 0, MaxWaitForState)
+	}
+}
+
+// mockBounds checks the response delays of a scenario's mock servers.
+func (c *checker) mockBounds(pc *PreConfiguration) {
+	for i, srv := range pc.MCPServers {
+		if srv.Mock == nil {
+			continue
+		}
+		for j := range srv.Mock.Tools {
+			for k := range srv.Mock.Tools[j].Responses {
+				within(c, &srv.Mock.Tools[j].Responses[k].Delay, srv.Pos, fmt.Sprintf(
+					"pre_configuration.mcp_servers[%d].config.tools[%d].responses[%d].delay", i, j, k), 0, MaxMockDelay)
+			}
+		}
+	}
+}
 
 // spend takes cost from the value budget; false (reported once, at n) when it runs out.
 func (d *decoder) spend(cost int, n *yaml.Node, path string) bool {

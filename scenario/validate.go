@@ -51,6 +51,7 @@ func (d *decoder) validate(s *Scenario) {
 		}
 		d.errorAt(at, "steps: at least one step is required")
 	}
+	within(c, &s.Timeout, s.Pos, "timeout", minTimeout, MaxScenarioTimeout)
 	c.preConfiguration(s.PreConfiguration)
 	c.arrange(s)
 	for _, p := range c.order {
@@ -64,6 +65,7 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 	if pc == nil {
 		return
 	}
+	c.mockBounds(pc)
 	for i := range pc.MockOAuthServers {
 		idp := &pc.MockOAuthServers[i]
 		path := fmt.Sprintf("pre_configuration.mock_oauth_servers[%d]", i)
@@ -204,12 +206,7 @@ func (c *checker) step(p placed) {
 	if len(st.Cleanup) > 0 && p.kind != mainStep {
 		c.errorAt(c.at(&st.Cleanup, st.Pos), "%s.cleanup: only steps[] may register cleanup items", p.path)
 	}
-	if c.nodeOf(&st.Parallel) != nil && st.Parallel < 1 {
-		c.errorAt(c.at(&st.Parallel, st.Pos), "%s.parallel: must be at least 1, got %d", p.path, st.Parallel)
-	}
-	if st.Retry != nil && st.Retry.Count < 0 {
-		c.errorAt(c.at(&st.Retry.Count, st.Pos), "%s.retry.count: must not be negative, got %d", p.path, st.Retry.Count)
-	}
+	c.bounds(st, p.path)
 	if IsTestTool(st.Tool) {
 		c.testTool(p)
 	}

@@ -53,7 +53,7 @@ func (x *execution) attempts(ctx context.Context, st *scenario.Step, args map[st
 		switch {
 		case attempt < maxAttempts:
 			wait = delay
-			delay = time.Duration(float64(delay) * mult)
+			delay = nextDelay(delay, mult)
 		case !pollUntil.IsZero() && time.Now().Before(pollUntil):
 			wait = min(poll, time.Until(pollUntil))
 			poll = min(poll*3/2, pollMax)
@@ -67,6 +67,12 @@ func (x *execution) attempts(ctx context.Context, st *scenario.Step, args map[st
 			return res, unmet, context.Cause(ctx)
 		}
 	}
+}
+
+// nextDelay is the wait after d under a backoff multiplier, at most scenario.MaxRetryDelay:
+// 1000 retries times 10 would overflow a Duration into a negative one, i.e. no wait.
+func nextDelay(d time.Duration, mult float64) time.Duration {
+	return time.Duration(min(float64(d)*mult, float64(scenario.MaxRetryDelay.D())))
 }
 
 // sleepCtx waits d, or until ctx ends. It is the pause between attempts that retry and

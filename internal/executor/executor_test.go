@@ -234,6 +234,25 @@ func TestRetryUntilExpectationsHold(t *testing.T) {
 	}
 }
 
+// TestBackoffStaysBounded: 1000 retries with multiplier 10 are allowed; the wait between
+// attempts must stop growing at scenario.MaxRetryDelay instead of overflowing (a negative
+// duration, i.e. no wait at all: a retry storm).
+func TestBackoffStaysBounded(t *testing.T) {
+	max := scenario.MaxRetryDelay.D()
+	if got := nextDelay(max*9/10, 10); got != max {
+		t.Errorf("nextDelay(9/10 of the bound, 10) = %s, want %s", got, max)
+	}
+	d := time.Millisecond
+	for i := range scenario.MaxRetryCount {
+		if d = nextDelay(d, scenario.MaxBackoffMultiplier); d <= 0 || d > max {
+			t.Fatalf("after %d retries the delay is %s", i+1, d)
+		}
+	}
+	if got := nextDelay(time.Second, 1.5); got != 1500*time.Millisecond {
+		t.Errorf("nextDelay(1s, 1.5) = %s", got)
+	}
+}
+
 func TestWaitForStatePollsUntilStateHolds(t *testing.T) {
 	f := newFake()
 	var n atomic.Int32

@@ -87,3 +87,36 @@ Feature: Broken and hostile scenario files are refused quickly
       | validate scenarios               | retry    | {backoff_multiplier: 1e308} | 33  | retry.backoff_multiplier: must be from 1 to 10, got 1e+308 |
       | --sut builtin --config scenarios | retry    | {backoff_multiplier: 1e308} | 33  | retry.backoff_multiplier: must be from 1 to 10, got 1e+308 |
       | validate scenarios               | timeout  | 0s                          | 14  | timeout: must be from 1ms to 1h0m0s, got 0s                |
+
+  Scenario: A FIFO named *.yaml is refused without waiting for a writer
+    Given a FIFO "scenarios/pipe.yaml"
+    When I start muster-test with "validate scenarios"
+    Then muster-test exits with code 2
+    And the error output contains "scenarios/pipe.yaml: not a regular file (a named pipe)"
+
+  Scenario: A symlink to /dev/zero is refused; a symlink to a scenario file loads
+    Given a symlink "scenarios/zero.yaml" to "/dev/zero"
+    And a scenario file "real/one.yaml":
+      """
+      name: one
+      steps:
+        - id: list
+          tool: core_mcpserver_list
+          expected: {success: true}
+      """
+    And a symlink "scenarios/one.yaml" to "../real/one.yaml"
+    When I start muster-test with "--sut builtin --config scenarios"
+    Then muster-test exits with code 2
+    And the error output contains "scenarios/zero.yaml: not a regular file (a device)"
+    And the error output has at most 2 lines
+    And nothing of the run is left behind
+    When I run muster-test with "validate scenarios/one.yaml"
+    Then the exit code is 0
+    And the output contains "1 scenario(s) valid"
+
+  Scenario: A file of 850,000 steps is refused at once by its size
+    Given a scenario file "scenarios/huge.yaml" with 850000 steps "{}"
+    When I start muster-test with "validate scenarios"
+    Then muster-test exits with code 2
+    And the error output contains "scenarios/huge.yaml: larger than 1 MiB, the limit for a scenario file"
+    And the error output has at most 2 lines

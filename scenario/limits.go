@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -78,6 +80,58 @@ func (c *checker) mockBounds(pc *PreConfiguration) {
 			}
 		}
 	}
+}
+
+// MaxFileSize bounds a scenario file. The largest real ones are a few KiB; the YAML
+// library's node tree of a file full of tiny values costs about 100 times its size and
+// seconds to build, so the bound is kept at 1 MiB rather than a round larger number.
+const MaxFileSize = 1 << 20
+
+var errTooLarge = fmt.Errorf("larger than %d MiB, the limit for a scenario file", MaxFileSize>>20)
+
+// readScenario reads a regular file of at most MaxFileSize bytes. Anything else is refused
+// before a byte is read: a FIFO blocks until a writer comes, /dev/zero never ends.
+func readScenario(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): a scenario file must be one", kind(info.Mode()))
+	}
+	if info.Size() > MaxFileSize {
+		return nil, errTooLarge
+	}
+	// The size can change after Stat (and is 0 for some special regular files): the read
+	// itself is bounded too.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(data) > MaxFileSize:
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+// kind names what a non-regular file is.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // spend takes cost from the value budget; false (reported once, at n) when it runs out.

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -155,14 +156,17 @@ func (l Loader) LoadFS(fsys fs.FS, root string) *Set {
 	}))
 }
 
-// osFS lets walk stat and read real files through the same interface as an fs.FS.
+// osFS lets walk stat and read real files through the same interface as an fs.FS. It opens
+// without blocking: opening a FIFO for reading waits for a writer, which may never come.
 type osFS struct{}
 
-func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
+func (osFS) Open(name string) (fs.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
 
 func walk(root string, fsys fs.FS, walkDir func(string, fs.WalkDirFunc) error) []file {
 	read := func(name string) func() ([]byte, error) {
-		return func() ([]byte, error) { return fs.ReadFile(fsys, name) }
+		return func() ([]byte, error) { return readScenario(fsys, name) }
 	}
 	info, err := fs.Stat(fsys, root)
 	if err != nil {

@@ -27,6 +27,7 @@ Feature: Broken and hostile scenario files are refused quickly
     Then the exit code is 2
     And the error output contains "scenarios/many.yaml:3:5: steps[0]: missing required key"
     And the error output matches "scenarios/many.yaml:\d+:\d+: \.\.\. 310 more errors in this file"
+    And the error output contains "muster-test: 360 error(s) in scenario files"
     And the error output has at most 52 lines
     And every error line stands at "scenarios/many.yaml":line:col
 

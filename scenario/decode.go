@@ -38,9 +38,8 @@ type decoder struct {
 	// no validation of the maps it left unmerged.
 	deepMerge bool
 	reported  int // diagnostics reported, kept or not
-	dropped   int // diagnostics past maxKept
-	// droppedErrors is set when one of the dropped diagnostics was an error.
-	droppedErrors bool
+	// Diagnostics past maxKept, only counted.
+	droppedErrors, droppedWarnings int
 }
 
 func newDecoder(file string) *decoder {

@@ -196,8 +196,11 @@ func (d *decoder) add(diag Diagnostic) {
 		diag.Pos.File = d.file
 	}
 	if len(d.diags) >= maxKept {
-		d.dropped++
-		d.droppedErrors = d.droppedErrors || !diag.Warning
+		if diag.Warning {
+			d.droppedWarnings++
+		} else {
+			d.droppedErrors++
+		}
 		return
 	}
 	d.diags = append(d.diags, diag)
@@ -215,14 +218,23 @@ func (d *decoder) capped() []Diagnostic {
 		return ds
 	}
 	rest := ds[maxShownPerFile:]
-	more, warning := len(rest)+d.dropped, !d.droppedErrors
+	errs, warns := d.droppedErrors, d.droppedWarnings
 	for _, r := range rest {
-		warning = warning && r.Warning
+		if r.Warning {
+			warns++
+		} else {
+			errs++
+		}
 	}
-	kind := "errors"
-	if warning {
-		kind = "warnings"
+	sum := Diagnostic{Pos: rest[0].Pos, Warning: errs == 0, Hidden: errs}
+	switch {
+	case errs == 0:
+		sum.Hidden, sum.Msg = warns, fmt.Sprintf("... %d more warnings", warns)
+	case warns == 0:
+		sum.Msg = fmt.Sprintf("... %d more errors", errs)
+	default:
+		sum.Msg = fmt.Sprintf("... %d more errors and %d warnings", errs, warns)
 	}
-	return append(ds[:maxShownPerFile:maxShownPerFile], Diagnostic{Pos: rest[0].Pos, Warning: warning,
-		Msg: fmt.Sprintf("... %d more %s in this file, the next one here (at most %d are shown per file)", more, kind, maxShownPerFile)})
+	sum.Msg += fmt.Sprintf(" in this file, the next one here (at most %d are shown per file)", maxShownPerFile)
+	return append(ds[:maxShownPerFile:maxShownPerFile], sum)
 }

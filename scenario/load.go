@@ -23,6 +23,19 @@ type Diagnostic struct {
 	Pos     Pos
 	Msg     string
 	Warning bool
+	// Hidden is set on the line that ends a file's capped list: how many more errors (or
+	// warnings, on a warning) the file has that are not listed.
+	Hidden int
+}
+
+// Count is how many errors (or warnings) the diagnostics stand for, those not listed
+// included.
+func Count(ds []Diagnostic) int {
+	n := 0
+	for _, d := range ds {
+		n += max(1, d.Hidden)
+	}
+	return n
 }
 
 // String formats the diagnostic as "file:line:col: message" ("file:line:col: warning:

@@ -88,7 +88,7 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 		fmt.Fprintln(opts.Stderr, d.String())
 	}
 	if len(set.Errors) > 0 {
-		fmt.Fprintf(opts.Stderr, "muster-test: %d error(s) in scenario files; nothing was run\n", len(set.Errors))
+		fmt.Fprintf(opts.Stderr, "muster-test: %d error(s) in scenario files; nothing was run\n", scenario.Count(set.Errors))
 		return set, source, false
 	}
 	return set, source, true

@@ -62,6 +62,8 @@ type User struct {
 // TrustedIssuer is an issuer whose tokens the token-exchange grant accepts. Set Server to
 // trust another mock IdP (its issuer, JWKS and introspection are used), or set Issuer plus
 // JWKS (JWT subject tokens) and/or Introspect (opaque subject tokens) for anything else.
+// Introspect is also asked whether a JWT access token is still active, which is the only
+// way to see that it was revoked; without it a revoked JWT passes until it expires.
 type TrustedIssuer struct {
 	ConnectorID string
 	Issuer      string

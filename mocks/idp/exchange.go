@@ -63,7 +63,7 @@ func (h *exchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r fosi
 	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
 		return errorsx.WithStack(fosite.ErrInvalidRequest.WithHintf("Unsupported requested_token_type %q.", rt))
 	}
-	subject, claims, err := h.s.verifySubjectToken(ctx, token, form.Get("connector_id"))
+	subject, claims, err := h.s.verifySubjectToken(ctx, token, tokenType, form.Get("connector_id"))
 	if err != nil {
 		return errorsx.WithStack(fosite.ErrInvalidGrant.WithHint(err.Error()))
 	}
@@ -108,9 +108,10 @@ var registeredClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti",
 	"scope", "scp", "azp", "nonce", "at_hash", "c_hash", "auth_time", "rat", "typ", "amr", "acr", "sid"}
 
 // verifySubjectToken accepts a JWT signed by a trusted issuer's key (and unexpired on that
-// issuer's clock when it is a mock IdP, else on ours), or an opaque token a trusted issuer
-// introspects as an active access token. It returns the subject and the user claims.
-func (s *Server) verifySubjectToken(ctx context.Context, token, connectorID string) (string, map[string]any, error) {
+// issuer's clock when it is a mock IdP, else on ours; not revoked when it is an access
+// token and the issuer can introspect), or an opaque token a trusted issuer introspects as
+// an active access token. It returns the subject and the user claims.
+func (s *Server) verifySubjectToken(ctx context.Context, token, tokenType, connectorID string) (string, map[string]any, error) {
 	candidates := make([]TrustedIssuer, 0, len(s.trusted))
 	for _, t := range s.trusted {
 		if connectorID == "" || t.ConnectorID == connectorID {
@@ -118,7 +119,7 @@ func (s *Server) verifySubjectToken(ctx context.Context, token, connectorID stri
 		}
 	}
 	if strings.Count(token, ".") == 2 {
-		return s.verifyJWTSubject(ctx, token, candidates)
+		return s.verifyJWTSubject(ctx, token, tokenType, candidates)
 	}
 	for _, t := range candidates {
 		if t.Introspect == nil {
@@ -136,7 +137,7 @@ func (s *Server) verifySubjectToken(ctx context.Context, token, connectorID stri
 	return "", nil, fmt.Errorf("the subject token is not an active token of a trusted issuer")
 }
 
-func (s *Server) verifyJWTSubject(ctx context.Context, token string, candidates []TrustedIssuer) (string, map[string]any, error) {
+func (s *Server) verifyJWTSubject(ctx context.Context, token, tokenType string, candidates []TrustedIssuer) (string, map[string]any, error) {
 	jws, err := jose.ParseSigned(token)
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", nil, fmt.Errorf("the subject token is not a well-formed JWS")
@@ -195,8 +196,31 @@ func (s *Server) verifyJWTSubject(ctx context.Context, token string, candidates 
 	if sub == "" {
 		return "", nil, fmt.Errorf("the subject token has no sub")
 	}
+	if err := checkNotRevoked(ctx, t, token, tokenType, jws.Signatures[0].Header); err != nil {
+		return "", nil, err
+	}
 	for _, k := range registeredClaims {
 		delete(claims, k)
 	}
 	return sub, claims, nil
+}
+
+// checkNotRevoked asks the issuer of a JWT access token whether it still holds: signature
+// and exp outlive a revocation, which only the issuer knows. An issuer that cannot
+// introspect (JWKS only) cannot be asked. ID tokens are not asked about: they cannot be
+// revoked (RFC 7009 covers access and refresh tokens), and their issuer does not store them.
+func checkNotRevoked(ctx context.Context, t TrustedIssuer, token, tokenType string, h jose.Header) error {
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	typ = strings.TrimPrefix(strings.ToLower(typ), "application/")
+	if t.Introspect == nil || (typ != "at+jwt" && tokenType != TokenTypeAccessToken) {
+		return nil
+	}
+	in, err := t.Introspect(ctx, token)
+	if err != nil {
+		return fmt.Errorf("introspection at %q: %v", t.Issuer, err)
+	}
+	if !in.Active || in.TokenUse != string(fosite.AccessToken) {
+		return fmt.Errorf("issuer %q reports the subject token inactive (revoked)", t.Issuer)
+	}
+	return nil
 }

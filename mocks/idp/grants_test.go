@@ -208,6 +208,28 @@ func TestTokenExchange(t *testing.T) {
 			}
 		})
 	}
+	// An ID token is never stored at its issuer (introspection calls it inactive) and
+	// cannot be revoked: the revocation check must leave it alone.
+	t.Run("id token", func(t *testing.T) {
+		up := startIdP(t, Config{AutoApprove: true, Users: aliceUsers})
+		cfg := oauthConfig(up, "test-client", "", testRedirect, "openid")
+		v := oauth2.GenerateVerifier()
+		tok, err := cfg.Exchange(clientCtx(up), codeFor(t, up, cfg, oauth2.S256ChallengeOption(v),
+			oauth2.SetAuthURLParam("login_hint", "alice")), oauth2.VerifierOption(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idToken, _ := tok.Extra("id_token").(string)
+		if in := mustIntrospect(t, up, idToken); in.Active {
+			t.Fatalf("the issuer introspects its ID token as active: %+v", in)
+		}
+		s := startIdP(t, Config{TrustedIssuers: []TrustedIssuer{{ConnectorID: "up", Server: up}}})
+		for _, typ := range []string{TokenTypeIDToken, TokenTypeJWT} {
+			if res := exchange(t, s, idToken, typ); res.status != 200 {
+				t.Errorf("exchange of an ID token as %s: %d %v", typ, res.status, res.body)
+			}
+		}
+	})
 	if c := s.Counters(); c.Exchange != 2 {
 		t.Errorf("exchange count = %d", c.Exchange)
 	}

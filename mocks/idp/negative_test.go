@@ -218,6 +218,22 @@ func TestNegativeCatalogue(t *testing.T) {
 			run: func(t *testing.T, s *Server) oauthErr {
 				return exchange(t, s, "opaque-garbage", TokenTypeAccessToken)
 			}},
+		// A JWT's signature and exp stay valid after revocation: only its issuer knows.
+		{name: "token exchange with a revoked JWT subject token", setup: trustedSetup, status: 400, code: "invalid_grant",
+			run: func(t *testing.T, s *Server) oauthErr {
+				return exchange(t, s, revokedAt(t, s.trusted[0].Server), TokenTypeJWT)
+			}},
+		{name: "token exchange with a revoked JWT declared an access token", setup: trustedSetup, status: 400, code: "invalid_grant",
+			run: func(t *testing.T, s *Server) oauthErr {
+				return exchange(t, s, revokedAt(t, s.trusted[0].Server), TokenTypeAccessToken)
+			}},
+		{name: "token exchange with a revoked opaque subject token", status: 400, code: "invalid_grant",
+			setup: func(t *testing.T) Config {
+				return Config{TrustedIssuers: []TrustedIssuer{{ConnectorID: "up", Server: startIdP(t, Config{})}}}
+			},
+			run: func(t *testing.T, s *Server) oauthErr {
+				return exchange(t, s, revokedAt(t, s.trusted[0].Server), TokenTypeAccessToken)
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,6 +252,23 @@ func TestNegativeCatalogue(t *testing.T) {
 func trustedSetup(t *testing.T) Config {
 	up := startIdP(t, Config{SignTokens: true, UseMockClock: true})
 	return Config{TrustedIssuers: []TrustedIssuer{{ConnectorID: "up", Server: up}}}
+}
+
+// revokedAt mints an access token at issuer and revokes it through issuer's /revoke, as
+// its client would; it fails the test unless the issuer then reports it inactive.
+func revokedAt(t *testing.T, issuer *Server) string {
+	t.Helper()
+	tok, err := issuer.IssueToken(context.Background(), IssueOptions{Scopes: []string{"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := postForm(t, issuer, "/revoke", url.Values{"token": {tok.AccessToken}, "client_id": {"test-client"}}, "", ""); res.status != 200 {
+		t.Fatalf("revoke: %d %v", res.status, res.body)
+	}
+	if in := mustIntrospect(t, issuer, tok.AccessToken); in.Active {
+		t.Fatalf("the issuer still reports the revoked token active: %+v", in)
+	}
+	return tok.AccessToken
 }
 
 // forgeJWT signs a plausible access token for issuer with a key the issuer never had.

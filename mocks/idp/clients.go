@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/muster-test/muster-test/mocks/hostguard"
 )
 
 const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -86,20 +87,11 @@ func isURLClientID(id string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// isLoopbackHost reports whether a URL host (no port) names the local machine.
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // isLoopbackHTTPURL reports whether s is an http(s) URL on a loopback host without fragment.
 func isLoopbackHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Fragment == "" &&
-		isLoopbackHost(u.Hostname())
+		hostguard.IsLoopback(u.Hostname())
 }
 
 // clientMetadataDocument is the part of a CIMD the IdP enforces.
@@ -115,7 +107,7 @@ var errCIMD = errors.New("client metadata document")
 
 func (c *clientRegistry) resolveMetadataDocument(ctx context.Context, id string) (fosite.Client, error) {
 	u, _ := url.Parse(id)
-	if !isLoopbackHost(u.Hostname()) {
+	if !hostguard.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%w: %s is not on a loopback host: %w", errCIMD, id, fosite.ErrNotFound)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, id, nil)

@@ -9,6 +9,8 @@
 //
 // Use it like httptest: Start returns a running *Server on 127.0.0.1; Close stops it.
 // The package knows nothing of scenarios; callers translate their configuration into Config.
+// Like the mock MCP servers it answers only requests addressed to a loopback host
+// (localhost, 127.0.0.1, [::1]); any other Host gets 403 (DNS-rebinding guard).
 //
 // # Consent page
 //

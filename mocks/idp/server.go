@@ -21,6 +21,8 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/muster-test/muster-test/mocks/hostguard"
 )
 
 // Server is a running mock IdP.
@@ -119,7 +121,7 @@ func newServer(cfg Config, port int) (*Server, error) {
 		return nil, err
 	}
 	// Clients that reject the test CA are expected; their handshake errors are not news.
-	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
+	s.httpSrv = &http.Server{Handler: hostguard.Handler(s.routes()), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: log.New(io.Discard, "", 0)}
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -412,5 +413,32 @@ func TestStartErrors(t *testing.T) {
 				t.Fatal("Start succeeded")
 			}
 		})
+	}
+}
+
+// TestForeignHostRefused: a mock on loopback refuses a request naming another host (DNS
+// rebinding) on every route, the metadata documents included, before any auth answer.
+func TestForeignHostRefused(t *testing.T) {
+	a := newAuthority(t)
+	for _, typ := range []string{mcpserver.TypeStreamableHTTP, mcpserver.TypeSSE} {
+		s := startServer(t, protectedConfig(t, typ, a, "mcp:read", ""))
+		for _, u := range []string{s.URL(), s.PRMURL(), s.BaseURL() + "/.well-known/oauth-protected-resource"} {
+			for host, want := range map[string]int{"evil.example": http.StatusForbidden, "localhost": http.StatusOK} {
+				req, _ := http.NewRequest(http.MethodGet, u, nil)
+				base, _ := url.Parse(s.BaseURL())
+				req.Host = host + ":" + base.Port()
+				if u == s.URL() && want == http.StatusOK {
+					want = http.StatusUnauthorized // no token
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("%s: GET %s with Host %s: status %d, want %d", typ, u, req.Host, resp.StatusCode, want)
+				}
+			}
+		}
 	}
 }

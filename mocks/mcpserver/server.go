@@ -17,6 +17,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/muster-test/muster-test/mocks/hostguard"
 )
 
 // wellKnownPRM is RFC 9728's well-known prefix.
@@ -153,8 +155,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // routes assembles the HTTP surface: the transport's endpoints, behind the bearer guard
-// when protected, and the public metadata documents.
+// when protected, and the public metadata documents; all of it behind the DNS-rebinding
+// guard when clients address the server by a loopback name. A mock configured with another
+// host name (a SUT in a container, say) must accept it, and listening on 127.0.0.1 only
+// already keeps it private. mcp-go's own copy of the guard is off: it would cover the
+// transport only, and only after the bearer guard had answered.
 func (s *Server) routes() http.Handler {
+	h := s.surface()
+	if hostguard.IsLoopback(s.cfg.Host) {
+		h = hostguard.Handler(h)
+	}
+	return h
+}
+
+func (s *Server) surface() http.Handler {
 	mcpMux := http.NewServeMux()
 	switch s.cfg.Type {
 	case TypeSSE:
@@ -163,7 +177,7 @@ func (s *Server) routes() http.Handler {
 			server.WithBaseURL(s.baseURL),
 			server.WithSSEEndpoint("/sse"),
 			server.WithMessageEndpoint("/message"),
-			server.WithSSEDisableLocalhostProtection(!loopbackHost(s.cfg.Host)))
+			server.WithSSEDisableLocalhostProtection(true))
 		mcpMux.Handle("/sse", s.sse.SSEHandler())
 		mcpMux.Handle("/message", s.sse.MessageHandler())
 	default:
@@ -172,7 +186,7 @@ func (s *Server) routes() http.Handler {
 			// Reject session ids the server never issued (404), as a real server does.
 			server.WithStateful(true),
 			server.WithStreamableHTTPLogger(s.logger),
-			server.WithDisableLocalhostProtection(!loopbackHost(s.cfg.Host)),
+			server.WithDisableLocalhostProtection(true),
 		}
 		if s.cfg.LegacyOnly {
 			opts = append(opts, server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...))
@@ -199,18 +213,6 @@ func (s *Server) routes() http.Handler {
 	}
 	root.Handle("/", g.wrap(mcpMux))
 	return root
-}
-
-// loopbackHost reports whether clients will address the server by a loopback name. mcp-go
-// refuses loopback connections that carry another Host (DNS-rebinding guard); a mock
-// configured with another host name (a SUT in a container, say) must accept them, and
-// listening on 127.0.0.1 only already keeps it private.
-func loopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // URL is the endpoint to give a client: BaseURL + "/mcp" or "/sse".

@@ -101,6 +101,7 @@ type MockOAuthServer struct {
 	TrustedIssuers         []TrustedIssuer `yaml:"trusted_issuers"`
 	UseAsMusterOAuthServer bool            `yaml:"use_as_muster_oauth_server"`
 	Users                  []User          `yaml:"users"`
+	Registration           string          `yaml:"registration"` // open (default) or closed
 
 	Pos Pos `yaml:"-"`
 }

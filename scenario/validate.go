@@ -74,6 +74,9 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 			return dup
 		})
 		c.idps[idp.Name] = idp
+		if r := idp.Registration; r != "" && r != "open" && r != "closed" {
+			c.errorAt(c.at(&idp.Registration, idp.Pos), "%s.registration: %q: want open or closed", path, r)
+		}
 	}
 	for i := range pc.MCPServers {
 		srv := &pc.MCPServers[i]

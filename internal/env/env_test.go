@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -126,5 +129,49 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 	e.Close()
 	if _, err := http.Get(url); err == nil {
 		t.Error("the protected mock still answers after Close")
+	}
+}
+
+// TestIdPKeysReachTheIdP: the loader's keys of a mock IdP are the IdP's keys (drift), and
+// the ones the mapping carries change what the started IdP does.
+func TestIdPKeysReachTheIdP(t *testing.T) {
+	runnerOnly := map[string]bool{"trusted_issuers": true, "use_as_muster_oauth_server": true}
+	for f := range reflect.TypeFor[scenario.MockOAuthServer]().Fields() {
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if key == "" || key == "-" || runnerOnly[key] {
+			continue
+		}
+		if _, err := idp.ConfigFromYAML([]byte(key + ": null\n")); err != nil {
+			t.Errorf("the loader accepts key %q of mock_oauth_servers, the IdP does not: %v", key, err)
+		}
+	}
+
+	sc, diags := scenario.Loader{}.Parse("keys.yaml", []byte(`
+name: keys
+pre_configuration:
+  mock_oauth_servers:
+    - {name: closed, registration: closed}
+    - {name: open}
+steps:
+  - {id: s, tool: x_any, expected: {success: true}}
+`))
+	if sc == nil {
+		t.Fatal(diags)
+	}
+	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for name, want := range map[string]int{"closed": http.StatusUnauthorized, "open": http.StatusCreated} {
+		s, _ := e.IdP(name)
+		resp, err := http.Post(s.URL()+"/register", "application/json", strings.NewReader(`{"redirect_uris":["http://127.0.0.1/cb"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("IdP %s: POST /register answered %d, want %d", name, resp.StatusCode, want)
+		}
 	}
 }

@@ -50,7 +50,17 @@ type Config struct {
 	Users []User
 	// IssueRefreshTokens with every authorization-code grant (default true).
 	IssueRefreshTokens *bool
+	// Registration is RegistrationOpen (the default: anyone may register a client through
+	// RFC 7591, asking for any grant) or RegistrationClosed (the metadata offers no
+	// registration endpoint, and POST /register is refused).
+	Registration string
 }
+
+// Registration modes.
+const (
+	RegistrationOpen   = "open"
+	RegistrationClosed = "closed"
+)
 
 // User is a subject the IdP can log in, with claims that appear in ID tokens, userinfo,
 // introspection and JWT access tokens.
@@ -93,6 +103,9 @@ func (c Config) withDefaults() Config {
 			"name": "Test User", "email": "test-user-123@example.com", "email_verified": true,
 		}}}
 	}
+	if c.Registration == "" {
+		c.Registration = RegistrationOpen
+	}
 	if c.IssueRefreshTokens == nil {
 		t := true
 		c.IssueRefreshTokens = &t
@@ -103,6 +116,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("idp: port %d out of range", c.Port)
+	}
+	if c.Registration != "" && c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
+		return fmt.Errorf("idp: registration %q: want %s or %s", c.Registration, RegistrationOpen, RegistrationClosed)
 	}
 	for i, u := range c.Users {
 		if u.Subject == "" {
@@ -133,6 +149,7 @@ type yamlConfig struct {
 	UseMockClock         bool       `yaml:"use_mock_clock"`
 	UseTLS               bool       `yaml:"use_tls"`
 	SignTokens           bool       `yaml:"sign_tokens"`
+	Registration         string     `yaml:"registration"`
 	Users                []yamlUser `yaml:"users"`
 }
 
@@ -157,7 +174,7 @@ func ConfigFromYAML(data []byte) (Config, error) {
 		Name: y.Name, Issuer: y.Issuer, Scopes: y.Scopes, AutoApprove: y.AutoApprove,
 		PKCERequired: y.PKCERequired, ClientID: y.ClientID, ClientSecret: y.ClientSecret,
 		SimulateError: y.SimulateError, UseMockClock: y.UseMockClock, UseTLS: y.UseTLS,
-		SignTokens: y.SignTokens,
+		SignTokens: y.SignTokens, Registration: y.Registration,
 	}
 	var err error
 	if cfg.TokenLifetime, err = parseDuration("token_lifetime", y.TokenLifetime); err != nil {

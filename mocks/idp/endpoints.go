@@ -16,7 +16,7 @@ import (
 // reachable (URL), which is the issuer unless Config.Issuer fixed another string.
 func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 	base := s.url
-	writeJSON(w, http.StatusOK, map[string]any{
+	m := map[string]any{
 		"issuer":                                         s.issuer,
 		"authorization_endpoint":                         base + "/authorize",
 		"token_endpoint":                                 base + "/token",
@@ -38,7 +38,11 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "name", "email"},
 		"client_id_metadata_document_supported":          true,
 		"authorization_response_iss_parameter_supported": false,
-	})
+	}
+	if s.cfg.Registration == RegistrationClosed {
+		delete(m, "registration_endpoint")
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
@@ -126,6 +130,13 @@ type registrationRequest struct {
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Registration == RegistrationClosed {
+		// RFC 7591 §3: a server may require an initial access token; a closed IdP issues
+		// none, so the answer is RFC 6750's for a missing or unknown token.
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token",
+			"dynamic client registration is closed: it needs an initial access token, and this IdP issues none")
+		return
+	}
 	var req registrationRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_client_metadata", "body is not a JSON object")

@@ -374,6 +374,7 @@ simulate_error: invalid_grant
 use_mock_clock: true
 use_tls: false
 sign_tokens: true
+registration: closed
 users:
   - subject: alice
     claims: {tenant: acme}
@@ -384,7 +385,7 @@ users:
 	}
 	if cfg.Name != "mock-idp" || cfg.TokenLifetime != 90*time.Second || cfg.RefreshTokenLifetime != 2*time.Hour ||
 		!cfg.AutoApprove || !cfg.PKCERequired || !cfg.SignTokens || !cfg.UseMockClock || cfg.ClientSecret != "s" ||
-		len(cfg.Users) != 1 || cfg.Users[0].Claims["tenant"] != "acme" || !slices.Equal(cfg.Scopes, []string{"openid", "mcp:read"}) {
+		cfg.Registration != RegistrationClosed || len(cfg.Users) != 1 || cfg.Users[0].Claims["tenant"] != "acme" || !slices.Equal(cfg.Scopes, []string{"openid", "mcp:read"}) {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	bad := map[string]string{
@@ -392,6 +393,7 @@ users:
 		"bad duration":      "name: x\ntoken_lifetime: 1 hour\n",
 		"user sans subject": "name: x\nusers: [{claims: {a: b}}]\n",
 		"wrong type":        "name: x\nauto_approve: [1]\n",
+		"registration mode": "name: x\nregistration: invite\n",
 		"empty":             "",
 	}
 	for name, doc := range bad {

@@ -120,14 +120,23 @@ func postForm(t testing.TB, s *Server, path string, form url.Values, user, pass 
 	if user != "" {
 		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
 	}
+	return send(t, s, req)
+}
+
+// send does req and reads the answer as JSON; a 401's challenge is kept as body["www-authenticate"].
+func send(t testing.TB, s *Server, req *http.Request) oauthErr {
+	t.Helper()
 	resp, err := httpClient(s).Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	out := oauthErr{status: resp.StatusCode, body: map[string]any{}}
 	_ = json.NewDecoder(resp.Body).Decode(&out.body)
 	out.code, _ = out.body["error"].(string)
+	if resp.StatusCode == http.StatusUnauthorized {
+		out.body["www-authenticate"] = resp.Header.Get("WWW-Authenticate")
+	}
 	return out
 }
 

@@ -102,6 +102,7 @@ type MockOAuthServer struct {
 	UseAsMusterOAuthServer bool            `yaml:"use_as_muster_oauth_server"`
 	Users                  []User          `yaml:"users"`
 	Registration           string          `yaml:"registration"` // open (default) or closed
+	ConsentCSRF            bool            `yaml:"consent_csrf"`
 
 	Pos Pos `yaml:"-"`
 }

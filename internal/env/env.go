@@ -103,7 +103,7 @@ func (e *Env) startIdP(ctx context.Context, d scenario.MockOAuthServer) error {
 	cfg := idp.Config{Name: d.Name, Issuer: d.Issuer, Scopes: d.Scopes, AutoApprove: d.AutoApprove,
 		PKCERequired: d.PKCERequired, TokenLifetime: d.TokenLifetime.D(), RefreshTokenLifetime: d.RefreshTokenLifetime.D(),
 		ClientID: d.ClientID, ClientSecret: d.ClientSecret, SimulateError: d.SimulateError, UseMockClock: d.UseMockClock,
-		UseTLS: d.UseTLS, SignTokens: d.SignTokens, Registration: d.Registration}
+		UseTLS: d.UseTLS, SignTokens: d.SignTokens, Registration: d.Registration, ConsentCSRF: d.ConsentCSRF}
 	for _, u := range d.Users {
 		cfg.Users = append(cfg.Users, idp.User{Subject: u.Subject, Claims: u.Claims})
 	}

@@ -2,6 +2,7 @@ package env
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -150,7 +151,7 @@ func TestIdPKeysReachTheIdP(t *testing.T) {
 name: keys
 pre_configuration:
   mock_oauth_servers:
-    - {name: closed, registration: closed}
+    - {name: closed, registration: closed, consent_csrf: true}
     - {name: open}
 steps:
   - {id: s, tool: x_any, expected: {success: true}}
@@ -172,6 +173,15 @@ steps:
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("IdP %s: POST /register answered %d, want %d", name, resp.StatusCode, want)
+		}
+		resp, err = http.Get(s.URL() + "/authorize?response_type=code&client_id=test-client&state=state-12345678&redirect_uri=http://127.0.0.1/cb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if hasToken := strings.Contains(string(page), `name="`+idp.FieldCSRF+`"`); hasToken != (name == "closed") {
+			t.Errorf("IdP %s: consent page (status %d) has a CSRF token: %v", name, resp.StatusCode, hasToken)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/html"
+
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/result"
 	"github.com/muster-test/muster-test/mocks/idp"
@@ -212,9 +214,12 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
-		// The consent page: its form echoes the request and adds subject and action.
-		form, _ := url.Parse(authURL)
-		values := form.Query()
+		// The consent page: post its form back as the browser would, with the page's fields
+		// (the echoed request, and a CSRF token where the IdP sets one) and its cookies.
+		action, values, ok := consentForm(string(body))
+		if !ok {
+			return "", fmt.Errorf("the IdP's /authorize answered 200 without a consent form: %s", trimPage(string(body)))
+		}
 		values.Set(idp.FieldAction, idp.ActionAllow)
 		if deny != nil {
 			values.Set(idp.FieldAction, idp.ActionDeny)
@@ -222,8 +227,11 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 		if subject != "" {
 			values.Set(idp.FieldSubject, subject)
 		}
-		form.RawQuery = ""
-		resp, err = w.request(ctx, http.MethodPost, form.String(), values)
+		target, err := resolve(authURL, action)
+		if err != nil {
+			return "", err
+		}
+		resp, err = w.request(ctx, http.MethodPost, target, values, resp.Cookies()...)
 		if err != nil {
 			return "", err
 		}
@@ -237,7 +245,7 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 	return resolve(authURL, loc)
 }
 
-func (w *World) request(ctx context.Context, method, u string, form url.Values) (*http.Response, error) {
+func (w *World) request(ctx context.Context, method, u string, form url.Values, cookies ...*http.Cookie) (*http.Response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -248,6 +256,9 @@ func (w *World) request(ctx context.Context, method, u string, form url.Values) 
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
 	}
 	resp, err := w.http.Do(req)
 	if err != nil {
@@ -314,3 +325,39 @@ func trimPage(s string) string {
 }
 
 var errNotProtected = errors.New("is not OAuth-protected")
+
+// consentForm reads the mock IdP's consent page (the form with id "consent") as a browser
+// does: its action and the fields it would submit, buttons aside (the caller picks one).
+func consentForm(page string) (action string, fields url.Values, ok bool) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return "", nil, false
+	}
+	fields = url.Values{}
+	var walk func(n *html.Node, inForm bool)
+	walk = func(n *html.Node, inForm bool) {
+		if n.Type == html.ElementNode {
+			switch {
+			case n.Data == "form" && attr(n, "id") == "consent" && !ok:
+				action, ok, inForm = attr(n, "action"), true, true
+			case n.Data == "input" && inForm && attr(n, "name") != "" &&
+				!slices.Contains([]string{"submit", "button", "image", "reset"}, strings.ToLower(attr(n, "type"))):
+				fields.Add(attr(n, "name"), attr(n, "value"))
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inForm)
+		}
+	}
+	walk(doc, false)
+	return action, fields, ok
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}

@@ -1,6 +1,8 @@
 package testtools
 
 import (
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -43,5 +45,28 @@ func TestRequireLoopback(t *testing.T) {
 		if err := requireLoopback(c.u, c.port, "url"); (err == nil) != c.ok {
 			t.Errorf("requireLoopback(%q, %q) = %v, want ok=%v", c.u, c.port, err, c.ok)
 		}
+	}
+}
+
+func TestConsentForm(t *testing.T) {
+	page := `<!DOCTYPE html><html><body>
+<form id="search" action="/search"><input name="q" value="x"></form>
+<input type="hidden" name="stray" value="1">
+<form id="consent" method="POST" action="/authorize">
+<input type="hidden" name="state" value="a&amp;b">
+<input type="hidden" name="scope" value="openid">
+<input type="hidden" name="scope" value="mcp:read">
+<input type="hidden" name="csrf_token" value="tok">
+<label>Subject <input type="text" name="subject" value="alice"></label>
+<input type="submit" name="action" value="go">
+<button type="submit" name="action" value="approve">Approve</button>
+</form></body></html>`
+	action, fields, ok := consentForm(page)
+	want := url.Values{"state": {"a&b"}, "scope": {"openid", "mcp:read"}, "csrf_token": {"tok"}, "subject": {"alice"}}
+	if !ok || action != "/authorize" || !reflect.DeepEqual(fields, want) {
+		t.Errorf("consentForm = %q %v %v, want /authorize %v", action, fields, ok, want)
+	}
+	if _, _, ok := consentForm(`<html><body><form id="other"></form></body></html>`); ok {
+		t.Error("a page without the consent form was read as one")
 	}
 }

@@ -1,11 +1,15 @@
 package idp
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,8 +21,10 @@ import (
 const (
 	FieldSubject = "subject"
 	FieldAction  = "action"
-	ActionAllow  = "approve"
-	ActionDeny   = "deny"
+	// FieldCSRF holds the consent form's CSRF token (with Config.ConsentCSRF only).
+	FieldCSRF   = "csrf_token"
+	ActionAllow = "approve"
+	ActionDeny  = "deny"
 )
 
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +62,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.cfg.AutoApprove {
 		if r.Method != http.MethodPost || r.PostForm.Get(FieldAction) == "" {
-			s.writeConsentPage(w, original, subject)
+			s.writeConsentPage(w, r, original, subject)
+			return
+		}
+		if s.cfg.ConsentCSRF && !s.validCSRF(r) {
+			// No redirect: the request may come from any page, and its client learns nothing.
+			writeOAuthError(w, http.StatusForbidden, "access_denied",
+				"the consent form's CSRF token is missing or was not issued to this browser")
 			return
 		}
 		if r.PostForm.Get(FieldAction) != ActionAllow {
@@ -111,6 +123,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE htm
 <p>Client <code>{{.ClientID}}</code> asks for: <code>{{.Scope}}</code></p>
 <form id="consent" method="POST" action="/authorize">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}{{if .CSRF}}<input type="hidden" name="csrf_token" value="{{.CSRF}}">
 {{end}}<label>Subject <input type="text" name="subject" value="{{.Subject}}"></label>
 <button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="deny">Deny</button>
@@ -120,11 +133,15 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE htm
 
 type hiddenField struct{ Name, Value string }
 
-func (s *Server) writeConsentPage(w http.ResponseWriter, form url.Values, subject string) {
+func (s *Server) writeConsentPage(w http.ResponseWriter, r *http.Request, form url.Values, subject string) {
+	var csrf string
+	if s.cfg.ConsentCSRF {
+		csrf = s.csrfToken(s.browserID(w, r))
+	}
 	var hidden []hiddenField
 	keys := make([]string, 0, len(form))
 	for k := range form {
-		if k != FieldSubject && k != FieldAction {
+		if k != FieldSubject && k != FieldAction && k != FieldCSRF {
 			keys = append(keys, k)
 		}
 	}
@@ -139,6 +156,40 @@ func (s *Server) writeConsentPage(w http.ResponseWriter, form url.Values, subjec
 	w.Header().Set("X-Frame-Options", "DENY")
 	_ = consentTemplate.Execute(w, map[string]any{
 		"Issuer": s.issuer, "ClientID": form.Get("client_id"), "Scope": form.Get("scope"),
-		"Hidden": hidden, "Subject": subject,
+		"Hidden": hidden, "Subject": subject, "CSRF": csrf,
 	})
+}
+
+// consentCookie names the cookie that identifies a browser to the consent form. Cookies
+// ignore ports, so the name carries the IdP's: two IdPs on localhost keep theirs apart.
+func (s *Server) consentCookie() string { return "mock_idp_browser_" + strconv.Itoa(s.port) }
+
+// browserID returns the browser's id from its cookie, setting a new one when it has none.
+func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(s.consentCookie()); err == nil && c.Value != "" {
+		return c.Value
+	}
+	id := randomID(32)
+	http.SetCookie(w, &http.Cookie{Name: s.consentCookie(), Value: id, Path: "/authorize",
+		HttpOnly: true, Secure: s.cfg.UseTLS, SameSite: http.SameSiteStrictMode})
+	return id
+}
+
+// csrfToken is the consent form's token for a browser: only the IdP can derive it from the
+// cookie, and a page elsewhere can neither read the cookie nor the form.
+func (s *Server) csrfToken(browser string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte(browser))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validCSRF reports whether a consent POST carries exactly one token, the one of the
+// browser whose cookie it sends.
+func (s *Server) validCSRF(r *http.Request) bool {
+	c, err := r.Cookie(s.consentCookie())
+	got := r.PostForm[FieldCSRF]
+	if err != nil || c.Value == "" || len(got) != 1 {
+		return false
+	}
+	return hmac.Equal([]byte(got[0]), []byte(s.csrfToken(c.Value)))
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// RFC 7591, asking for any grant) or RegistrationClosed (the metadata offers no
 	// registration endpoint, and POST /register is refused).
 	Registration string
+	// ConsentCSRF binds the consent form to the browser that fetched it: the form carries a
+	// token derived from a cookie the IdP sets, and a POST without that pair is refused
+	// (403 access_denied). Off, the form accepts any POST, from any page.
+	ConsentCSRF bool
 }
 
 // Registration modes.
@@ -150,6 +154,7 @@ type yamlConfig struct {
 	UseTLS               bool       `yaml:"use_tls"`
 	SignTokens           bool       `yaml:"sign_tokens"`
 	Registration         string     `yaml:"registration"`
+	ConsentCSRF          bool       `yaml:"consent_csrf"`
 	Users                []yamlUser `yaml:"users"`
 }
 
@@ -174,7 +179,7 @@ func ConfigFromYAML(data []byte) (Config, error) {
 		Name: y.Name, Issuer: y.Issuer, Scopes: y.Scopes, AutoApprove: y.AutoApprove,
 		PKCERequired: y.PKCERequired, ClientID: y.ClientID, ClientSecret: y.ClientSecret,
 		SimulateError: y.SimulateError, UseMockClock: y.UseMockClock, UseTLS: y.UseTLS,
-		SignTokens: y.SignTokens, Registration: y.Registration,
+		SignTokens: y.SignTokens, Registration: y.Registration, ConsentCSRF: y.ConsentCSRF,
 	}
 	var err error
 	if cfg.TokenLifetime, err = parseDuration("token_lifetime", y.TokenLifetime); err != nil {

@@ -24,6 +24,10 @@
 //
 // Deny redirects to the client with error=access_denied and the request's state.
 //
+// By default the form accepts a POST from anywhere. With Config.ConsentCSRF the page also
+// sets a cookie and carries a hidden field csrf_token derived from it; a POST whose token is
+// missing or does not match its cookie is refused with 403 access_denied, no redirect.
+//
 // Only declared users log in (Config.Users, or AddUser at run time): an authorization for
 // any other subject, from login_hint or the subject field, is redirected back with
 // error=access_denied and an error_description naming the subject, with or without consent.

@@ -20,7 +20,17 @@ import (
 // submit them (hidden and text inputs; the button is the caller's choice).
 func consentForm(t *testing.T, s *Server, authURL string) url.Values {
 	t.Helper()
-	res := getAuthorize(t, s, authURL)
+	return consentFormIn(t, httpClient(s), authURL)
+}
+
+// consentFormIn is consentForm in browser c (whose cookie jar, if any, keeps the IdP's cookies).
+func consentFormIn(t *testing.T, c *http.Client, authURL string) url.Values {
+	t.Helper()
+	resp, err := c.Get(authURL)
+	if err != nil {
+		t.Fatalf("GET authorize: %v", err)
+	}
+	res := readAuthorize(t, resp)
 	if res.status != http.StatusOK || res.location != nil {
 		t.Fatalf("consent page: status %d location %v", res.status, res.location)
 	}
@@ -48,7 +58,12 @@ func consentForm(t *testing.T, s *Server, authURL string) url.Values {
 
 func postConsent(t *testing.T, s *Server, form url.Values) authorizeResult {
 	t.Helper()
-	resp, err := httpClient(s).PostForm(s.URL()+"/authorize", form)
+	return postConsentIn(t, httpClient(s), s, form)
+}
+
+func postConsentIn(t *testing.T, c *http.Client, s *Server, form url.Values) authorizeResult {
+	t.Helper()
+	resp, err := c.PostForm(s.URL()+"/authorize", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +78,8 @@ func TestConsentPage(t *testing.T) {
 
 	t.Run("approve as alice", func(t *testing.T) {
 		form := consentForm(t, s, authURL)
-		if form.Get(FieldSubject) != DefaultSubject || form.Get("code_challenge") == "" || form.Get("resource") != testResource {
+		if form.Get(FieldSubject) != DefaultSubject || form.Get("code_challenge") == "" || form.Get("resource") != testResource ||
+			form.Has(FieldCSRF) {
 			t.Fatalf("form fields = %v", form)
 		}
 		form.Set(FieldSubject, "alice")

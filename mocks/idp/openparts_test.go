@@ -1,9 +1,15 @@
 package idp
 
 import (
+	"maps"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 )
 
 // registerBody is a registration request asking for grants beyond the usual ones.
@@ -55,5 +61,77 @@ func TestRegistrationClosed(t *testing.T) {
 	}
 	if _, err := Start(t.Context(), Config{Registration: "by-invitation"}); err == nil || !strings.Contains(err.Error(), "registration") {
 		t.Errorf("unknown registration mode: err = %v", err)
+	}
+}
+
+// browser is a user agent with its own cookie jar.
+func browser(t *testing.T, s *Server) *http.Client {
+	t.Helper()
+	c := httpClient(s)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Jar = jar
+	return c
+}
+
+// TestConsentCSRF: with consent_csrf the consent form carries a token bound to the
+// browser that fetched it (a cookie), and a POST that lacks it, or comes with another
+// browser's, is refused before any decision is taken.
+func TestConsentCSRF(t *testing.T) {
+	s := startIdP(t, Config{ConsentCSRF: true, Users: aliceUsers})
+	authURL := publicCfg(s).AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	alice, mallory := browser(t, s), browser(t, s)
+	form := consentFormIn(t, alice, authURL)
+	if form.Get(FieldCSRF) == "" {
+		t.Fatalf("no %s field in the consent form: %v", FieldCSRF, form)
+	}
+	form.Set(FieldAction, ActionAllow)
+	form.Set(FieldSubject, "alice")
+	malloryForm := consentFormIn(t, mallory, authURL)
+
+	refused := map[string]struct {
+		c    *http.Client
+		edit func(url.Values)
+	}{
+		"no token":                        {alice, func(f url.Values) { f.Del(FieldCSRF) }},
+		"empty token":                     {alice, func(f url.Values) { f.Set(FieldCSRF, "") }},
+		"wrong token":                     {alice, func(f url.Values) { f.Set(FieldCSRF, strings.Repeat("A", len(f.Get(FieldCSRF)))) }},
+		"two tokens":                      {alice, func(f url.Values) { f.Add(FieldCSRF, malloryForm.Get(FieldCSRF)) }},
+		"another browser's token":         {alice, func(f url.Values) { f.Set(FieldCSRF, malloryForm.Get(FieldCSRF)) }},
+		"no cookie":                       {httpClient(s), func(url.Values) {}},
+		"the token in a cookie-less deny": {httpClient(s), func(f url.Values) { f.Set(FieldAction, ActionDeny) }},
+	}
+	for name, c := range refused {
+		f := maps.Clone(form)
+		for k, v := range f {
+			f[k] = slices.Clone(v)
+		}
+		c.edit(f)
+		res := postConsentIn(t, c.c, s, f)
+		if res.status != http.StatusForbidden || res.location != nil || !strings.Contains(res.body, "access_denied") {
+			t.Errorf("%s: status %d location %v body %s, want 403 access_denied without redirect", name, res.status, res.location, res.body)
+		}
+	}
+	if res := postConsentIn(t, alice, s, form); res.param("code") == "" {
+		t.Fatalf("the browser's own form: %d %v %s", res.status, res.location, res.body)
+	}
+	// The binding is to the browser, not to one page view: a second form in the same
+	// browser works too.
+	again := consentFormIn(t, alice, authURL)
+	again.Set(FieldAction, ActionDeny)
+	if res := postConsentIn(t, alice, s, again); res.param("error") != "access_denied" || res.param("state") != "state-12345678" {
+		t.Errorf("deny with a valid token: %d %v", res.status, res.location)
+	}
+}
+
+// TestConsentWithoutCSRF: the default keeps the consent form open to any POST.
+func TestConsentWithoutCSRF(t *testing.T) {
+	s := startIdP(t, Config{})
+	form := url.Values{"response_type": {"code"}, "client_id": {"test-client"}, "redirect_uri": {testRedirect},
+		"scope": {"openid"}, "state": {"state-12345678"}, FieldAction: {ActionAllow}}
+	if res := postConsent(t, s, form); res.param("code") == "" {
+		t.Errorf("a bare POST without consent_csrf: %d %v %s", res.status, res.location, res.body)
 	}
 }

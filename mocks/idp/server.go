@@ -45,6 +45,7 @@ type Server struct {
 	caPEM    []byte
 	obs      observer
 	denyNext atomic.Bool
+	csrfKey  []byte // signs consent-form tokens (ConsentCSRF)
 
 	httpSrv *http.Server
 	done    chan struct{}
@@ -118,6 +119,10 @@ func newServer(cfg Config, port int) (*Server, error) {
 		s.trusted = append(s.trusted, t)
 	}
 	if err := s.buildProvider(); err != nil {
+		return nil, err
+	}
+	s.csrfKey = make([]byte, 32)
+	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
 	}
 	// Clients that reject the test CA are expected; their handshake errors are not news.

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Callback failure messages (contract §4.5).
+// Callback failure messages (docs/muster-contract.md §4.5).
 const (
 	msgDenied   = "Authentication was denied or failed. Please try again."
 	msgMissing  = "Invalid callback: missing required parameters"
@@ -63,7 +63,7 @@ func writePage(w http.ResponseWriter, status int, page *template.Template, data 
 func fail(w http.ResponseWriter, msg string) { writePage(w, http.StatusBadRequest, failurePage, msg) }
 
 // handleCallback finishes a login: it checks the state, exchanges the code and stores the
-// token under (session, issuer). It connects nothing: the next login call does (§4.5).
+// token under (session, issuer); the next login call connects (docs/muster-contract.md §4.5).
 func (a *Aggregator) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	code, state := q.Get("code"), q.Get("state")
@@ -139,7 +139,7 @@ func (a *Aggregator) exchange(ctx context.Context, p pendingLogin, code string) 
 	return a.oauthConfig(md, "").Exchange(a.oauthCtx(ctx), code, opts...)
 }
 
-// handleCIMD serves the Client ID Metadata Document that client_id points at (§4.4).
+// handleCIMD serves the client metadata document client_id names (docs/muster-contract.md §4.4).
 func (a *Aggregator) handleCIMD(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -9,7 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// coreTools are the core_* tools of contract §9; muster's other core names stay unknown.
+// coreTools are the core_* tools of docs/muster-contract.md §9; other core names stay unknown.
 func (a *Aggregator) coreTools() []server.ServerTool {
 	noArgs := mcp.ToolInputSchema{Type: "object"}
 	nameArg := func(what string) mcp.ToolInputSchema {
@@ -102,7 +102,7 @@ func (a *Aggregator) coreMCPServerGet(ctx context.Context, req mcp.CallToolReque
 	return jsonResult(a.serverEntry(a.sessionFromCtx(ctx), s))
 }
 
-// serviceItem mirrors muster's service view of an MCP server (§3.5), seen from this session.
+// serviceItem is muster's service view of a server, per session (docs/muster-contract.md §3.5).
 func (a *Aggregator) serviceItem(sess *sessionState, s *serverState) map[string]any {
 	state, health, ready := "running", "healthy", true
 	switch a.state(sess, s) {
@@ -191,7 +191,7 @@ func (a *Aggregator) coreAuthLogout(ctx context.Context, req mcp.CallToolRequest
 	return a.logout(ctx, s), nil
 }
 
-// readAuthStatus serves auth://status as this session sees it (§3.8, per session as in §9).
+// readAuthStatus serves auth://status as this session sees it (docs/muster-contract.md §3.8, §9).
 func (a *Aggregator) readAuthStatus(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	sess := a.sessionFromCtx(ctx)
 	list := []map[string]any{}

@@ -3,7 +3,7 @@ package refsut
 import "fmt"
 
 // destructive are the upstream tool names muster refuses to call unless started with
-// --yolo (MUSTER-CONTRACT.md §3.3): operations that change clusters, releases or
+// --yolo (docs/muster-contract.md §3.3): operations that change clusters, releases or
 // incidents. The names are matched against the upstream's own tool name.
 var destructive = map[string]bool{
 	"apply_kubernetes_manifest": true, "delete_kubernetes_resource": true,

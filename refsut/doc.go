@@ -1,5 +1,5 @@
 // Package aggregator is the reference system under test of muster-test: an MCP aggregator
-// that speaks the contract of muster's `serve` command (see MUSTER-CONTRACT.md), so that the
+// that speaks muster's `serve` contract (docs/muster-contract.md, §9: where it differs), so the
 // built-in scenario suite runs on a machine where muster is not installed.
 //
 // It reads muster's configuration directory (config.yaml and mcpservers/*.yaml), connects to

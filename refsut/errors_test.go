@@ -34,7 +34,7 @@ func boomServer(t *testing.T) string {
 	return hs.URL + "/mcp"
 }
 
-// TestToolCallErrors checks every JSON-RPC error of contract §3.6, code and text.
+// TestToolCallErrors checks every JSON-RPC error of docs/muster-contract.md §3.6, code and text.
 func TestToolCallErrors(t *testing.T) {
 	e := newEnv(t)
 	idpA := e.idp("idp-a", idp.Config{})
@@ -242,7 +242,7 @@ func TestSessionIDs(t *testing.T) {
 	}
 }
 
-// TestSurface: initialize, /health and the CIMD document, as contract §3.2, §1.2 and §4.4 say.
+// TestSurface: initialize, /health, the CIMD document (docs/muster-contract.md §3.2, §1.2, §4.4).
 func TestSurface(t *testing.T) {
 	s := startSUT(t, sutOptions{oauth: true})
 	c := s.connect(t)

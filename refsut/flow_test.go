@@ -105,7 +105,7 @@ func TestLoginFlow(t *testing.T) {
 	}
 }
 
-// checkAuthURL checks the authorization URL parameter by parameter (contract §4.3).
+// checkAuthURL checks the authorization URL per parameter (docs/muster-contract.md §4.3).
 func checkAuthURL(t *testing.T, raw, base string, issuer *idp.Server, session, server string) {
 	t.Helper()
 	u, err := url.Parse(raw)

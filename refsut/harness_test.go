@@ -93,7 +93,7 @@ func writeYAML(t testing.TB, path string, v any) {
 	}
 }
 
-// writeConfig lays out a muster config dir as muster's runner does (contract §2).
+// writeConfig lays out a muster config dir as muster's runner does (docs/muster-contract.md §2).
 func writeConfig(t testing.TB, o sutOptions, port int) string {
 	dir := t.TempDir()
 	agg := map[string]any{"host": "localhost", "port": port, "transport": "streamable-http", "enabled": true}

@@ -165,7 +165,7 @@ func (a *Aggregator) oauthCtx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, a.httpClient)
 }
 
-// statePayload is the JSON inside the state parameter (contract §4.3), fields in muster's order.
+// statePayload is the state's JSON, fields in muster's order (docs/muster-contract.md §4.3).
 type statePayload struct {
 	SessionID  string    `json:"session_id"`
 	ServerName string    `json:"server_name"`

@@ -25,10 +25,10 @@ type toolOwner struct {
 	server string
 }
 
-// metaAuthRequired is the _meta key that lists the logins a session still owes (contract §9).
+// metaAuthRequired is the _meta key of the logins a session owes (docs/muster-contract.md §9).
 const metaAuthRequired = "giantswarm.io/auth_required"
 
-// exposedName applies muster's naming (contract §3.3): the server prefix is not repeated when
+// exposedName applies muster's naming (docs/muster-contract.md §3.3): no second prefix when
 // the tool name already starts with it.
 func (a *Aggregator) exposedName(spec ServerSpec, tool string) string {
 	p := spec.prefix()
@@ -60,13 +60,13 @@ func (a *Aggregator) newMCPServer() *server.MCPServer {
 	})
 	// The list is trimmed per session here rather than by a tool filter: mcp-go applies
 	// filters at call time too, and a hidden x_<server>_authenticate must stay callable
-	// (contract §3.7). The hook gets the result by pointer before it is encoded.
+	// (docs/muster-contract.md §3.7). The hook gets the result by pointer before it is encoded.
 	hooks.AddAfterListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
 		if res != nil {
 			res.Tools = a.visibleTools(ctx, res.Tools)
 		}
 	})
-	// muster answers a version it does not know with 2025-06-18 (§3.2); mcp-go would offer
+	// muster answers unknown versions with 2025-06-18 (docs/muster-contract.md §3.2); mcp-go offers
 	// its newest. Valid versions are echoed by both.
 	hooks.AddAfterInitialize(func(_ context.Context, _ any, req *mcp.InitializeRequest, res *mcp.InitializeResult) {
 		if res != nil && !mcp.IsValidProtocolVersion(req.Params.ProtocolVersion) {
@@ -206,7 +206,7 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 }
 
 // shadowTool stands, for every session, in place of a protected tool the session has not
-// connected: it keeps muster's "not authenticated" answer once the name is known (§3.6).
+// connected: muster's "not authenticated" once the name is known (docs/muster-contract.md §3.6).
 func (a *Aggregator) shadowTool(s *serverState, t mcp.Tool) server.ServerTool {
 	t.Name = a.exposedName(s.spec, t.Name)
 	a.toolsMu.Lock()

@@ -16,7 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// upstreamProtocol is what muster's client asks for on initialize (contract §4.1).
+// upstreamProtocol is what muster's client asks for on initialize (docs/muster-contract.md §4.1).
 const upstreamProtocol = mcp.ProtocolVersion20241105
 
 // bearerKey carries, in a call's context, the access token that call must present. Keeping it
@@ -182,7 +182,7 @@ func (u *upstream) call(ctx context.Context, tool string, req mcp.CallToolReques
 	return res, nil
 }
 
-// upstreamError words a failed call as muster does (contract §3.6).
+// upstreamError words a failed call as muster does (docs/muster-contract.md §3.6).
 func upstreamError(err error) error {
 	if isUnauthorized(err) {
 		return errUnauthorized

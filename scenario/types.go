@@ -1,6 +1,6 @@
 // Package scenario holds the in-memory form of a scenario file and its strict loader.
 //
-// The types mirror muster's scenario format (SCENARIOS.md) so that muster users' files load
+// The types mirror muster's scenario format (scenarios/README.md) so that muster users' files load
 // unchanged. The `yaml` tags are the only source of truth for which keys are known: the
 // loader walks yaml.v3 nodes against them, so an unknown key is reported with file:line:col
 // instead of being dropped silently.

@@ -1,6 +1,6 @@
 // Package executor runs one scenario's steps against a started environment: SUT tools and
 // runner test tools through one interface, every expectation checked on every result,
-// retries, polling, parallel copies, templates, users and cleanup, as SCENARIOS.md defines.
+// retries, polling, parallel copies, templates, users, cleanup, as scenarios/README.md says.
 //
 // It knows nothing of processes or mocks: the environment arrives as an Env, and test tools
 // that need the mocks reach them through the Env they are handed.

@@ -1,5 +1,5 @@
 // Package expect decides whether a tool result meets a step's `expected` block, following
-// the matching rules of SCENARIOS.md exactly. It reports every unmet expectation with what
+// the matching rules of scenarios/README.md. It reports every unmet expectation with what
 // it wanted and what came back, so a failure needs no second run to understand.
 package expect
 

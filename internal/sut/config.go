@@ -21,7 +21,7 @@ const apiVersion = "muster.giantswarm.io/v1alpha1"
 // defaultMusterPrefix is muster's default `aggregator.musterPrefix`.
 const defaultMusterPrefix = "x"
 
-// writeMusterConfig writes muster's config directory (MUSTER-CONTRACT.md §2): config.yaml,
+// writeMusterConfig writes muster's config directory (docs/muster-contract.md §2): config.yaml,
 // one MCPServer file per upstream, and the workflows, service classes and services of the
 // scenario the way muster's own runner writes them. It returns the muster prefix the SUT
 // will put in front of every upstream tool name.

@@ -151,7 +151,7 @@ func (i *Instance) expectedTools() []string {
 	return out
 }
 
-// ExposedName is the name under which muster exposes an upstream tool (MUSTER-CONTRACT.md
+// ExposedName is the name under which muster exposes an upstream tool (docs/muster-contract.md
 // §3.3): `<musterPrefix>_<prefix>_<tool>`, except that a tool already named `<prefix>_...`
 // keeps its name after the muster prefix.
 func ExposedName(musterPrefix, serverPrefix, tool string) string {

@@ -1,4 +1,4 @@
-// Package testtools implements the runner's `test_*` tools (TEST-TOOLS.md): each is a
+// Package testtools implements the runner's `test_*` tools (scenarios/README.md): each is a
 // function in one registry, acting on the scenario's mocks and SUT through a World.
 package testtools
 

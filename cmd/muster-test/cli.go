@@ -26,6 +26,8 @@ Usage:
                                        run one mock OAuth identity provider
   muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...
                                        run the reference SUT (a muster-compatible aggregator)
+  muster-test client URL [flags]       log in to an OAuth-protected MCP server as its client
+                                       and list (or --call) its tools (see client --help)
 
 Exit codes: 0 all passed or skipped, 1 a scenario failed, errored or was cancelled,
 2 usage or load error, 130 interrupted by SIGINT, 143 by SIGTERM.

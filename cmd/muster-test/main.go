@@ -26,6 +26,8 @@ func dispatch(args []string) int {
 			return runMockIDP(args[1:])
 		case "reference-sut":
 			return runReferenceSUT(args[1:])
+		case "client":
+			return runClient(args[1:])
 		}
 	}
 	return runCLI(args)

@@ -3,6 +3,7 @@ package oauthclient_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -199,4 +200,51 @@ func TestStepUp(t *testing.T) {
 		t.Fatalf("scopes after step-up %v", got)
 	}
 	requirePhases(t, c.Phases(), oauthclient.PhaseToken, oauthclient.PhaseMCPRejected, oauthclient.PhaseToken, oauthclient.PhaseStepUp)
+}
+
+// TestProtocolRevisions: the session negotiates the newest revision both sides speak (the
+// stateless 2026-07-28 one has no session id), and a pinned revision is either spoken
+// exactly or refused.
+func TestProtocolRevisions(t *testing.T) {
+	cases := []struct {
+		pin, wantProtocol string
+		legacyOnly        bool
+		wantErr           string
+	}{
+		{"", "2026-07-28", false, ""},
+		{"", "2025-11-25", true, ""},
+		{"2025-06-18", "2025-06-18", false, ""},
+		{"2025-11-25", "2025-11-25", true, ""},
+		{"2026-07-28", "2026-07-28", false, ""},
+		{"2026-07-28", "", true, "protocol 2026-07-28 was pinned, but the server settled on 2025-11-25"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("pin=%s legacyOnly=%v", tc.pin, tc.legacyOnly), func(t *testing.T) {
+			w := startWorld(t, worldOptions{idp: idp.Config{AutoApprove: true}, legacyOnly: tc.legacyOnly})
+			ctx := testCtx(t)
+			c := newClient(t, oauthclient.Config{Protocol: tc.pin})
+			if _, err := c.Login(ctx, w.mcp.URL()); err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.Connect(ctx, w.mcp.URL())
+			if tc.wantErr != "" {
+				mustContain(t, err, tc.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.Protocol != tc.wantProtocol || (s.SessionID == "") != (tc.wantProtocol == "2026-07-28") {
+				t.Errorf("protocol %q session %q, want %q", s.Protocol, s.SessionID, tc.wantProtocol)
+			}
+			tools, err := s.ListTools(ctx)
+			if err != nil || len(tools) != 2 {
+				t.Fatalf("tools %v %v", tools, err)
+			}
+			if _, err := s.CallTool(ctx, "whoami", nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

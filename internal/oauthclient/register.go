@@ -188,12 +188,10 @@ func (c *Client) registerDCR(ctx context.Context, d *Discovery, redirect string)
 	}
 	reg := &Registration{Method: RegisterDCR, ClientID: out.ClientID, ClientSecret: out.ClientSecret,
 		AuthMethod: auth, RedirectURI: redirect, Document: doc}
-	// The server's answer decides (RFC 7591 §3.2.1); without one a secret implies basic.
-	switch {
-	case out.TokenEndpointAuthMethod != "":
+	// The server may replace requested metadata and returns what it registered (RFC 7591
+	// §3.2.1); where it says nothing, the request stands.
+	if out.TokenEndpointAuthMethod != "" {
 		reg.AuthMethod = out.TokenEndpointAuthMethod
-	case out.ClientSecret != "" && auth == authNone:
-		reg.AuthMethod = pickSecretMethod(d.AS.TokenEndpointAuthMethodsSupported)
 	}
 	return reg, nil
 }

@@ -22,6 +22,8 @@ type fakeServer struct {
 	docs map[string]func(w http.ResponseWriter) // by path
 	hits []string
 	www  string // WWW-Authenticate of the MCP endpoint's 401
+	// extra answers a request before the documents are looked at, when it returns true.
+	extra func(http.ResponseWriter, *http.Request) bool
 }
 
 func newFake(t *testing.T) *fakeServer {
@@ -30,9 +32,10 @@ func newFake(t *testing.T) *fakeServer {
 		f.mu.Lock()
 		f.hits = append(f.hits, r.URL.Path)
 		h, ok := f.docs[r.URL.Path]
-		www := f.www
+		www, extra := f.www, f.extra
 		f.mu.Unlock()
 		switch {
+		case extra != nil && extra(w, r):
 		case r.URL.Path == "/mcp":
 			if www != "" {
 				w.Header().Set("WWW-Authenticate", www)

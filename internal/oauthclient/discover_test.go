@@ -268,3 +268,25 @@ func TestDiscoveryJSON(t *testing.T) {
 		t.Errorf("phases %v", phases)
 	}
 }
+
+// FuzzDiscoveryDocuments: whatever a server sends as its WWW-Authenticate, PRM and AS
+// metadata, discovery ends, without a panic, with either usable metadata or a problem.
+func FuzzDiscoveryDocuments(f *testing.F) {
+	f.Add(`Bearer resource_metadata="/prm"`, `{"resource":"R","authorization_servers":["A"]}`, `{"issuer":"A","code_challenge_methods_supported":["S256"]}`)
+	f.Add(`Bearer realm="`, `{"resource":1}`, `[]`)
+	f.Add(``, `{"resource":"R","authorization_servers":["A"],"scopes_supported":"x"}`, `{"issuer":"A"}{}`)
+	f.Add(`Basic, Bearer scope="a b"`, `null`, `{"issuer":"A/","authorization_endpoint":"javascript:x"}`)
+	f.Fuzz(func(t *testing.T, www, prm, as string) {
+		fs := newFake(t)
+		fs.www = www
+		// R and A stand for the server's resource and issuer, so that valid documents occur.
+		fill := strings.NewReplacer(`"R"`, `"`+fs.URL+`/mcp"`, `"A"`, `"`+fs.URL+`"`, `"A/"`, `"`+fs.URL+`/"`)
+		fs.raw("/prm", "application/json", fill.Replace(prm))
+		fs.raw("/.well-known/oauth-protected-resource/mcp", "application/json", fill.Replace(prm))
+		fs.raw("/.well-known/oauth-authorization-server", "application/json", fill.Replace(as))
+		d := discover(t, fs, oauthclient.Config{Timeout: 2 * time.Second})
+		if d.AS == nil && d.Fatal() == nil {
+			t.Fatalf("no AS metadata and no fatal problem: %v", codes(d))
+		}
+	})
+}

@@ -186,7 +186,8 @@ type Result struct {
 	// Claims of the access token when it is a JWT (not verified: the client is not its
 	// audience).
 	Claims map[string]any `json:"claims,omitempty"`
-	Phases []Phase        `json:"phases"`
+	// Phases of the whole login, discovery's included (Discovery.Phases is then empty).
+	Phases []Phase `json:"phases"`
 	// Token is the token itself (not in JSON).
 	Token *oauth2.Token `json:"-"`
 }

@@ -248,3 +248,29 @@ func TestProtocolRevisions(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshFailsThenLogin: when the token has expired by the client's clock and the
+// refresh is refused (everything revoked at the IdP), the request is not lost: the stale
+// token's 401 leads to a new login and the call goes through.
+func TestRefreshFailsThenLogin(t *testing.T) {
+	// Below golang.org/x/oauth2's 10 s expiry margin the token counts as expired at once.
+	w := startWorld(t, worldOptions{idp: idp.Config{AutoApprove: true, TokenLifetime: 5 * time.Second}})
+	ctx := testCtx(t)
+	c := newClient(t, oauthclient.Config{User: oauthclient.User{Subject: "alice"}})
+	s, err := c.Connect(ctx, w.mcp.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if w.idp.RevokeAll() == 0 {
+		t.Fatal("nothing revoked")
+	}
+	if _, err := s.CallTool(ctx, "whoami", nil); err != nil {
+		t.Fatalf("call: %v\n%v", err, c.Phases())
+	}
+	ps := c.Phases()
+	failedRefresh := slices.IndexFunc(ps, func(p oauthclient.Phase) bool { return p.Name == oauthclient.PhaseRefresh && p.Status == 400 })
+	if failedRefresh < 0 || !slices.ContainsFunc(ps[failedRefresh:], func(p oauthclient.Phase) bool { return p.Name == oauthclient.PhaseToken && p.Status == 200 }) {
+		t.Fatalf("want a refused refresh, then a new token: %v", phaseNames(ps))
+	}
+}

@@ -26,6 +26,13 @@ func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
 	return c.refreshLocked(ctx)
 }
 
+// currentToken is the token as it is, expired or not (nil before a login).
+func (c *Client) currentToken() *oauth2.Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok
+}
+
 // Refresh exchanges the refresh token for a new access token now, expired or not.
 func (c *Client) Refresh(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()

@@ -67,7 +67,8 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	tok, err := t.c.Token(ctx)
 	if err != nil && !errors.Is(err, ErrNoToken) {
-		return nil, err
+		// A failed refresh is not the end: the stale token's 401 leads to a new login.
+		tok = t.c.currentToken()
 	}
 	for attempt := 0; ; attempt++ {
 		out := req.Clone(ctx)

@@ -18,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/muster-test/muster-test/mocks/bearer"
 	"github.com/muster-test/muster-test/mocks/hostguard"
 )
 
@@ -202,6 +203,7 @@ func (s *Server) surface() http.Handler {
 		scopes:    s.cfg.OAuth.RequiredScopes(),
 		audience:  s.cfg.OAuth.RequiredAudience(),
 		prmURL:    s.PRMURL(),
+		validator: bearer.Validator{Authority: s.cfg.Authority},
 	}
 	root := http.NewServeMux()
 	// RFC 9728 path form for the endpoint, and the root form that muster fetches (it

@@ -11,6 +11,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/muster-test/muster-test/mocks/bearer"
 )
 
 // mockTool is a configured tool ready to serve.
@@ -162,7 +164,7 @@ func echoEnvelope(ctx context.Context, req mcp.CallToolRequest, response any) ma
 		if c.ClientID != "" {
 			env["client_id"] = c.ClientID
 		}
-	} else if tok, err := bearerToken(req.Header.Get("Authorization")); err == nil {
+	} else if tok, err := bearer.FromHeader(req.Header.Get("Authorization")); err == nil {
 		env["token"] = tok
 	}
 	return env

@@ -47,15 +47,6 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
-	// Scopes and audiences are validated against the client by fosite's handlers when the
-	// response is built; the user grants whatever was asked.
-	for _, sc := range ar.GetRequestedScopes() {
-		ar.GrantScope(sc)
-	}
-	for _, a := range ar.GetRequestedAudience() {
-		ar.GrantAudience(a)
-	}
-
 	subject := r.Form.Get("login_hint")
 	if subject == "" {
 		subject = s.cfg.Users[0].Subject
@@ -92,6 +83,16 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entry.subject = subject
+	// Scopes and audiences are validated against the client by fosite's handlers when the
+	// response is built; the user grants what was asked, within the user's own scopes.
+	for _, sc := range ar.GetRequestedScopes() {
+		if user.mayHave(sc) {
+			ar.GrantScope(sc)
+		}
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
 
 	sess := newSession(subject, user.Claims, s.signKey.KeyID)
 	sess.Claims.AuthTime = time.Now().UTC().Truncate(time.Second)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
@@ -71,6 +72,15 @@ const (
 type User struct {
 	Subject string
 	Claims  map[string]any
+	// Scopes this user may be granted; a requested scope outside them is left out of the
+	// grant (RFC 6749 §3.3), so the login, not the client, decides who gets e.g. admin.
+	// Nil: every scope the client may request.
+	Scopes []string
+}
+
+// mayHave reports whether the user may be granted scope.
+func (u User) mayHave(scope string) bool {
+	return u.Scopes == nil || slices.Contains(u.Scopes, scope)
 }
 
 // TrustedIssuer is an issuer whose tokens the token-exchange grant accepts. Set Server to

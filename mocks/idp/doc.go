@@ -8,6 +8,8 @@
 // a real authorization server.
 //
 // Use it like httptest: Start returns a running *Server on 127.0.0.1; Close stops it.
+// Mount builds one without a listener, whose Handler another server serves on its own
+// origin (a resource server that is its own authorization server).
 // The package knows nothing of scenarios; callers translate their configuration into Config.
 // Like the mock MCP servers it answers only requests addressed to a loopback host
 // (localhost, 127.0.0.1, [::1]); any other Host gets 403 (DNS-rebinding guard).
@@ -27,6 +29,9 @@
 // By default the form accepts a POST from anywhere. With Config.ConsentCSRF the page also
 // sets a cookie and carries a hidden field csrf_token derived from it; a POST whose token is
 // missing or does not match its cookie is refused with 403 access_denied, no redirect.
+//
+// A user with Scopes is granted only those of the requested scopes (the rest are left out
+// of the grant, not refused).
 //
 // Only declared users log in (Config.Users, or AddUser at run time): an authorization for
 // any other subject, from login_hint or the subject field, is redirected back with

@@ -11,8 +11,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +66,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idp: listen: %w", err)
 	}
-	s, err := newServer(cfg, ln.Addr().(*net.TCPAddr).Port)
+	port := ln.Addr().(*net.TCPAddr).Port
+	scheme := "http"
+	if cfg.UseTLS {
+		scheme = "https"
+	}
+	s, err := newServer(cfg, fmt.Sprintf("%s://localhost:%d", scheme, port), port)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -85,12 +92,35 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func newServer(cfg Config, port int) (*Server, error) {
-	scheme := "http"
-	if cfg.UseTLS {
-		scheme = "https"
+// Mount builds an IdP without a listener of its own, for a server that is its own
+// authorization server: that server serves Handler at the root of its origin (an
+// http://host:port URL), where the IdP publishes its endpoints. The origin is the issuer
+// unless cfg.Issuer says otherwise. Close releases the IdP's resources; the caller stops
+// its own listener. TLS is the caller's business, so UseTLS is refused.
+func Mount(cfg Config, origin string) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	base := fmt.Sprintf("%s://localhost:%d", scheme, port)
+	if cfg.UseTLS {
+		return nil, errors.New("idp: Mount serves no TLS of its own (UseTLS)")
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("idp: Mount: origin %q is not http://host:port", origin)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	s, err := newServer(cfg.withDefaults(), strings.TrimSuffix(origin, "/"), port)
+	if err != nil {
+		return nil, err
+	}
+	close(s.done) // no serving goroutine to wait for
+	return s, nil
+}
+
+// Handler serves the IdP's endpoints (discovery, JWKS, authorize, token, ...) at the root.
+func (s *Server) Handler() http.Handler { return s.httpSrv.Handler }
+
+func newServer(cfg Config, base string, port int) (*Server, error) {
 	s := &Server{
 		cfg:    cfg,
 		issuer: cfg.Issuer,
@@ -219,7 +249,7 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// URL is the base URL the server answers on (http(s)://localhost:<port>).
+// URL is the base URL the server answers on: http(s)://localhost:<port>, or Mount's origin.
 func (s *Server) URL() string { return s.url }
 
 // Issuer is the issuer identifier in metadata and tokens.

@@ -3,6 +3,7 @@ package idp
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 )
 
@@ -52,6 +53,7 @@ func (r *userRegistry) add(u User) error {
 // cloneUser detaches the stored claims from the caller's map, which it may keep editing.
 func cloneUser(u User) User {
 	u.Claims = maps.Clone(u.Claims)
+	u.Scopes = slices.Clone(u.Scopes)
 	return u
 }
 

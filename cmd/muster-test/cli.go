@@ -28,6 +28,8 @@ Usage:
                                        run the reference SUT (a muster-compatible aggregator)
   muster-test client URL [flags]       log in to an OAuth-protected MCP server as its client
                                        and list (or --call) its tools (see client --help)
+  muster-test reference-server serve (--issuer URL | --with-as) [--port N] [--fault NAME]...
+                                       run the reference OAuth-protected MCP server
 
 Exit codes: 0 all passed or skipped, 1 a scenario failed, errored or was cancelled,
 2 usage or load error, 130 interrupted by SIGINT, 143 by SIGTERM.

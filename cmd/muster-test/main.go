@@ -28,6 +28,8 @@ func dispatch(args []string) int {
 			return runReferenceSUT(args[1:])
 		case "client":
 			return runClient(args[1:])
+		case "reference-server":
+			return runReferenceServer(args[1:])
 		}
 	}
 	return runCLI(args)

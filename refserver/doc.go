@@ -1,0 +1,23 @@
+// Package refserver is the reference protected server of muster-test: an MCP server
+// (streamable HTTP, mcp-go) that is an OAuth resource server, so that direct-mode
+// scenarios, which test any protected MCP server, have a correct one to run against and,
+// with faults, incorrect ones that they must catch.
+//
+// It trusts one mock IdP: an issuer given by URL (its JWKS, or RFC 7662 introspection),
+// or a mocks/idp server mounted on its own origin (WithAS), so that one process is both
+// the authorization server and the resource server. Behaviour:
+//
+//   - every request to /mcp needs `Authorization: Bearer` with a token from that issuer,
+//     for the audience http://127.0.0.1:PORT/mcp, unexpired, with the base scope
+//     (tools:call). No token: 401 with resource_metadata and scope and no error code; a
+//     bad token: 401 invalid_token; a missing scope: 403 insufficient_scope; a token in
+//     the query string: 400 invalid_request;
+//   - the RFC 9728 metadata at /.well-known/oauth-protected-resource[/mcp];
+//   - tools filtered per tenant claim in tools/list and re-checked on tools/call (another
+//     tenant's tool is answered as unknown); admin_purge also needs the admin scope;
+//   - a legacy MCP session is bound to the subject that opened it;
+//   - every tools/call, allowed or refused, is appended to a JSONL audit log before the
+//     call is answered.
+//
+// Faults (see Fault) each break one of these on purpose, for mutation tests only.
+package refserver

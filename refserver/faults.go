@@ -1,0 +1,51 @@
+package refserver
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Fault names one deliberate bug of the reference server. It exists only so that a test
+// can prove a scenario catches a resource server that has it; a correct server has none.
+type Fault string
+
+// The faults the reference server knows.
+const (
+	FaultNoAudienceCheck         Fault = "no-audience-check"          // tokens for any audience accepted
+	FaultExpiredTokenAccepted    Fault = "expired-token-accepted"     // a JWT's exp is not checked
+	FaultToolsListUnfiltered     Fault = "tools-list-unfiltered"      // tools/list shows every tenant's tools
+	FaultToolsCallNotRechecked   Fault = "tools-call-not-rechecked"   // tools/call runs another tenant's tool
+	FaultPRMResourceWrong        Fault = "prm-resource-wrong"         // PRM resource is the origin, not the MCP URL
+	FaultNoWWWAuthenticate       Fault = "no-www-authenticate"        // 401 and 403 without WWW-Authenticate
+	Fault401ForInsufficientScope Fault = "401-for-insufficient-scope" // a missing scope answers 401, not 403
+	FaultTokenInQueryAccepted    Fault = "token-in-query-accepted"    // ?access_token= is taken as the token
+	FaultDenialsNotAudited       Fault = "denials-not-audited"        // refused calls leave no audit record
+	FaultSessionNotBound         Fault = "session-not-bound"          // another user's token may use a session
+)
+
+// AllFaults lists every fault, in documentation order.
+var AllFaults = []Fault{
+	FaultNoAudienceCheck, FaultExpiredTokenAccepted, FaultToolsListUnfiltered, FaultToolsCallNotRechecked,
+	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
+	FaultDenialsNotAudited, FaultSessionNotBound,
+}
+
+// Faults is a set of active faults; the zero value has none.
+type Faults map[Fault]bool
+
+// ParseFault checks a fault name.
+func ParseFault(name string) (Fault, error) {
+	if f := Fault(name); slices.Contains(AllFaults, f) {
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown fault %q (known: %s)", name, faultList())
+}
+
+func faultList() string {
+	names := make([]string, len(AllFaults))
+	for i, f := range AllFaults {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}

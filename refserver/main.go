@@ -1,0 +1,119 @@
+package refserver
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `usage: muster-test reference-server serve (--issuer URL | --with-as) [flags]
+
+An MCP resource server (streamable HTTP on http://127.0.0.1:PORT/mcp) that trusts one
+mock IdP, with per-tenant tools, a scope-gated admin tool and an audit log.
+
+Flags:
+`
+
+// Main runs `serve [flags]` (the arguments after `muster-test reference-server`) until
+// SIGINT or SIGTERM and returns the exit code: 0 after a signal, 1 when the server cannot
+// start, 2 for a usage error, an unknown fault or a bad config file.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdout, stderr)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, debug, err := parseFlags(args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		if err.Error() != "" {
+			fmt.Fprintln(stderr, "reference-server:", err)
+		}
+		return 2
+	}
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	s, err := Start(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "reference-server:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "reference-server listening on %s\n", s.URL())
+	fmt.Fprintf(stdout, "protected resource metadata: %s\n", s.PRMURL())
+	fmt.Fprintf(stdout, "trusted issuer: %s\n", s.Issuer())
+	<-ctx.Done()
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(stderr, "reference-server: close:", err)
+	}
+	return 0
+}
+
+// parseFlags returns the configuration; a usage error was already printed when its text
+// is empty.
+func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("reference-server serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&cfg.Port, "port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
+	fs.StringVar(&cfg.Issuer, "issuer", "", "issuer URL of the mock IdP to trust (its metadata names the JWKS and introspection endpoint)")
+	fs.BoolVar(&cfg.WithAS, "with-as", false, "mount a mock IdP on the same origin: one process is authorization and resource server")
+	jwks := fs.Bool("jwks", false, "validate JWT access tokens with the issuer's JWKS (the default)")
+	fs.BoolVar(&cfg.Introspect, "introspect", false, "validate tokens by RFC 7662 introspection at the issuer")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "with --issuer --introspect: client that authenticates introspection (default: register one by RFC 7591)")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "secret of --client-id")
+	config := fs.String("config", "", "policy file (YAML or JSON): tenants and their tools, scopes, users of --with-as")
+	fs.StringVar(&cfg.AuditFile, "audit", "", "append one JSON line per tools/call (allowed or denied) to this file")
+	debug := fs.Bool("debug", false, "log every request and decision")
+	cfg.Faults = Faults{}
+	fs.Func("fault", "TEST ONLY: misbehave in one named way (repeatable): "+faultList(), func(v string) error {
+		f, err := ParseFault(v)
+		if err == nil {
+			cfg.Faults[f] = true
+		}
+		return err
+	})
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, false, err
+		}
+		return cfg, false, errors.New("")
+	}
+	switch {
+	case fs.NArg() > 0:
+		return cfg, false, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	case (cfg.Issuer == "") == !cfg.WithAS:
+		return cfg, false, errors.New("give exactly one of --issuer URL and --with-as")
+	case *jwks && cfg.Introspect:
+		return cfg, false, errors.New("--jwks and --introspect exclude each other")
+	case cfg.WithAS && (cfg.ClientID != "" || cfg.ClientSecret != ""):
+		return cfg, false, errors.New("--client-id and --client-secret are for --issuer; with --with-as set client_id in --config")
+	}
+	if *config != "" {
+		p, err := LoadPolicy(*config)
+		if err != nil {
+			return cfg, false, err
+		}
+		cfg.Policy = p
+	}
+	return cfg, *debug, nil
+}

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
 )
@@ -198,5 +202,33 @@ func TestStartErrors(t *testing.T) {
 			s.Close()
 			t.Errorf("%s: started", name)
 		}
+	}
+}
+
+// TestStatelessProtocol: a client of the 2026-07-28 protocol (no initialize, no session)
+// gets the same filtering and re-check.
+func TestStatelessProtocol(t *testing.T) {
+	e := start(t)
+	tr, err := transport.NewStreamableHTTP(e.s.URL(), transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + e.alice(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Initialize(context.Background(), mcp.InitializeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ProtocolVersion != mcp.ProtocolVersion20260728 || c.GetSessionId() != "" {
+		t.Errorf("protocol %s, session %q: not the stateless protocol", res.ProtocolVersion, c.GetSessionId())
+	}
+	if got := strings.Join(toolNames(t, c), " "); got != "admin_purge echo search_documents" {
+		t.Errorf("alice sees %s", got)
+	}
+	if _, _, err := call(c, "export_report", map[string]any{"reportId": "r"}); err == nil {
+		t.Error("alice called export_report")
 	}
 }

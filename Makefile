@@ -12,11 +12,11 @@ test: lint
 demo: build
 	./$(BIN) --sut builtin --config scenarios
 
-# Component benchmarks of the mocks and the reference SUT, then the suite measured as users
-# run it; prints one table (see BENCHMARKS.md).
+# Component benchmarks of the mocks, the reference SUT and the reference server, then the
+# suite measured as users run it; prints one table (see BENCHMARKS.md).
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... | tee $$tmp && \
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... | tee $$tmp && \
 	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./internal/benchsuite
 
 # The MCP conformance suite's client authorization scenarios against `muster-test client`.

@@ -92,7 +92,7 @@ const (
 
 var allTools = []string{ToolEcho, ToolSearch, ToolAdminPurge, ToolExportReport}
 
-// DefaultPolicy is the seed's: alice (tenant-a, admin) and bob (tenant-a) see echo,
+// DefaultPolicy: alice (tenant-a, admin) and bob (tenant-a) see echo,
 // search_documents and admin_purge; carol (tenant-b) sees echo, search_documents and
 // export_report.
 func DefaultPolicy() *Policy {

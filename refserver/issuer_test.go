@@ -10,7 +10,7 @@ import (
 	"github.com/muster-test/muster-test/refserver"
 )
 
-// remoteIdP is a standalone mock IdP with the seed's users.
+// remoteIdP is a standalone mock IdP with two users of different tenants.
 func remoteIdP(t *testing.T, cfg idp.Config) *idp.Server {
 	t.Helper()
 	cfg.Scopes = []string{"tools:call", "admin"}

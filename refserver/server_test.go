@@ -103,7 +103,7 @@ func TestTokenChecks(t *testing.T) {
 	}
 }
 
-// TestTenantTools is the seed's walk: tools/list is filtered per tenant, tools/call is
+// TestTenantTools walks the three users: tools/list is filtered per tenant, tools/call is
 // re-checked, the admin tool needs the admin scope, and every call is audited.
 func TestTenantTools(t *testing.T) {
 	e := start(t)

@@ -157,6 +157,9 @@ func (p *Policy) complete() error {
 	if p.TenantClaim == "" {
 		p.TenantClaim = defaultTenantClaim
 	}
+	if p.AdminScope == p.Scope {
+		return fmt.Errorf("admin_scope %q must differ from scope", p.AdminScope)
+	}
 	if p.AutoApprove == nil {
 		t := true
 		p.AutoApprove = &t

@@ -41,7 +41,8 @@ token_lifetime: 90s
 		"users: [{subject: x}]":                  "tenant is required",
 		"users: [{subject: x, tenant: nowhere}]": `tenant "nowhere" is not under tenants`,
 		"users: [{subject: x, tenant: tenant-a}, {subject: x, tenant: tenant-a}]": "declared twice",
-		"token_lifetime: soon": "token_lifetime",
+		"token_lifetime: soon":    "token_lifetime",
+		"admin_scope: tools:call": "must differ from scope",
 	} {
 		if _, err := refserver.ParsePolicy([]byte(doc)); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("%q: %v, want an error saying %q", doc, err, says)

@@ -232,3 +232,17 @@ func TestStatelessProtocol(t *testing.T) {
 		t.Error("alice called export_report")
 	}
 }
+
+// TestForeignHost: mcp-go's DNS-rebinding guard stays on, so a loopback request naming
+// another host is refused even with a good token.
+func TestForeignHost(t *testing.T) {
+	e := start(t)
+	req, _ := http.NewRequest(http.MethodPost, e.s.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`))
+	req.Host = "rebind.example:80"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+e.alice(t))
+	if a := do(t, req); a.status != http.StatusForbidden {
+		t.Errorf("foreign Host: %d %v", a.status, a.body)
+	}
+}

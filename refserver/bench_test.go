@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -33,33 +34,32 @@ func BenchmarkToolCalls(b *testing.B) {
 			token := e.alice(b)
 			httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}}
 			b.Cleanup(httpClient.CloseIdleConnections)
-			pool := make(chan *client.Client, clients)
-			for range clients {
+			sessions := make([]*client.Client, clients)
+			for i := range sessions {
 				tr, err := transport.NewStreamableHTTP(s.URL(), transport.WithHTTPBasicClient(httpClient),
 					transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
 				if err != nil {
 					b.Fatal(err)
 				}
-				c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
-				if err := c.Start(b.Context()); err != nil {
+				sessions[i] = client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
+				if err := sessions[i].Start(b.Context()); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.Initialize(b.Context(), mcp.InitializeRequest{}); err != nil {
+				if _, err := sessions[i].Initialize(b.Context(), mcp.InitializeRequest{}); err != nil {
 					b.Fatal(err)
 				}
-				b.Cleanup(func() { _ = c.Close() })
-				pool <- c
+				b.Cleanup(func() { _ = sessions[i].Close() })
 			}
 			before := len(e.auditRecords(b))
+			var worker atomic.Int32
+			// One goroutine per session: b.SetParallelism multiplies GOMAXPROCS.
 			b.SetParallelism((clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				c := <-pool
-				defer func() { pool <- c }()
+				session := sessions[int(worker.Add(1)-1)%clients]
 				for pb.Next() {
-					text, isErr, err := call(c, refserver.ToolEcho, map[string]any{"message": "bench"})
-					if err != nil || isErr || text != "bench" {
-						b.Errorf("call: %q %v %v", text, isErr, err)
+					if text, isErr, err := call(session, refserver.ToolEcho, map[string]any{"message": "bench"}); err != nil || isErr || text != "bench" {
+						b.Errorf("echo answered %q (error result %v), error %v", text, isErr, err)
 						return
 					}
 				}

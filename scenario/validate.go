@@ -243,8 +243,9 @@ func (c *checker) flow() {
 			}
 		}
 		c.templates(p, ran)
-		if st.Tool == "test_create_user" {
-			if name, ok := st.Args["name"].(string); ok && !isTemplated(name) {
+		// test_create_user names its user `name`, test_oauth_login `user`.
+		for tool, key := range map[string]string{"test_create_user": "name", "test_oauth_login": "user"} {
+			if name, ok := st.Args[key].(string); ok && st.Tool == tool && !isTemplated(name) {
 				users[name] = true
 			}
 		}
@@ -255,7 +256,7 @@ func (c *checker) flow() {
 }
 
 func userHint(users map[string]bool) string {
-	return " (known here: " + strings.Join(keys(users), ", ") + "; a user exists after its test_create_user step)"
+	return " (known here: " + strings.Join(keys(users), ", ") + "; a user exists after its test_create_user or test_oauth_login step)"
 }
 
 // templates checks the `{{ step-id.path }}` references in a step's args.

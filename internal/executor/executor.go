@@ -126,6 +126,17 @@ func (r *Run) AddUser(name string, s Session) error {
 	return nil
 }
 
+// SetUser gives a user a new session (a login replaces the session it had), adding the
+// user when it is new. The old session is the caller's to close.
+func (r *Run) SetUser(name string, s Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, known := r.users[name]; !known {
+		r.order = append(r.order, name)
+	}
+	r.users[name] = s
+}
+
 // SwitchUser makes name the current user.
 func (r *Run) SwitchUser(name string) error {
 	r.mu.Lock()

@@ -40,6 +40,9 @@ type Options struct {
 	Timeout time.Duration
 	// Headers are sent with every request, except the DELETE that mcp-go sends on Close.
 	Headers map[string]string
+	// Transport carries the session's requests below the trace, e.g. one that adds an OAuth
+	// token and refreshes it (default: a transport of the session's own).
+	Transport http.RoundTripper
 }
 
 // Session is one user's MCP session with the SUT. Its methods are safe for concurrent use.
@@ -75,7 +78,11 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	// touching other sessions'.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	emit := serialize(opts.Trace)
-	gate := &roundTripper{next: base, emit: emit}
+	var next http.RoundTripper = base
+	if opts.Transport != nil {
+		next = opts.Transport
+	}
+	gate := &roundTripper{next: next, emit: emit}
 
 	logger := slog.New(slog.DiscardHandler)
 	if emit != nil {

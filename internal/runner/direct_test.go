@@ -13,7 +13,9 @@ import (
 //   - a user of a protected server who did not log in opens its session at its first call,
 //     without a token, and that call fails like any failed call;
 //   - minted tokens (good, expired, forged, unsigned) sent as raw requests to a protected
-//     server, and commands run with test_exec.
+//     server, and commands run with test_exec;
+//   - discovery and logins through the reference server's own authorization server, each
+//     user's calls with its token, and its audit log read back.
 func TestDirectMode(t *testing.T) {
 	driver, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: muster})
 	if err != nil {
@@ -23,6 +25,7 @@ func TestDirectMode(t *testing.T) {
 		"direct-refsut.yaml":    "",
 		"direct-protected.yaml": "nothing was started, so isolation from other scenarios is up to you",
 		"direct-tokens.yaml":    "",
+		"direct-login.yaml":     "",
 	} {
 		t.Run(file, func(t *testing.T) {
 			o, rec := runFiles(t, driver, "../../testdata/e2e/"+file)

@@ -4,6 +4,7 @@ package testtools
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -33,6 +34,7 @@ type World struct {
 	subjects map[string]string // user -> IdP subject chosen with test_create_user
 	minted   map[string]string // name -> token minted with test_mint_token
 	tokens   map[string]string // user -> access token of its login (direct mode)
+	closers  []func()          // OAuth clients of logins, closed after the sessions
 	sessions []*mcpclient.Session
 	http     *http.Client
 }
@@ -166,6 +168,13 @@ func (w *World) Close() {
 	for _, s := range sessions {
 		s.Close()
 	}
+	w.mu.Lock()
+	closers := w.closers
+	w.closers = nil
+	w.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
 	w.http.CloseIdleConnections()
 }
 
@@ -176,4 +185,21 @@ func worldOf(run *executor.Run) (*World, error) {
 		return nil, fmt.Errorf("%w: test tools need a muster-test environment, got %T", executor.ErrCannotRun, run.Env)
 	}
 	return w, nil
+}
+
+// addCloser registers what Close must release after the sessions.
+func (w *World) addCloser(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closers = append(w.closers, f)
+}
+
+// asMap is v's JSON form as a map, for an answer built from a documented struct.
+func asMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
 }

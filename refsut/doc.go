@@ -1,4 +1,4 @@
-// Package aggregator is the reference system under test of muster-test: an MCP aggregator
+// Package refsut is the reference system under test of muster-test: an MCP aggregator
 // that speaks muster's `serve` contract (docs/muster-contract.md, §9: where it differs), so the
 // built-in scenario suite runs on a machine where muster is not installed.
 //

@@ -16,6 +16,7 @@
 //   - tools filtered per tenant claim in tools/list and re-checked on tools/call (another
 //     tenant's tool is answered as unknown); admin_purge also needs the admin scope;
 //   - a legacy MCP session is bound to the subject that opened it;
+//   - a request naming a host that is not loopback is refused (mocks/hostguard);
 //   - every tools/call, allowed or refused, is appended to a JSONL audit log before the
 //     call is answered.
 //

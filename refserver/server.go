@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/muster-test/muster-test/mocks/bearer"
+	"github.com/muster-test/muster-test/mocks/hostguard"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/idpauth"
 )
@@ -183,7 +184,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(server.ProtectedResourceMetadataPath(s.URL()), prm)
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)
 	mux.Handle(endpoint, s.guard(s.streamable))
-	return mux
+	// The DNS-rebinding guard of the mocks covers every route, the metadata included; mcp-go
+	// applies the same rule to /mcp only.
+	return hostguard.Handler(mux)
 }
 
 func (s *Server) prmResource() string {

@@ -233,16 +233,22 @@ func TestStatelessProtocol(t *testing.T) {
 	}
 }
 
-// TestForeignHost: mcp-go's DNS-rebinding guard stays on, so a loopback request naming
-// another host is refused even with a good token.
+// TestForeignHost: a loopback request naming another host is refused on every route
+// (DNS-rebinding guard), on /mcp even with a good token.
 func TestForeignHost(t *testing.T) {
 	e := start(t)
-	req, _ := http.NewRequest(http.MethodPost, e.s.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`))
-	req.Host = "rebind.example:80"
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+e.alice(t))
-	if a := do(t, req); a.status != http.StatusForbidden {
-		t.Errorf("foreign Host: %d %v", a.status, a.body)
+	for _, path := range []string{"/mcp", "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"} {
+		method, body := http.MethodGet, ""
+		if path == "/mcp" {
+			method, body = http.MethodPost, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`
+		}
+		req, _ := http.NewRequest(method, e.s.Origin()+path, strings.NewReader(body))
+		req.Host = "rebind.example:80"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+e.alice(t))
+		if a := do(t, req); a.status != http.StatusForbidden {
+			t.Errorf("%s with a foreign Host: %d %v", path, a.status, a.body)
+		}
 	}
 }

@@ -169,6 +169,15 @@ func (s *Session) Close() error {
 	return s.closeErr
 }
 
+// CloseWithin is Close bounded by ctx: mcp-go gives the session DELETE 5 s of its own, which
+// a SUT that no longer answers (a frozen one) would use up. It reports false when ctx ended
+// before Close returned, the DELETE then being abandoned.
+func (s *Session) CloseWithin(ctx context.Context) bool {
+	s.gate.bound.Store(&ctx)
+	s.Close()
+	return ctx.Err() == nil
+}
+
 // bound applies the session's Timeout to ctx.
 func (s *Session) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if s.timeout > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -216,6 +217,40 @@ func TestCloseDeletesSession(t *testing.T) {
 	}
 	if _, err := s.CallTool(ctxT(t), "echo", nil); err == nil {
 		t.Error("CallTool after Close succeeded")
+	}
+}
+
+// TestCloseWithinAbandonsAnUnansweredDelete: a SUT that accepts the session DELETE but
+// never answers (frozen) holds Close for no longer than the given context.
+func TestCloseWithinAbandonsAnUnansweredDelete(t *testing.T) {
+	h := server.NewStreamableHTTPServer(newToolServer())
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(release); ts.CloseClientConnections(); ts.Close() })
+	s := connect(t, ts.URL, Options{})
+	if _, err := s.CallTool(ctxT(t), "echo", nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if s.CloseWithin(ctx) {
+		t.Error("CloseWithin reported a completed close, but the DELETE was never answered")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("CloseWithin took %s with a 200ms bound", took)
+	}
+	if left := waitClientGoroutinesGone(); left != "" {
+		t.Errorf("goroutines left after CloseWithin:\n%s", left)
 	}
 }
 

@@ -2,6 +2,7 @@ package mcpclient
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +28,43 @@ type roundTripper struct {
 	next   http.RoundTripper
 	emit   func(string) // nil: no trace
 	closed atomic.Bool
+	// bound, once set, also ends every request (the session DELETE of Close) when it ends.
+	bound atomic.Pointer[context.Context]
 }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rt.closed.Load() {
 		return nil, errSessionClosed
 	}
+	b := rt.bound.Load()
+	if b == nil {
+		return rt.roundTrip(req)
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(*b, cancel)
+	release := func() { stop(); cancel() }
+	resp, err := rt.roundTrip(req.WithContext(ctx))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// releasingBody frees a bounded request's context once its body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+func (rt *roundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 	if rt.emit == nil {
 		return rt.next.RoundTrip(req)
 	}

@@ -171,3 +171,38 @@ Feature: Running scenarios against the reference SUT
     And I send SIGTERM to muster-test
     Then muster-test exits with code 143
     And nothing of the run is left behind
+
+  Scenario: The temp dir of a killed run is removed by the next run
+    A runner killed with SIGKILL cannot clean up: its SUT dies with it, its temp dir stays,
+    marked with the runner's pid and start time, until the next run finds the runner gone.
+    Given a scenario file "scenarios/slow.yaml":
+      """
+      name: slow-waits-for-a-state
+      category: behavioral
+      concept: mcpserver
+      pre_configuration:
+        mcp_servers:
+          - name: pub
+            config:
+              type: streamable-http
+              tools:
+                - name: state
+                  responses:
+                    - response: "starting"
+      steps:
+        - id: wait-for-running
+          tool: x_pub_state
+          expected:
+            success: true
+            contains: ["running"]
+            wait_for_state: 5m
+      """
+    When I start muster-test with "--sut builtin --config scenarios/slow.yaml"
+    And I wait until a SUT process of the run is running
+    And I send SIGKILL to muster-test
+    Then muster-test exits with code 137
+    And 1 temp dir of the run is left behind
+    When I run muster-test with "--sut builtin --config scenarios/pass.yaml"
+    Then the exit code is 0
+    And the error output contains "removed 1 temp dir(s) of runners that no longer run"
+    And nothing of the run is left behind

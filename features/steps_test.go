@@ -59,7 +59,8 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^I kill the SUT process of the run$`, w.killSUT)
 	sc.Step(`^I wait until the SUT of the run has logged "(.*)"$`, w.waitForSUTLog)
 	sc.Step(`^an executable file "([^"]*)":$`, w.writeExecutable)
-	sc.Step(`^I send (SIGINT|SIGTERM) to muster-test$`, w.signal)
+	sc.Step(`^I send (SIGINT|SIGTERM|SIGKILL) to muster-test$`, w.signal)
+	sc.Step(`^(\d+) temp dirs? of the run (?:is|are) left behind$`, w.tempDirsLeft)
 	sc.Step(`^muster-test exits with code (\d+)$`, w.waitExit)
 	sc.Step(`^the exit code is (\d+)$`, w.exitCodeIs)
 	// Quoted arguments may contain \" for a literal quote.
@@ -236,12 +237,19 @@ func (w *world) waitForSUTs(n int) error {
 	return fmt.Errorf("%d SUT processes did not run at once within 60s", n)
 }
 
+var signals = map[string]syscall.Signal{"SIGINT": syscall.SIGINT, "SIGTERM": syscall.SIGTERM, "SIGKILL": syscall.SIGKILL}
+
 func (w *world) signal(name string) error {
-	sig := syscall.SIGINT
-	if name == "SIGTERM" {
-		sig = syscall.SIGTERM
+	return w.cmd.Process.Signal(signals[name])
+}
+
+// tempDirsLeft counts the scenario temp dirs in the run's TMPDIR.
+func (w *world) tempDirsLeft(n int) error {
+	dirs, _ := filepath.Glob(filepath.Join(w.tmp, "muster-test-*"))
+	if len(dirs) != n {
+		return fmt.Errorf("%d temp dirs left (%v), want %d", len(dirs), dirs, n)
 	}
-	return w.cmd.Process.Signal(sig)
+	return nil
 }
 
 func (w *world) waitExit(code int) error {

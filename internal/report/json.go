@@ -112,6 +112,7 @@ type jsonScenarioResult struct {
 	File         string           `json:"file"`
 	Timings      event.Timings    `json:"timings"`
 	Trace        []string         `json:"trace,omitempty"`
+	Notes        []string         `json:"notes,omitempty"`
 }
 
 type jsonScenario struct {
@@ -192,6 +193,7 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 		File:        r.File,
 		Timings:     r.Timings,
 		Trace:       r.Trace,
+		Notes:       r.Notes,
 	}
 	if r.SUTLog != "" {
 		out.InstanceLogs = &jsonLogs{Combined: r.SUTLog}

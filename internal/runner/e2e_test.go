@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,8 +54,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// fakePIDFileEnv names a file where the fake SUT writes the pid of a process it started.
+const fakePIDFileEnv = "MUSTER_TEST_FAKE_PIDFILE"
+
 // fakeSUT serves `serve --config-path DIR` like muster: modes "crash" (the tool `crash`
-// kills the process), "never-ready" (never listens), "exit-early" (fails at start).
+// kills the process), "crash-orphan" (the same, leaving a child in a session of its own),
+// "never-ready" (never listens), "exit-early" (fails at start), "setsid-grandchild" (starts
+// a child in a session of its own, then serves), "freeze" (the tool `freeze` stops the
+// process with SIGSTOP).
 func fakeSUT(mode string, args []string) int {
 	fmt.Fprintln(os.Stderr, "fake SUT starting in mode", mode)
 	switch mode {
@@ -81,7 +88,26 @@ func fakeSUT(mode string, args []string) int {
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		return 1
 	}
+	if mode == "setsid-grandchild" {
+		// Leaves the SUT's process group and session: only its tag still ties it to the run.
+		child := exec.Command("sleep", "60")
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := os.WriteFile(os.Getenv(fakePIDFileEnv), []byte(strconv.Itoa(child.Process.Pid)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	s := server.NewMCPServer("fake-sut", "1")
+	s.AddTool(mcp.NewTool("freeze"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		// The stop may take a moment to reach every thread; the call must not be
+		// answered meanwhile.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		select {}
+	})
 	s.AddTool(mcp.NewTool("ok"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("fine"), nil
 	})
@@ -109,18 +135,19 @@ func fakeSUT(mode string, args []string) int {
 	return map[bool]int{true: 0, false: 1}[errors.Is(http.Serve(l, mux), http.ErrServerClosed)]
 }
 
-// recorder wraps a driver and remembers every address and directory a run used, so the
-// test can check that none of them outlives the run.
+// recorder wraps a driver and remembers every address a run used, so the test can check
+// that none of them outlives the run.
 type recorder struct {
 	sut.Driver
+	tmp       string // the run's $TMPDIR, fresh for it
 	mu        sync.Mutex
-	dirs      []string
+	started   bool
 	endpoints []string
 }
 
 func (r *recorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, error) {
 	r.mu.Lock()
-	r.dirs = append(r.dirs, spec.Dir)
+	r.started = true
 	for _, u := range spec.Upstreams {
 		if s, ok := u.Spec["url"].(string); ok {
 			r.endpoints = append(r.endpoints, s)
@@ -136,29 +163,32 @@ func (r *recorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, er
 	return inst, err
 }
 
-// assertNothingLeft checks that the run's temp dirs are gone, that no process runs with
-// one of them on its command line, and that nothing listens on the run's ports.
+// assertNothingLeft checks that nothing of the run remains under its $TMPDIR, that no
+// process runs with that directory on its command line, and that nothing listens on the
+// run's ports.
 func (r *recorder) assertNothingLeft(t *testing.T) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.dirs) == 0 {
+	if !r.started {
 		t.Fatal("the driver was never started")
 	}
-	for _, d := range r.dirs {
-		if _, err := os.Stat(d); !os.IsNotExist(err) {
-			t.Errorf("temp dir %s left behind", d)
+	if left, err := os.ReadDir(r.tmp); err != nil || len(left) > 0 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
 		}
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			if _, err := strconv.Atoi(e.Name()); err != nil {
-				continue
-			}
-			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if bytes.Contains(cmd, []byte(d)) && !bytes.Contains(stat, []byte(") Z ")) {
-				t.Errorf("process %s still runs with %s: %q", e.Name(), d, cmd)
-			}
+		t.Errorf("left in the run's TMPDIR %s: %v (%v)", r.tmp, names, err)
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if bytes.Contains(cmd, []byte(r.tmp)) && !bytes.Contains(stat, []byte(") Z ")) {
+			t.Errorf("process %s still runs with %s: %q", e.Name(), r.tmp, cmd)
 		}
 	}
 	for _, ep := range r.endpoints {
@@ -183,7 +213,8 @@ type runOutcome struct {
 	run    map[string]any
 }
 
-// runFiles runs scenario files through the real runner with a recording driver.
+// runFiles runs scenario files through the real runner with a recording driver, with a
+// $TMPDIR of its own that must be empty again afterwards (see assertNothingLeft).
 func runFiles(t *testing.T, driver sut.Driver, files ...string) (runOutcome, *recorder) {
 	t.Helper()
 	return runFilesWith(t, driver, SUTOptions{Self: muster}, files...)
@@ -193,10 +224,15 @@ func runFiles(t *testing.T, driver sut.Driver, files ...string) (runOutcome, *re
 func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...string) (runOutcome, *recorder) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	reportDir := t.TempDir()
+	root := t.TempDir()
+	reportDir, tmp := filepath.Join(root, "report"), filepath.Join(root, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
 	opts := &Options{ConfigPaths: files, Stdout: &out, Stderr: &errOut, NoColor: true, Parallel: 2,
 		ReportDir: reportDir, ReadyTimeout: 3 * time.Second, SUT: so}
-	rec := &recorder{Driver: driver}
+	rec := &recorder{Driver: driver, tmp: tmp}
 	code := MainWith(context.Background(), opts, rec)
 	o := runOutcome{code: code, stdout: out.String() + errOut.String()}
 	reports, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
@@ -233,16 +269,86 @@ func TestSUTCrashMidScenarioIsErrorWithLogTail(t *testing.T) {
 }
 
 // TestSUTCrashWithOrphanHoldingItsOutput: a SUT whose child outlives it, holding its
-// output open, is still seen to have died, and the scenario ends instead of hanging.
+// output open, is still seen to have died, the scenario ends instead of hanging, and the
+// orphan (in a session of its own) is killed and reaped with the scenario.
 func TestSUTCrashWithOrphanHoldingItsOutput(t *testing.T) {
-	o, _ := runFiles(t, fakeDriver(t, "crash-orphan"), "../../testdata/e2e/crash.yaml")
-	if m := regexp.MustCompile(`orphan pid (\d+)`).FindStringSubmatch(o.stdout); m != nil {
-		pid, _ := strconv.Atoi(m[1])
-		_ = syscall.Kill(pid, syscall.SIGKILL) // ours: started by the fake SUT for this test
+	o, rec := runFiles(t, fakeDriver(t, "crash-orphan"), "../../testdata/e2e/crash.yaml")
+	m := regexp.MustCompile(`orphan pid (\d+)`).FindStringSubmatch(o.stdout)
+	if m == nil {
+		t.Fatalf("the fake SUT did not report its orphan:\n%s", o.stdout)
 	}
+	pid, _ := strconv.Atoi(m[1])
+	assertGone(t, pid)
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT exited with code 3") {
 		t.Fatalf("exit %d, want the SUT's death reported:\n%s", o.code, o.stdout)
 	}
+	if !strings.Contains(o.stdout, "killed 1 process(es) the SUT left outside its process group (pid "+m[1]+")") {
+		t.Errorf("no note on the killed orphan:\n%s", o.stdout)
+	}
+	rec.assertNothingLeft(t)
+}
+
+// assertGone fails unless pid is gone entirely: not running, and not a zombie either (the
+// runner is the subreaper that must reap it). It kills the process if it still runs.
+func assertGone(t *testing.T, pid int) {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL) // ours: started by the fake SUT for this test
+	t.Errorf("process %d outlived its scenario: %s", pid, stat)
+}
+
+// TestSUTGrandchildInItsOwnSessionDiesWithTheScenario: a grandchild that left the SUT's
+// process group and session (setsid) while the SUT keeps running is killed at teardown.
+func TestSUTGrandchildInItsOwnSessionDiesWithTheScenario(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
+	t.Setenv(fakePIDFileEnv, pidFile)
+	o, rec := runFiles(t, fakeDriver(t, "setsid-grandchild"), "../../testdata/e2e/plain.yaml")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the fake SUT wrote no grandchild pid: %v\n%s", err, o.stdout)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	assertGone(t, pid)
+	if o.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	}
+	if !strings.Contains(o.stdout, "killed 1 process(es) the SUT left outside its process group") {
+		t.Errorf("no note on the killed grandchild:\n%s", o.stdout)
+	}
+	rec.assertNothingLeft(t)
+}
+
+// TestFrozenSUTTeardownIsBounded: a SUT stopped with SIGSTOP answers neither the session
+// DELETE nor SIGTERM; the teardown is cut at its budget and the result says so.
+func TestFrozenSUTTeardownIsBounded(t *testing.T) {
+	o, rec := runFiles(t, fakeDriver(t, "freeze"), "../../testdata/e2e/freeze.yaml")
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "scenario timed out after 5s") ||
+		!regexp.MustCompile(`step:\s+freezes`).MatchString(o.stdout) {
+		t.Fatalf("exit %d, want the scenario's timeout in the step that froze the SUT:\n%s", o.code, o.stdout)
+	}
+	const note = "teardown cut to its 2s budget: 1 MCP session close(s) (DELETE) unanswered after 500ms; " +
+		"the SUT did not exit on SIGTERM in time and was killed (SIGKILL)"
+	if !strings.Contains(o.stdout, note) {
+		t.Errorf("console lacks the note %q:\n%s", note, o.stdout)
+	}
+	results, _ := o.run["scenario_results"].([]any)
+	if len(results) != 1 {
+		t.Fatalf("report has %d results", len(results))
+	}
+	r := results[0].(map[string]any)
+	if notes, _ := r["notes"].([]any); !slices.Contains(notes, any(note)) {
+		t.Errorf("JSON report notes %v lack %q", notes, note)
+	}
+	// The scenario's 5s, then at most the budget (before, 5s of DELETE and 3s of grace).
+	d := time.Duration(r["duration"].(float64))
+	teardown := time.Duration(r["timings"].(map[string]any)["teardown"].(float64))
+	if teardown > TeardownBudget+500*time.Millisecond || d > 5*time.Second+TeardownBudget+time.Second {
+		t.Errorf("scenario took %s, teardown %s; want the teardown within its %s budget", d, teardown, TeardownBudget)
+	}
+	rec.assertNothingLeft(t)
 }
 
 func TestSUTThatNeverBecomesReady(t *testing.T) {

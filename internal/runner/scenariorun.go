@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,8 +14,10 @@ import (
 	"github.com/muster-test/muster-test/internal/env"
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/reaper"
 	"github.com/muster-test/muster-test/internal/schedule"
 	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/internal/tempdir"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -32,9 +33,33 @@ func Main(ctx context.Context, opts *Options) int {
 }
 
 // MainWith runs the scenarios against the given SUT driver.
+//
+// It makes this process a child subreaper, so it must be the only code of the process that
+// starts children while it runs (see package reaper); at its end it kills what the run's
+// processes left behind that no scenario's teardown could attribute.
 func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
+	if err := reaper.Enable(); err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test: warning: cannot become a child subreaper; orphans of a SUT go to init:", err)
+	}
+	defer func() { reaper.KillAdopted(time.Now().Add(TeardownBudget)) }()
+	removed, err := tempdir.Sweep()
+	if len(removed) > 0 {
+		fmt.Fprintf(opts.Stderr, "muster-test: removed %d temp dir(s) of runners that no longer run: %s\n",
+			len(removed), strings.Join(removed, ", "))
+	}
+	if err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test: warning: removing temp dirs of runners that no longer run:", err)
+	}
 	w := &worker{opts: opts, driver: driver, tools: testtools.Registry()}
 	return Run(ctx, opts, w.run, driver.Describe())
+}
+
+// Abandon is the exit at once, for a second signal: it kills the process group of every
+// SUT the run started and every process those started, and removes the run's temp dirs,
+// without waiting for the scenarios' teardown. The process must exit right after it.
+func Abandon() {
+	reaper.KillAll(time.Now().Add(TeardownBudget))
+	_ = tempdir.RemoveAll()
 }
 
 // ChooseDriver picks the SUT: muster from --muster-binary or PATH, or the reference SUT
@@ -80,107 +105,104 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 	}
 }
 
-// worker runs one scenario from environment to teardown.
+// worker runs scenarios from environment to teardown.
 type worker struct {
 	opts   *Options
 	driver sut.Driver
 	tools  executor.Registry
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// scenarioRun is one scenario on its way through the phases: set up (temp dir, mocks, SUT,
+// first session), steps, teardown. It holds what the set-up started, for the teardown.
+type scenarioRun struct {
+	w     *worker
+	sc    *scenario.Scenario
+	res   event.ScenarioResult
+	dir   string
+	env   *env.Env
+	inst  *sut.Instance
+	world *testtools.World
+	// values are the world templates' values (env.World), for the executor.
+	values map[string]any
+	trace  traceLog
+}
 
 func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.ScenarioResult) {
-	res = schedule.Skeleton(sc)
-	res.Start = time.Now()
+	r := &scenarioRun{w: w, sc: sc, res: schedule.Skeleton(sc)}
+	r.res.Start = time.Now()
+	// Deferred, so that a panic in a phase still tears down what was started.
 	defer func() {
-		res.End = time.Now()
-		res.Duration = res.End.Sub(res.Start)
+		r.teardown()
+		r.res.End = time.Now()
+		r.res.Duration = r.res.End.Sub(r.res.Start)
+		res = r.res
 	}()
-	var cancel context.CancelFunc
 	if sc.Timeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, sc.Timeout.D())
 		defer cancel()
 	}
-	stop := func(st event.Status, msg string) event.ScenarioResult {
-		res.Status, res.Error = st, msg
+	first, err := r.setUp(ctx)
+	if err != nil {
+		r.res.Status, r.res.Error = event.Error, err.Error()
 		if errors.Is(ctx.Err(), context.Canceled) {
-			res.Status, res.Error = event.Cancelled, "cancelled: "+context.Cause(ctx).Error()
+			r.res.Status, r.res.Error = event.Cancelled, "cancelled: "+context.Cause(ctx).Error()
 		}
-		return res
-	}
-
-	dir, err := os.MkdirTemp("", "muster-test-"+unsafeName.ReplaceAllString(sc.Name, "_")+"-")
-	if err != nil {
-		return stop(event.Error, "create temp dir: "+err.Error())
-	}
-	defer func() {
-		if w.opts.KeepTempDirs {
-			res.Notes = append(res.Notes, "temp dir kept: "+dir)
-			return
-		}
-		os.RemoveAll(dir)
-	}()
-
-	t := time.Now()
-	e, err := env.Start(ctx, sc, dir, w.opts.SUT.Self)
-	res.Timings.Environment = time.Since(t)
-	if err != nil {
-		return stop(event.Error, "start mocks: "+err.Error())
-	}
-	defer e.Close()
-
-	spec := e.SUTSpec()
-	spec.Debug, spec.ReadyTimeout = w.opts.Debug, w.opts.ReadyTimeout
-	var trace traceLog
-	if w.opts.Debug {
-		spec.Trace = trace.add
-	}
-	world := e.World()
-	if b := directBlock(sc, w.opts.SUT); b != nil {
-		if spec.Direct, err = directSpec(b, e, world); err != nil {
-			return stop(event.Error, err.Error())
-		}
-		if len(spec.Direct.Command) == 0 {
-			res.Notes = append(res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")
-		}
-	}
-	inst, err := w.driver.Start(ctx, spec)
-	if inst != nil {
-		res.Timings.SUTStart, res.Timings.Ready = inst.StartDur, inst.ReadyDur
-	}
-	if err != nil {
-		res.Trace = trace.lines()
-		return stop(event.Error, "SUT did not start: "+err.Error())
-	}
-	defer func() {
-		t := time.Now()
-		inst.Stop()
-		res.Timings.Teardown = time.Since(t)
-		res.Timings.SUTListen = inst.ListenDur()
-		res.Notes = append(res.Notes, inst.Notes()...)
-		if w.opts.Debug || res.Status == event.Failed || res.Status == event.Error {
-			res.SUTLog = inst.Log()
-		}
-		res.Trace = trace.lines()
-	}()
-
-	tw, err := testtools.NewWorld(e, inst, spec.Direct != nil)
-	if err != nil {
-		return stop(event.Error, err.Error())
-	}
-	defer tw.Close()
-	first, err := tw.NewSession(ctx, "default", "")
-	if err != nil {
-		return stop(event.Error, "connect to the SUT: "+explain(err, inst))
+		return
 	}
 	ex := &executor.Executor{Tools: w.tools}
-	t = time.Now()
-	run := executor.NewRun(sc, tw, first)
-	run.World = world
+	t := time.Now()
+	run := executor.NewRun(sc, r.world, first)
+	run.World = r.values
 	out := ex.Execute(ctx, run)
-	res.Timings.Steps = time.Since(t)
-	res.Steps, res.Status, res.Error = out.Steps, out.Status, out.Error
-	return res
+	r.res.Timings.Steps = time.Since(t)
+	r.res.Steps, r.res.Status, r.res.Error = out.Steps, out.Status, out.Error
+	return
+}
+
+// setUp makes the scenario's temp dir, starts its mocks and its SUT, and opens the default
+// user's session. Its error is the scenario's.
+func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
+	var err error
+	if r.dir, err = tempdir.Create(r.sc.Name, r.w.opts.KeepTempDirs); err != nil {
+		return nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	t := time.Now()
+	r.env, err = env.Start(ctx, r.sc, r.dir, r.w.opts.SUT.Self)
+	r.res.Timings.Environment = time.Since(t)
+	if err != nil {
+		return nil, fmt.Errorf("start mocks: %w", err)
+	}
+	spec := r.env.SUTSpec()
+	spec.Debug, spec.ReadyTimeout = r.w.opts.Debug, r.w.opts.ReadyTimeout
+	if r.w.opts.Debug {
+		spec.Trace = r.trace.add
+	}
+	r.values = r.env.World()
+	if b := directBlock(r.sc, r.w.opts.SUT); b != nil {
+		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
+			return nil, err
+		}
+		if len(spec.Direct.Command) == 0 {
+			r.res.Notes = append(r.res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")
+		}
+	}
+	inst, err := r.w.driver.Start(ctx, spec)
+	if inst != nil {
+		r.res.Timings.SUTStart, r.res.Timings.Ready = inst.StartDur, inst.ReadyDur
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SUT did not start: %w", err)
+	}
+	r.inst = inst
+	if r.world, err = testtools.NewWorld(r.env, inst, spec.Direct != nil); err != nil {
+		return nil, err
+	}
+	first, err := r.world.NewSession(ctx, "default", "")
+	if err != nil {
+		return nil, errors.New("connect to the SUT: " + explain(err, inst))
+	}
+	return first, nil
 }
 
 func explain(err error, inst *sut.Instance) string {

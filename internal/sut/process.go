@@ -11,11 +11,17 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/reaper"
 )
 
-// stopGrace is how long a SUT gets between SIGTERM and SIGKILL. muster exits within tens of
-// milliseconds of SIGTERM; a SUT slower than this is not worth waiting for.
-const stopGrace = 3 * time.Second
+// stopGrace is how long Stop gives a SUT between SIGTERM and SIGKILL. muster exits within
+// tens of milliseconds of SIGTERM; a SUT slower than this is not worth waiting for.
+const stopGrace = time.Second
+
+// sweepFloor is the least time the search for a SUT's strays gets, even when the stop's
+// deadline has passed: killed processes need a moment to be seen gone.
+const sweepFloor = 200 * time.Millisecond
 
 // outputDrain bounds how long the output of an exited SUT is still read (see WaitDelay).
 const outputDrain = 200 * time.Millisecond
@@ -26,6 +32,7 @@ const logKeep = 256 << 10
 // process is a SUT child in its own process group, with its output captured.
 type process struct {
 	cmd  *exec.Cmd
+	tag  reaper.Tag // in the environment of the SUT and everything it starts
 	log  *tailBuffer
 	file *os.File
 	done chan struct{} // closed when the process has exited and been reaped
@@ -33,14 +40,16 @@ type process struct {
 }
 
 // startProcess starts argv with env added to the runner's environment, in a new process
-// group (so Stop reaches its children too) that dies with the runner (Pdeathsig). Its
-// output goes to memory and is appended to logPath, after note.
+// group (so Stop reaches its children too) that dies with the runner (Pdeathsig), and with
+// a tag of its own that its descendants inherit (so Stop finds those that left the group).
+// Its output goes to memory and is appended to logPath, after note.
 func startProcess(argv []string, env []string, dir, logPath, note string) (*process, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	tag := reaper.NewTag()
+	cmd.Env = append(append(os.Environ(), env...), tag.Env())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &process{cmd: cmd, log: &tailBuffer{max: logKeep}, done: make(chan struct{})}
+	p := &process{cmd: cmd, tag: tag, log: &tailBuffer{max: logKeep}, done: make(chan struct{})}
 	var out io.Writer = p.log
 	if logPath != "" {
 		// Appended, so the output of an earlier start of the same scenario stays.
@@ -59,12 +68,13 @@ func startProcess(argv []string, env []string, dir, logPath, note string) (*proc
 	// stdio upstream in its own session) would hold open; without a bound, Wait would not
 	// return, the SUT's death would go unnoticed and stop would hang.
 	cmd.WaitDelay = outputDrain
-	if err := cmd.Start(); err != nil {
+	if err := reaper.Start(cmd); err != nil {
 		p.closeFile()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	go func() {
 		p.err = cmd.Wait()
+		reaper.Waited(cmd.Process.Pid)
 		p.closeFile()
 		close(p.done)
 	}()
@@ -103,23 +113,45 @@ func (p *process) exitDescription() string {
 	return "exited with code 0"
 }
 
-// stop ends the whole process group: SIGTERM, then SIGKILL after the grace period. It
-// returns once the process is reaped. Only the group this runner created is signalled.
-func (p *process) stop() {
-	if p.exited() {
-		p.killGroup(syscall.SIGKILL) // children the SUT left behind in its group
-		return
-	}
-	p.killGroup(syscall.SIGTERM)
-	t := time.NewTimer(stopGrace)
-	defer t.Stop()
-	select {
-	case <-p.done:
-	case <-t.C:
-		p.killGroup(syscall.SIGKILL)
-		<-p.done
+// stop ends the SUT and everything it started: SIGTERM to its process group, SIGKILL to the
+// group at the deadline (at once when the SUT has exited: children it left in its group),
+// then SIGKILL to every process that carries its tag wherever it moved (a grandchild in a
+// session of its own). It returns once the SUT is reaped: killed says it had not exited by
+// the deadline, notes name the processes it left outside its group. Only the group and the
+// processes this runner tagged are signalled.
+func (p *process) stop(deadline time.Time) (killed bool, notes []string) {
+	if !p.exited() {
+		p.killGroup(syscall.SIGTERM)
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-p.done:
+		case <-t.C:
+			killed = true
+		}
+		t.Stop()
 	}
 	p.killGroup(syscall.SIGKILL)
+	<-p.done
+	sweep := deadline
+	if floor := time.Now().Add(sweepFloor); floor.After(sweep) {
+		sweep = floor
+	}
+	hit, left := reaper.Kill(p.tag, sweep)
+	var strays []string
+	for _, st := range hit {
+		// Members of the SUT's group were signalled with it; the rest escaped the group.
+		if st.PGID != p.cmd.Process.Pid {
+			strays = append(strays, fmt.Sprint(st.PID))
+		}
+	}
+	if len(strays) > 0 {
+		notes = append(notes, fmt.Sprintf("killed %d process(es) the SUT left outside its process group (pid %s)",
+			len(strays), strings.Join(strays, ", ")))
+	}
+	if len(left) > 0 {
+		notes = append(notes, fmt.Sprintf("processes the SUT started still ran after SIGKILL: pid %v", left))
+	}
+	return killed, notes
 }
 
 func (p *process) killGroup(sig syscall.Signal) {

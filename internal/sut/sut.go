@@ -272,10 +272,16 @@ func (i *Instance) LogTail(n int) string {
 	return i.proc.log.tail(n)
 }
 
-// Stop ends the SUT's process group and waits until it is gone. A server the runner did
-// not start is left alone.
-func (i *Instance) Stop() {
-	if i.proc != nil {
-		i.proc.stop()
+// Stop ends the SUT, its process group and what it started, and waits until it is gone. A
+// server the runner did not start is left alone.
+func (i *Instance) Stop() { i.StopBy(time.Now().Add(stopGrace)) }
+
+// StopBy is Stop with a deadline for the SUT's exit on SIGTERM. killed says the SUT was
+// still running at the deadline and was killed; notes are for the scenario's result, on
+// processes it left outside its group that had to be killed.
+func (i *Instance) StopBy(deadline time.Time) (killed bool, notes []string) {
+	if i.proc == nil {
+		return false, nil
 	}
+	return i.proc.stop(deadline)
 }

@@ -159,14 +159,17 @@ func (w *World) subject(user string) string {
 	return w.subjects[user]
 }
 
-// Close ends every session the scenario opened.
-func (w *World) Close() {
+// CloseWithin ends every session the scenario opened, their DELETEs bounded by ctx, and
+// returns how many closes ctx cut short.
+func (w *World) CloseWithin(ctx context.Context) (cut int) {
 	w.mu.Lock()
 	sessions := w.sessions
 	w.sessions = nil
 	w.mu.Unlock()
 	for _, s := range sessions {
-		s.Close()
+		if !s.CloseWithin(ctx) {
+			cut++
+		}
 	}
 	w.mu.Lock()
 	closers := w.closers
@@ -176,6 +179,7 @@ func (w *World) Close() {
 		c()
 	}
 	w.http.CloseIdleConnections()
+	return cut
 }
 
 // worldOf returns the World a test tool runs in.

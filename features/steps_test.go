@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,9 +25,40 @@ import (
 type world struct {
 	dir, tmp       string
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr lockedBuffer
 	exitCode       int
 	done           chan struct{}
+	heard          time.Time // when muster-test last said it heard a signal
+}
+
+// lockedBuffer is a bytes.Buffer that a running command writes while a step reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 func initScenario(sc *godog.ScenarioContext) {
@@ -48,6 +80,11 @@ func initScenario(sc *godog.ScenarioContext) {
 				<-w.done
 			}
 		}
+		// A failed scenario may leave processes of the run (a frozen SUT): they carry
+		// this world's TMPDIR on their command line, so they are ours.
+		for _, pid := range w.sutPIDs() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		return ctx, os.RemoveAll(w.dir)
 	})
 	sc.Step(`^a scenario file "([^"]*)":$`, w.writeFile)
@@ -60,6 +97,10 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^I wait until the SUT of the run has logged "(.*)"$`, w.waitForSUTLog)
 	sc.Step(`^an executable file "([^"]*)":$`, w.writeExecutable)
 	sc.Step(`^I send (SIGINT|SIGTERM|SIGKILL) to muster-test$`, w.signal)
+	sc.Step(`^I run muster-test under "timeout ([^"]*)" with "([^"]*)"$`, w.runUnderTimeout)
+	sc.Step(`^I freeze the SUT process of the run$`, w.freezeSUT)
+	sc.Step(`^muster-test has said it is stopping$`, w.waitStopping)
+	sc.Step(`^(\d+) ms have passed since then$`, w.letTimePass)
 	sc.Step(`^(\d+) temp dirs? of the run (?:is|are) left behind$`, w.tempDirsLeft)
 	sc.Step(`^muster-test exits with code (\d+)$`, w.waitExit)
 	sc.Step(`^the exit code is (\d+)$`, w.exitCodeIs)
@@ -69,6 +110,7 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^the output matches "(.*)"$`, unquoted(w.outputMatches))
 	sc.Step(`^the error output contains "(.*)"$`, unquoted(w.stderrContains))
 	sc.Step(`^the error output matches "(.*)"$`, unquoted(w.stderrMatches))
+	sc.Step(`^the error output does not contain "(.*)"$`, unquoted(w.stderrLacks))
 	sc.Step(`^"([^"]*)" is a JUnit report with (\d+) tests? and (\d+) failures?$`, w.junitReport)
 	sc.Step(`^the directory "([^"]*)" holds one JSON report with (\d+) scenarios?$`, w.jsonReport)
 	sc.Step(`^nothing of the run is left behind$`, w.nothingLeft)
@@ -88,11 +130,18 @@ func (w *world) writeFile(name string, body *godog.DocString) error {
 }
 
 func (w *world) command(args string) error {
+	return w.commandUnder(nil, args)
+}
+
+// commandUnder prepares muster-test with args, run by the program and arguments in wrapper
+// when there are any.
+func (w *world) commandUnder(wrapper []string, args string) error {
 	words, err := splitArgs(args)
 	if err != nil {
 		return err
 	}
-	w.cmd = exec.Command(binary, words...)
+	argv := append(append(wrapper, binary), words...)
+	w.cmd = exec.Command(argv[0], argv[1:]...)
 	w.cmd.Dir = w.dir
 	w.cmd.Env = append(os.Environ(), "NO_COLOR=1", "TMPDIR="+w.tmp)
 	w.stdout.Reset()
@@ -130,6 +179,26 @@ func (w *world) start(args string) error {
 	if err := w.command(args); err != nil {
 		return err
 	}
+	return w.startCommand()
+}
+
+// runUnderTimeout runs muster-test under GNU timeout, which on expiry signals muster-test
+// and then the whole process group: muster-test gets the signal twice within milliseconds.
+func (w *world) runUnderTimeout(timeoutArgs, args string) error {
+	targs, err := splitArgs(timeoutArgs)
+	if err != nil {
+		return err
+	}
+	if err := w.commandUnder(append([]string{"timeout"}, targs...), args); err != nil {
+		return err
+	}
+	if err := w.startCommand(); err != nil {
+		return err
+	}
+	return w.wait(3 * time.Minute)
+}
+
+func (w *world) startCommand() error {
 	if err := w.cmd.Start(); err != nil {
 		return err
 	}
@@ -243,6 +312,44 @@ func (w *world) signal(name string) error {
 	return w.cmd.Process.Signal(signals[name])
 }
 
+// freezeSUT stops the run's SUT with SIGSTOP: it then answers nothing and ignores SIGTERM.
+func (w *world) freezeSUT() error {
+	pids := w.sutProcesses()
+	if len(pids) != 1 {
+		return fmt.Errorf("want one SUT process, found %v", pids)
+	}
+	return syscall.Kill(pids[0], syscall.SIGSTOP)
+}
+
+// waitStopping waits until muster-test has reported the first signal.
+func (w *world) waitStopping() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w.stderr.String(), "stopping") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("muster-test did not say it is stopping:\n%s", w.stderr.String())
+		}
+		select {
+		case <-w.done:
+			return fmt.Errorf("muster-test exited before it said it is stopping:\n%s", w.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	w.heard = time.Now()
+	return nil
+}
+
+// letTimePass waits until ms milliseconds have passed since muster-test heard the signal.
+// Time is what the step is about (a window in which signals count as one), not a stand-in
+// for an event.
+func (w *world) letTimePass(ms int) error {
+	select {
+	case <-time.After(time.Until(w.heard.Add(time.Duration(ms) * time.Millisecond))):
+		return nil
+	case <-w.done:
+		return fmt.Errorf("muster-test exited (%d) while the time passed:\n%s%s", w.exitCode, w.stdout.String(), w.stderr.String())
+	}
+}
+
 // tempDirsLeft counts the scenario temp dirs in the run's TMPDIR.
 func (w *world) tempDirsLeft(n int) error {
 	dirs, _ := filepath.Glob(filepath.Join(w.tmp, "muster-test-*"))
@@ -287,6 +394,13 @@ func (w *world) outputMatches(re string) error {
 func (w *world) stderrContains(s string) error {
 	if !strings.Contains(w.stderr.String(), s) {
 		return fmt.Errorf("stderr lacks %q:\n%s", s, w.stderr.String())
+	}
+	return nil
+}
+
+func (w *world) stderrLacks(s string) error {
+	if strings.Contains(w.stderr.String(), s) {
+		return fmt.Errorf("stderr has %q:\n%s", s, w.stderr.String())
 	}
 	return nil
 }

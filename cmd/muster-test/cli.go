@@ -147,16 +147,24 @@ func runCLI(args []string) int {
 	return runner.Main(ctx, opts)
 }
 
+// signalWindow is how close together signals count as one. GNU `timeout -s INT` signals
+// its child and then the child's whole process group, so the runner gets two SIGINTs
+// within milliseconds; a user's second Ctrl-C comes much later.
+const signalWindow = 500 * time.Millisecond
+
 // interruptible returns a context cancelled, with a *runner.Interrupt cause, by the first
-// SIGINT or SIGTERM, so the run tears everything down and exits 130 or 143. A second signal
-// exits at once: the SUTs die with the runner (Pdeathsig), only temp dirs may stay.
+// SIGINT or SIGTERM, so the run tears everything down, prints its summary and exits 130 or
+// 143. Further signals within signalWindow of the first count as the same one. A signal
+// after that exits at once, with the first signal's code: runner.Abandon kills the SUTs
+// and what they started and removes the temp dirs, but nothing is reported.
 func interruptible() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
 		var first *runner.Interrupt
+		var firstAt time.Time
 		for {
 			select {
 			case s := <-sigs:
@@ -164,13 +172,18 @@ func interruptible() (context.Context, func()) {
 				if s == syscall.SIGTERM {
 					intr = &runner.Interrupt{Signal: "SIGTERM", Code: runner.ExitTerm}
 				}
-				if first != nil {
-					fmt.Fprintf(os.Stderr, "muster-test: %s again: exiting without teardown\n", intr.Signal)
+				switch {
+				case first == nil:
+					first, firstAt = intr, time.Now()
+					fmt.Fprintf(os.Stderr, "muster-test: %s: stopping (tearing down; %s again to exit at once)\n", intr.Signal, intr.Signal)
+					cancel(intr)
+				case time.Since(firstAt) < signalWindow:
+					// The same interrupt delivered twice (to the process and to its group).
+				default:
+					fmt.Fprintf(os.Stderr, "muster-test: %s again: exiting at once (killing the SUTs, removing temp dirs; no summary)\n", intr.Signal)
+					runner.Abandon()
 					os.Exit(first.Code)
 				}
-				first = intr
-				fmt.Fprintf(os.Stderr, "muster-test: %s: stopping (tearing down; %s again to exit at once)\n", intr.Signal, intr.Signal)
-				cancel(intr)
 			case <-done:
 				return
 			}

@@ -64,6 +64,9 @@ type Executor struct {
 	StepTimeout time.Duration
 	// OnStep is called for every finished step (reporters' StepFinished); may be nil.
 	OnStep func(event.StepResult)
+	// CleanupGrace is how long cleanup may run past the scenario's deadline (default
+	// DefaultCleanupGrace).
+	CleanupGrace time.Duration
 }
 
 // Outcome is what running a scenario's steps decided.
@@ -80,6 +83,8 @@ type Run struct {
 	// World holds the values of world templates (scenario.WorldRoots), resolved in args
 	// and expectations; nil when the scenario's world offers none.
 	World map[string]any
+	// Deadline is the scenario's (its `timeout`); zero for none. See Execute.
+	Deadline time.Time
 
 	mu      sync.Mutex
 	users   map[string]Session
@@ -155,8 +160,11 @@ func (r *Run) Users() []string {
 	return append([]string(nil), r.order...)
 }
 
-// Execute runs the scenario's steps, its cleanup, and the step-level cleanup items. ctx
-// carries the scenario's deadline; when it ends, remaining steps are not started.
+// Execute runs the scenario's steps, its cleanup, and the step-level cleanup items.
+// Cancelling ctx stops them all. run.Deadline, when set, is the scenario's: no step starts
+// after it, and cleanup may run until CleanupGrace after it, since a cleanup may have to
+// undo what the steps did outside the SUT. (Without run.Deadline, a deadline of ctx ends
+// steps and cleanup alike.) Cleanup that cannot run is reported SKIPPED with the reason.
 func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 	sc := run.Scenario
 	var ids []string
@@ -167,42 +175,32 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 		ids = append(ids, st.ID)
 	}
 	x := &execution{e: e, run: run, store: newStore(ids, run.World)}
+	stepsCtx, cleanupCtx := ctx, ctx
+	if !run.Deadline.IsZero() {
+		var cancel, cancelCleanup context.CancelFunc
+		stepsCtx, cancel = context.WithDeadline(ctx, run.Deadline)
+		defer cancel()
+		cleanupCtx, cancelCleanup = context.WithDeadline(ctx, run.Deadline.Add(e.cleanupGrace()))
+		defer cancelCleanup()
+	}
 
 	var stepCleanups []scenario.Step
 	for i := range sc.Steps {
 		st := &sc.Steps[i]
-		sr, _ := x.step(ctx, st, event.PhaseStep)
+		sr, _ := x.step(stepsCtx, st, event.PhaseStep)
 		if sr.Status == event.Passed {
 			stepCleanups = append(stepCleanups, st.Cleanup...)
 			continue
 		}
-		if st.ContinueOnFailure && !x.stopped(ctx) {
+		if st.ContinueOnFailure && !x.stopped(stepsCtx) {
 			x.steps[len(x.steps)-1].ContinuedOnFailure = true
 			continue
 		}
-		x.decide(ctx, sr)
+		x.decide(stepsCtx, sr)
 		break
 	}
-	for i := range sc.Cleanup {
-		if x.stopped(ctx) {
-			break
-		}
-		st := &sc.Cleanup[i]
-		sr, _ := x.step(ctx, st, event.PhaseCleanup)
-		if sr.Status == event.Passed {
-			continue
-		}
-		if st.ContinueOnFailure {
-			x.steps[len(x.steps)-1].ContinuedOnFailure = true
-			continue
-		}
-		x.decide(ctx, sr)
-	}
-	// Step-level cleanup: reverse order of registration, best effort; never the verdict.
-	for i := len(stepCleanups) - 1; i >= 0 && !x.stopped(ctx); i-- {
-		x.step(ctx, &stepCleanups[i], event.PhaseStepCleanup)
-	}
-	return x.outcome(ctx)
+	x.cleanup(cleanupCtx, stepsCtx, stepCleanups)
+	return x.outcome(stepsCtx)
 }
 
 // execution is the mutable part of one Execute call.

@@ -321,18 +321,22 @@ func TestSUTDeathIsErrorWithItsReason(t *testing.T) {
 	if o.Status != event.Error || !strings.Contains(o.Error, "SUT exited with code 2") || !strings.Contains(o.Steps[0].Message, "panic: oops") {
 		t.Fatalf("got %s %q %q", o.Status, o.Error, o.Steps[0].Message)
 	}
-	if len(o.Steps) != 1 {
-		t.Fatalf("nothing may run against a dead SUT: %s", statuses(o))
+	// The cleanup is reported as not run, never dropped.
+	if statuses(o) != "d:ERROR c:SKIPPED" || f.count("text") != 0 || !strings.Contains(o.Steps[1].Message, "not run: the SUT is gone") {
+		t.Fatalf("nothing may run against a dead SUT, and the cleanup must say it did not run: %s, %d calls, %q",
+			statuses(o), f.count("text"), o.Steps[len(o.Steps)-1].Message)
 	}
 }
 
+// blockUntilDone is a test tool that returns only when its call is cut short.
+func blockUntilDone(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 func TestStepTimeoutIsError(t *testing.T) {
-	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Timeout: scenario.Duration(20 * time.Millisecond), Expected: yes()}}}
-	o := run(t, newFake(), sc, tools(map[string]ToolFunc{"test_block": block}))
+	o := run(t, newFake(), sc, tools(map[string]ToolFunc{"test_block": blockUntilDone}))
 	if o.Status != event.Error || !strings.Contains(o.Steps[0].Message, "timed out after 20ms") {
 		t.Fatalf("got %s %q", o.Status, o.Steps[0].Message)
 	}
@@ -353,6 +357,56 @@ func TestCancelledScenario(t *testing.T) {
 	o := (&Executor{Tools: reg}).Execute(ctx, NewRun(sc, f, sess))
 	if o.Status != event.Cancelled || !strings.Contains(o.Error, "fail-fast") || f.count("text") != 0 {
 		t.Fatalf("got %s %q, cleanup calls %d", o.Status, o.Error, f.count("text"))
+	}
+	if statuses(o) != "b:FAILED c:SKIPPED" || !strings.Contains(o.Steps[1].Message, "not run: cancelled: fail-fast") {
+		t.Fatalf("the cleanup must be reported as not run: %s %q", statuses(o), o.Steps[len(o.Steps)-1].Message)
+	}
+}
+
+// TestCleanupRunsAfterTheScenarioTimeout: when the scenario's deadline ends its steps, its
+// cleanup and the step-level cleanup items still run, within the cleanup grace, and the
+// verdict is the timeout.
+func TestCleanupRunsAfterTheScenarioTimeout(t *testing.T) {
+	f := newFake()
+	sess, _ := f.NewSession(context.Background(), "default", "")
+	sc := &scenario.Scenario{Name: "s", Timeout: scenario.Duration(50 * time.Millisecond),
+		Steps: []scenario.Step{
+			{ID: "a", Tool: "text", Expected: yes(), Cleanup: []scenario.Step{{ID: "undo-a", Tool: "echo", Expected: yes()}}},
+			{ID: "b", Tool: "test_block", Expected: yes()},
+		},
+		Cleanup: []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}, {ID: "c-fails", Tool: "fail", Expected: yes()}}}
+	run := NewRun(sc, f, sess)
+	run.Deadline = time.Now().Add(sc.Timeout.D())
+	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": blockUntilDone})}).Execute(context.Background(), run)
+	if got := statuses(o); got != "a:PASSED b:FAILED c:PASSED c-fails:FAILED undo-a:PASSED" {
+		t.Fatalf("steps %s: the cleanup must run after the timeout", got)
+	}
+	if o.Status != event.Error || o.Error != "scenario timed out after 50ms" {
+		t.Fatalf("got %s %q, want the timeout as the verdict", o.Status, o.Error)
+	}
+}
+
+// TestCleanupThatOutlivesItsGraceIsReportedNotRun: a cleanup step that hangs past the grace
+// is cut, and the ones after it are reported as not run, with the reason.
+func TestCleanupThatOutlivesItsGraceIsReportedNotRun(t *testing.T) {
+	f := newFake()
+	sess, _ := f.NewSession(context.Background(), "default", "")
+	sc := &scenario.Scenario{Name: "s", Timeout: scenario.Duration(20 * time.Millisecond),
+		Steps: []scenario.Step{{ID: "b", Tool: "test_block", Expected: yes()}},
+		Cleanup: []scenario.Step{{ID: "hangs", Tool: "test_block", Expected: yes(), ContinueOnFailure: true},
+			{ID: "after", Tool: "text", Expected: yes()}}}
+	run := NewRun(sc, f, sess)
+	run.Deadline = time.Now().Add(sc.Timeout.D())
+	start := time.Now()
+	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": blockUntilDone}), CleanupGrace: 100 * time.Millisecond}).Execute(context.Background(), run)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Execute took %s with a 20ms timeout and 100ms of cleanup grace", took)
+	}
+	if got := statuses(o); got != "b:FAILED hangs:FAILED after:SKIPPED" || f.count("text") != 0 {
+		t.Fatalf("steps %s, %d calls of the last cleanup", got, f.count("text"))
+	}
+	if msg := o.Steps[2].Message; !strings.Contains(msg, "not run: the scenario's time and the 100ms of cleanup after it ran out") {
+		t.Errorf("not-run message %q", msg)
 	}
 }
 

@@ -406,3 +406,36 @@ func TestScenarioTimeoutDuringSUTStart(t *testing.T) {
 	}
 	rec.assertNothingLeft(t)
 }
+
+// TestCleanupAfterTheScenarioTimeout: the scenario's timeout does not skip its cleanup
+// silently: cleanup runs within its grace after the timeout, and what the grace does not
+// cover is reported as not run, in the console and in the JSON report.
+func TestCleanupAfterTheScenarioTimeout(t *testing.T) {
+	o, rec := runFiles(t, fakeDriver(t, "plain"), "../../testdata/e2e/timeout-cleanup.yaml")
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "scenario timed out after 4s") {
+		t.Fatalf("exit %d, want the scenario's timeout:\n%s", o.code, o.stdout)
+	}
+	const notRun = `step "tidy-last" (tool ok): not run: the scenario's time and the 2s of cleanup after it ran out`
+	if !regexp.MustCompile(`SKIP\s+tidy-last ok .*\[cleanup\]`).MatchString(o.stdout) || !strings.Contains(o.stdout, notRun) {
+		t.Errorf("console does not show tidy-last as not run:\n%s", o.stdout)
+	}
+	results, _ := o.run["scenario_results"].([]any)
+	if len(results) != 1 {
+		t.Fatalf("report has %d results", len(results))
+	}
+	got := map[string]string{}
+	for _, s := range results[0].(map[string]any)["step_results"].([]any) {
+		s := s.(map[string]any)
+		id := s["step"].(map[string]any)["id"].(string)
+		got[id] = fmt.Sprint(s["result"], " ", s["phase"])
+		if id == "tidy-last" && s["error"] != notRun {
+			t.Errorf("JSON error of tidy-last: %q, want %q", s["error"], notRun)
+		}
+	}
+	want := map[string]string{"waits-forever": "ERROR step", "tidy": "PASSED cleanup",
+		"tidy-slowly": "ERROR cleanup", "tidy-last": "SKIPPED cleanup"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("JSON steps %v, want %v", got, want)
+	}
+	rec.assertNothingLeft(t)
+}

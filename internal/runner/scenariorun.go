@@ -137,23 +137,28 @@ func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.Scen
 		r.res.Duration = r.res.End.Sub(r.res.Start)
 		res = r.res
 	}()
+	setUpCtx := ctx
+	var deadline time.Time
 	if sc.Timeout > 0 {
+		deadline = r.res.Start.Add(sc.Timeout.D())
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, sc.Timeout.D())
+		setUpCtx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	first, err := r.setUp(ctx)
+	first, err := r.setUp(setUpCtx)
 	if err != nil {
 		r.res.Status, r.res.Error = event.Error, err.Error()
-		if errors.Is(ctx.Err(), context.Canceled) {
-			r.res.Status, r.res.Error = event.Cancelled, "cancelled: "+context.Cause(ctx).Error()
+		if errors.Is(setUpCtx.Err(), context.Canceled) {
+			r.res.Status, r.res.Error = event.Cancelled, "cancelled: "+context.Cause(setUpCtx).Error()
 		}
 		return
 	}
 	ex := &executor.Executor{Tools: w.tools}
-	t := time.Now()
 	run := executor.NewRun(sc, r.world, first)
 	run.World = r.values
+	// The executor applies the deadline itself: cleanup may run a little past it.
+	run.Deadline = deadline
+	t := time.Now()
 	out := ex.Execute(ctx, run)
 	r.res.Timings.Steps = time.Since(t)
 	r.res.Steps, r.res.Status, r.res.Error = out.Steps, out.Status, out.Error

@@ -59,7 +59,7 @@ type Timings struct {
 	SUTListen   time.Duration `json:"sut_listen"`  // the SUT's own exec-to-listening time, from its log
 	Ready       time.Duration `json:"ready"`       // until every configured server settled
 	Steps       time.Duration `json:"steps"`
-	Teardown    time.Duration `json:"teardown"`
+	Teardown    time.Duration `json:"teardown"` // sessions closed, SUT and mocks stopped, temp dir removed
 }
 
 // ScenarioResult is the outcome of one scenario.

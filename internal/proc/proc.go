@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -76,8 +77,80 @@ func PIDs() ([]int, error) {
 	return pids, nil
 }
 
-// Children lists the stats of the processes whose parent is pid.
+// Children lists the stats of the processes whose parent is pid. It reads the children
+// lists the kernel keeps per thread, and scans all of /proc where the kernel keeps none.
 func Children(pid int) ([]Stat, error) {
+	kids, err := childPIDs(pid)
+	if errors.Is(err, fs.ErrNotExist) && exists(pid) {
+		return scanChildren(pid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Stat, 0, len(kids))
+	for _, k := range kids {
+		// A child that is gone by now is no child any more.
+		if st, err := ReadStat(k); err == nil && st.PPID == pid {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Descendants lists the pids of pid's children, their children, and so on. Reading a few
+// children lists costs far less than reading every process's stat; where the kernel keeps
+// no children lists (CONFIG_PROC_CHILDREN off), the error wraps fs.ErrNotExist.
+func Descendants(pid int) ([]int, error) {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		kids, err := childPIDs(p)
+		if err != nil {
+			if p == pid {
+				return nil, err
+			}
+			continue // p has exited meanwhile
+		}
+		out = append(out, kids...)
+		queue = append(queue, kids...)
+	}
+	return out, nil
+}
+
+// childPIDs reads /proc/PID/task/*/children: each thread's children.
+func childPIDs(pid int) ([]int, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for i, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/children")
+		if err != nil {
+			if i == 0 && errors.Is(err, fs.ErrNotExist) && exists(pid) {
+				return nil, err // no children lists in this kernel
+			}
+			continue // the thread has ended
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if k, err := strconv.Atoi(f); err == nil {
+				out = append(out, k)
+			}
+		}
+	}
+	return out, nil
+}
+
+func exists(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
+}
+
+// scanChildren is Children by reading every process's stat.
+func scanChildren(pid int) ([]Stat, error) {
 	pids, err := PIDs()
 	if err != nil {
 		return nil, err
@@ -91,18 +164,29 @@ func Children(pid int) ([]Stat, error) {
 	return out, nil
 }
 
-// Getenv returns the value of the environment variable name the process was started
-// with, as /proc/PID/environ shows it. ok is false when it has none, and for processes
-// whose environment cannot be read: other users' processes and zombies (theirs is gone).
-func Getenv(pid int, name string) (value string, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return "", false
-	}
-	for _, e := range bytes.Split(b, []byte{0}) {
+// Environ is /proc/PID/environ: the environment the process was started with, as NUL-
+// separated NAME=value entries. It is empty for a zombie (its memory is gone) and for an
+// instant during an exec; it cannot be read for other users' processes.
+func Environ(pid int) ([]byte, error) {
+	return os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+}
+
+// Lookup returns the value of the variable name in env as Environ returns it.
+func Lookup(env []byte, name string) (value string, ok bool) {
+	for _, e := range bytes.Split(env, []byte{0}) {
 		if k, v, found := bytes.Cut(e, []byte{'='}); found && string(k) == name {
 			return string(v), true
 		}
 	}
 	return "", false
+}
+
+// Getenv returns the value of the environment variable name the process was started with.
+// ok is false when it has none, and when its environment cannot be read (see Environ).
+func Getenv(pid int, name string) (value string, ok bool) {
+	env, err := Environ(pid)
+	if err != nil {
+		return "", false
+	}
+	return Lookup(env, name)
 }

@@ -1,8 +1,11 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -45,5 +48,29 @@ func TestChildrenAndEnvironmentOfAChild(t *testing.T) {
 	}
 	if _, ok := Getenv(os.Getpid(), "PROC_TEST_MARK"); ok {
 		t.Error("the test process has a mark it never set")
+	}
+}
+
+func TestDescendantsIncludeGrandchildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60 & echo $!; wait")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var grandchild int
+	if _, err := fmt.Fscan(out, &grandchild); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(grandchild, syscall.SIGKILL) // ours, started above
+	d, err := Descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(d, cmd.Process.Pid) || !slices.Contains(d, grandchild) {
+		t.Errorf("descendants %v lack the child %d or the grandchild %d", d, cmd.Process.Pid, grandchild)
 	}
 }

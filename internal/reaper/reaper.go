@@ -49,10 +49,35 @@ var runID = sync.OnceValue(func() string {
 	return fmt.Sprintf("%d-%d", me.PID, me.Start)
 })
 
+// subreaper is set once Enable succeeded.
+var subreaper atomic.Bool
+
 // Enable makes this process a child subreaper (Linux PR_SET_CHILD_SUBREAPER): orphaned
 // descendants are reparented to it instead of to init.
 func Enable() error {
-	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	subreaper.Store(true)
+	return nil
+}
+
+// candidates are the processes that may carry one of this runner's tags, and which of them
+// are its descendants. As a subreaper the runner keeps every process a SUT started below
+// itself (orphans come back to it), so its descendants are enough; reading their few
+// children lists costs far less than looking at every process of the machine, which is
+// what it does otherwise.
+func candidates() (pids []int, descendant map[int]bool) {
+	desc, err := proc.Descendants(os.Getpid())
+	descendant = make(map[int]bool, len(desc))
+	for _, p := range desc {
+		descendant[p] = true
+	}
+	if subreaper.Load() && err == nil {
+		return desc, descendant
+	}
+	pids, _ = proc.PIDs()
+	return pids, descendant
 }
 
 // Tag marks one process tree.
@@ -93,35 +118,44 @@ const (
 	pollMax   = 50 * time.Millisecond
 )
 
-// Kill sends SIGKILL to every live process that carries tag, reaps those that were this
-// process's adopted children, and repeats until none is left or the deadline has passed
-// (one pass is always made). It returns what it signalled, as first seen, and the pids
-// still alive at the end.
+// Kill sends SIGKILL to every live process that carries tag, repeating until no such
+// process is left or the deadline has passed (one pass is always made), waits until they
+// are dead, and reaps those that were this process's adopted children. It returns what it
+// signalled, as first seen, and the pids still alive at the end.
 //
-// A process in the middle of an exec shows no environment for an instant, so the search
-// ends only after two passes in a row found nothing. What Kill still misses and the runner
-// adopted, KillAdopted ends at the end of the run.
+// A process in the middle of an exec shows no environment for an instant; a pass that saw
+// one is followed by another. What Kill still misses and the runner adopted, KillAdopted
+// ends at the end of the run.
 func Kill(tag Tag, deadline time.Time) (hit []proc.Stat, left []int) {
 	match := func(v string) bool { return v == string(tag) }
 	seen := map[int]bool{}
-	empty := 0
+	rescanned := false
 	poll(deadline, func() bool {
-		pass := killMatching(match)
-		Reap()
-		left = left[:0]
+		pass, unsure := killMatching(match)
 		for _, st := range pass {
-			left = append(left, st.PID)
 			if !seen[st.PID] {
 				seen[st.PID] = true
 				hit = append(hit, st)
 			}
 		}
 		if len(pass) > 0 {
-			empty = 0
 			return false
 		}
-		empty++
-		return empty == 2
+		if unsure && !rescanned {
+			rescanned = true
+			return false
+		}
+		return true
+	})
+	poll(deadline, func() bool {
+		left = left[:0]
+		for _, st := range hit {
+			if running(st) {
+				left = append(left, st.PID)
+			}
+		}
+		Reap()
+		return len(left) == 0
 	})
 	return hit, left
 }
@@ -137,20 +171,30 @@ func poll(deadline time.Time, done func() bool) {
 }
 
 // killMatching sends SIGKILL to every live process whose tag satisfies match and returns
-// what they were. Each is signalled through a pidfd opened before its tag is checked, so
-// a pid reused in between is never hit.
-func killMatching(match func(string) bool) []proc.Stat {
-	pids, err := proc.PIDs()
-	if err != nil {
-		return nil
-	}
+// what they were, and whether it saw a live process without any environment (one in the
+// middle of an exec). Each is signalled through a pidfd opened before its tag is checked,
+// so a pid reused in between is never hit.
+func killMatching(match func(string) bool) (hit []proc.Stat, unsure bool) {
 	self := os.Getpid()
-	var hit []proc.Stat
+	pids, descendant := candidates()
 	for _, pid := range pids {
 		if pid == self {
 			continue
 		}
-		if v, ok := proc.Getenv(pid, TagVar); !ok || !match(v) {
+		env, err := proc.Environ(pid)
+		if err != nil {
+			continue
+		}
+		if len(env) == 0 {
+			// Zombies and kernel threads show none either; only a descendant of ours
+			// that still runs is worth another look.
+			if descendant[pid] {
+				st, err := proc.ReadStat(pid)
+				unsure = unsure || (err == nil && !st.Dead())
+			}
+			continue
+		}
+		if v, ok := proc.Lookup(env, TagVar); !ok || !match(v) {
 			continue
 		}
 		fd, err := unix.PidfdOpen(pid, 0)
@@ -165,7 +209,7 @@ func killMatching(match func(string) bool) []proc.Stat {
 		}
 		unix.Close(fd)
 	}
-	return hit
+	return hit, unsure
 }
 
 // Reap collects the exit status of every child of this process that exited and was not
@@ -230,15 +274,15 @@ func KillAll(deadline time.Time) {
 	}
 	mu.Unlock()
 	prefix := runID() + "."
-	hit := killMatching(func(v string) bool { return strings.HasPrefix(v, prefix) })
-	poll(deadline, func() bool {
-		for _, pid := range groups {
-			if running(pid) {
-				return false
-			}
+	hit, _ := killMatching(func(v string) bool { return strings.HasPrefix(v, prefix) })
+	for _, pid := range groups {
+		if st, err := proc.ReadStat(pid); err == nil {
+			hit = append(hit, st)
 		}
+	}
+	poll(deadline, func() bool {
 		for _, st := range hit {
-			if running(st.PID) {
+			if running(st) {
 				return false
 			}
 		}
@@ -246,8 +290,9 @@ func KillAll(deadline time.Time) {
 	})
 }
 
-// running reports whether pid is a process that has not ended.
-func running(pid int) bool {
-	st, err := proc.ReadStat(pid)
-	return err == nil && !st.Dead()
+// running reports whether the process st describes has not ended (a pid since reused by
+// a process with another start time does not count).
+func running(st proc.Stat) bool {
+	now, err := proc.ReadStat(st.PID)
+	return err == nil && now.Start == st.Start && !now.Dead()
 }

@@ -72,6 +72,12 @@ func initScenario(sc *godog.ScenarioContext) {
 		return ctx, os.Mkdir(w.tmp, 0o755)
 	})
 	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+		// The rule every feature serves: whatever a scenario did to muster-test short of
+		// SIGKILL, nothing of its runs remains, checked here even where it is not a step.
+		var left error
+		if err == nil && w.done != nil {
+			left = w.nothingLeft()
+		}
 		if w.cmd != nil && w.cmd.Process != nil && w.done != nil {
 			select {
 			case <-w.done:
@@ -85,7 +91,7 @@ func initScenario(sc *godog.ScenarioContext) {
 		for _, pid := range w.sutPIDs() {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		return ctx, os.RemoveAll(w.dir)
+		return ctx, errors.Join(left, os.RemoveAll(w.dir))
 	})
 	sc.Step(`^a scenario file "([^"]*)":$`, w.writeFile)
 	sc.Step(`^a file "([^"]*)":$`, w.writeFile)

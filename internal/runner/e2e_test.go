@@ -214,14 +214,15 @@ type runOutcome struct {
 }
 
 // runFiles runs scenario files through the real runner with a recording driver, with a
-// $TMPDIR of its own that must be empty again afterwards (see assertNothingLeft).
-func runFiles(t *testing.T, driver sut.Driver, files ...string) (runOutcome, *recorder) {
+// $TMPDIR of its own. Every test that runs files thereby checks that nothing of the run is
+// left (assertNothingLeft, at the end of the test).
+func runFiles(t *testing.T, driver sut.Driver, files ...string) runOutcome {
 	t.Helper()
 	return runFilesWith(t, driver, SUTOptions{Self: muster}, files...)
 }
 
 // runFilesWith is runFiles with the SUT options of the command line.
-func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...string) (runOutcome, *recorder) {
+func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...string) runOutcome {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := t.TempDir()
@@ -233,6 +234,7 @@ func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...strin
 	opts := &Options{ConfigPaths: files, Stdout: &out, Stderr: &errOut, NoColor: true, Parallel: 2,
 		ReportDir: reportDir, ReadyTimeout: 3 * time.Second, SUT: so}
 	rec := &recorder{Driver: driver, tmp: tmp}
+	t.Cleanup(func() { rec.assertNothingLeft(t) })
 	code := MainWith(context.Background(), opts, rec)
 	o := runOutcome{code: code, stdout: out.String() + errOut.String()}
 	reports, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
@@ -240,7 +242,7 @@ func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...strin
 		b, _ := os.ReadFile(reports[0])
 		_ = json.Unmarshal(b, &o.run)
 	}
-	return o, rec
+	return o
 }
 
 func fakeDriver(t *testing.T, mode string) sut.Driver {
@@ -253,7 +255,7 @@ func fakeDriver(t *testing.T, mode string) sut.Driver {
 }
 
 func TestSUTCrashMidScenarioIsErrorWithLogTail(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "crash"), "../../testdata/e2e/crash.yaml")
+	o := runFiles(t, fakeDriver(t, "crash"), "../../testdata/e2e/crash.yaml")
 	if o.code != ExitFailed {
 		t.Fatalf("exit %d, want 1\n%s", o.code, o.stdout)
 	}
@@ -265,14 +267,13 @@ func TestSUTCrashMidScenarioIsErrorWithLogTail(t *testing.T) {
 	if strings.Contains(o.stdout, "never-runs") {
 		t.Errorf("a step ran after the SUT died:\n%s", o.stdout)
 	}
-	rec.assertNothingLeft(t)
 }
 
 // TestSUTCrashWithOrphanHoldingItsOutput: a SUT whose child outlives it, holding its
 // output open, is still seen to have died, the scenario ends instead of hanging, and the
 // orphan (in a session of its own) is killed and reaped with the scenario.
 func TestSUTCrashWithOrphanHoldingItsOutput(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "crash-orphan"), "../../testdata/e2e/crash.yaml")
+	o := runFiles(t, fakeDriver(t, "crash-orphan"), "../../testdata/e2e/crash.yaml")
 	m := regexp.MustCompile(`orphan pid (\d+)`).FindStringSubmatch(o.stdout)
 	if m == nil {
 		t.Fatalf("the fake SUT did not report its orphan:\n%s", o.stdout)
@@ -285,7 +286,6 @@ func TestSUTCrashWithOrphanHoldingItsOutput(t *testing.T) {
 	if !strings.Contains(o.stdout, "killed 1 process(es) the SUT left outside its process group (pid "+m[1]+")") {
 		t.Errorf("no note on the killed orphan:\n%s", o.stdout)
 	}
-	rec.assertNothingLeft(t)
 }
 
 // assertGone fails unless pid is gone entirely: not running, and not a zombie either (the
@@ -305,7 +305,7 @@ func assertGone(t *testing.T, pid int) {
 func TestSUTGrandchildInItsOwnSessionDiesWithTheScenario(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
 	t.Setenv(fakePIDFileEnv, pidFile)
-	o, rec := runFiles(t, fakeDriver(t, "setsid-grandchild"), "../../testdata/e2e/plain.yaml")
+	o := runFiles(t, fakeDriver(t, "setsid-grandchild"), "../../testdata/e2e/plain.yaml")
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatalf("the fake SUT wrote no grandchild pid: %v\n%s", err, o.stdout)
@@ -318,13 +318,12 @@ func TestSUTGrandchildInItsOwnSessionDiesWithTheScenario(t *testing.T) {
 	if !strings.Contains(o.stdout, "killed 1 process(es) the SUT left outside its process group") {
 		t.Errorf("no note on the killed grandchild:\n%s", o.stdout)
 	}
-	rec.assertNothingLeft(t)
 }
 
 // TestFrozenSUTTeardownIsBounded: a SUT stopped with SIGSTOP answers neither the session
 // DELETE nor SIGTERM; the teardown is cut at its budget and the result says so.
 func TestFrozenSUTTeardownIsBounded(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "freeze"), "../../testdata/e2e/freeze.yaml")
+	o := runFiles(t, fakeDriver(t, "freeze"), "../../testdata/e2e/freeze.yaml")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "scenario timed out after 5s") ||
 		!regexp.MustCompile(`step:\s+freezes`).MatchString(o.stdout) {
 		t.Fatalf("exit %d, want the scenario's timeout in the step that froze the SUT:\n%s", o.code, o.stdout)
@@ -348,28 +347,25 @@ func TestFrozenSUTTeardownIsBounded(t *testing.T) {
 	if teardown > TeardownBudget+500*time.Millisecond || d > 5*time.Second+TeardownBudget+time.Second {
 		t.Errorf("scenario took %s, teardown %s; want the teardown within its %s budget", d, teardown, TeardownBudget)
 	}
-	rec.assertNothingLeft(t)
 }
 
 func TestSUTThatNeverBecomesReady(t *testing.T) {
 	start := time.Now()
-	o, rec := runFiles(t, fakeDriver(t, "never-ready"), "../../testdata/e2e/plain.yaml")
+	o := runFiles(t, fakeDriver(t, "never-ready"), "../../testdata/e2e/plain.yaml")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after 3s") || !strings.Contains(o.stdout, "fake SUT starting") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %s", d)
 	}
-	rec.assertNothingLeft(t)
 }
 
 func TestSUTThatExitsBeforeReady(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "exit-early"), "../../testdata/e2e/plain.yaml")
+	o := runFiles(t, fakeDriver(t, "exit-early"), "../../testdata/e2e/plain.yaml")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "exited with code 1 before it was ready") ||
 		!strings.Contains(o.stdout, "simulated bad config") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
-	rec.assertNothingLeft(t)
 }
 
 func TestReferenceSUTEndToEnd(t *testing.T) {
@@ -377,7 +373,7 @@ func TestReferenceSUTEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, rec := runFiles(t, driver, "../../testdata/e2e/login.yaml")
+	o := runFiles(t, driver, "../../testdata/e2e/login.yaml")
 	if o.code != ExitOK {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
@@ -394,24 +390,22 @@ func TestReferenceSUTEndToEnd(t *testing.T) {
 			t.Errorf("step %v: %v", s.(map[string]any)["step"], r)
 		}
 	}
-	rec.assertNothingLeft(t)
 }
 
 // TestScenarioTimeoutDuringSUTStart: when the scenario's own timeout ends the SUT's start,
 // the message says so instead of blaming the ready timeout.
 func TestScenarioTimeoutDuringSUTStart(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "never-ready"), "../../testdata/e2e/plain-short-timeout.yaml")
+	o := runFiles(t, fakeDriver(t, "never-ready"), "../../testdata/e2e/plain-short-timeout.yaml")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready when the scenario's time ran out") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
-	rec.assertNothingLeft(t)
 }
 
 // TestCleanupAfterTheScenarioTimeout: the scenario's timeout does not skip its cleanup
 // silently: cleanup runs within its grace after the timeout, and what the grace does not
 // cover is reported as not run, in the console and in the JSON report.
 func TestCleanupAfterTheScenarioTimeout(t *testing.T) {
-	o, rec := runFiles(t, fakeDriver(t, "plain"), "../../testdata/e2e/timeout-cleanup.yaml")
+	o := runFiles(t, fakeDriver(t, "plain"), "../../testdata/e2e/timeout-cleanup.yaml")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "scenario timed out after 4s") {
 		t.Fatalf("exit %d, want the scenario's timeout:\n%s", o.code, o.stdout)
 	}
@@ -437,5 +431,4 @@ func TestCleanupAfterTheScenarioTimeout(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("JSON steps %v, want %v", got, want)
 	}
-	rec.assertNothingLeft(t)
 }

@@ -152,7 +152,6 @@ type Run struct {
 type Listener interface {
 	RunStarted(info RunInfo)
 	ScenarioStarted(name string)
-	StepFinished(scenario string, step StepResult)
 	ScenarioFinished(result ScenarioResult)
 	RunFinished(run Run)
 }

@@ -62,8 +62,6 @@ type Executor struct {
 	Tools Registry
 	// StepTimeout bounds each call of a step without its own `timeout` (default 30s).
 	StepTimeout time.Duration
-	// OnStep is called for every finished step (reporters' StepFinished); may be nil.
-	OnStep func(event.StepResult)
 	// CleanupGrace is how long cleanup may run past the scenario's deadline (default
 	// DefaultCleanupGrace).
 	CleanupGrace time.Duration
@@ -262,12 +260,9 @@ func (x *execution) outcome(ctx context.Context) Outcome {
 	return o
 }
 
-// emit records and announces a finished step.
+// emit records a finished step.
 func (x *execution) emit(sr event.StepResult) event.StepResult {
 	x.steps = append(x.steps, sr)
-	if x.e.OnStep != nil {
-		x.e.OnStep(sr)
-	}
 	return sr
 }
 

@@ -151,10 +151,6 @@ func (c *Console) RunStarted(info event.RunInfo) {
 // from its scenario's block.
 func (c *Console) ScenarioStarted(string) {}
 
-// StepFinished prints nothing: the steps are printed from the scenario's result, inside
-// its block.
-func (c *Console) StepFinished(string, event.StepResult) {}
-
 // ScenarioFinished prints the scenario's block.
 func (c *Console) ScenarioFinished(r event.ScenarioResult) {
 	c.write(c.block(&r))

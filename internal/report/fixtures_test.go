@@ -81,9 +81,6 @@ func replay(l event.Listener, run event.Run) {
 	l.RunStarted(run.Info)
 	for _, r := range run.Results {
 		l.ScenarioStarted(r.Name)
-		for _, s := range r.Steps {
-			l.StepFinished(r.Name, s)
-		}
 		l.ScenarioFinished(r)
 	}
 	l.RunFinished(run)

@@ -45,9 +45,6 @@ func (j *JSON) RunStarted(event.RunInfo) {}
 // ScenarioStarted does nothing.
 func (j *JSON) ScenarioStarted(string) {}
 
-// StepFinished does nothing.
-func (j *JSON) StepFinished(string, event.StepResult) {}
-
 // ScenarioFinished does nothing: the run's results carry every scenario.
 func (j *JSON) ScenarioFinished(event.ScenarioResult) {}
 

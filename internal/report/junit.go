@@ -43,9 +43,6 @@ func (j *JUnit) RunStarted(event.RunInfo) {}
 // ScenarioStarted does nothing.
 func (j *JUnit) ScenarioStarted(string) {}
 
-// StepFinished does nothing.
-func (j *JUnit) StepFinished(string, event.StepResult) {}
-
 // ScenarioFinished does nothing: the run's results carry every scenario.
 func (j *JUnit) ScenarioFinished(event.ScenarioResult) {}
 

@@ -35,13 +35,6 @@ func (m MultiListener) ScenarioStarted(name string) {
 	}
 }
 
-// StepFinished forwards the event.
-func (m MultiListener) StepFinished(scenario string, step event.StepResult) {
-	for _, l := range m {
-		l.StepFinished(scenario, step)
-	}
-}
-
 // ScenarioFinished forwards the event.
 func (m MultiListener) ScenarioFinished(result event.ScenarioResult) {
 	for _, l := range m {

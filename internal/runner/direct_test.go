@@ -50,7 +50,7 @@ func TestDirectModeNeverReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
-	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after 3s") ||
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after "+testReadyTimeout.String()) ||
 		!strings.Contains(o.stdout, "fake SUT starting in mode never-ready") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}

@@ -216,6 +216,10 @@ type runOutcome struct {
 // runFiles runs scenario files through the real runner with a recording driver, with a
 // $TMPDIR of its own. Every test that runs files thereby checks that nothing of the run is
 // left (assertNothingLeft, at the end of the test).
+// testReadyTimeout is the --ready-timeout of the runs here: long enough for a race-built
+// SUT to start on a machine loaded by other test packages, which a shorter one failed.
+const testReadyTimeout = 10 * time.Second
+
 func runFiles(t *testing.T, driver sut.Driver, files ...string) runOutcome {
 	t.Helper()
 	return runFilesWith(t, driver, SUTOptions{Self: muster}, files...)
@@ -232,7 +236,7 @@ func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...strin
 	}
 	t.Setenv("TMPDIR", tmp)
 	opts := &Options{ConfigPaths: files, Stdout: &out, Stderr: &errOut, NoColor: true, Parallel: 2,
-		ReportDir: reportDir, ReadyTimeout: 3 * time.Second, SUT: so}
+		ReportDir: reportDir, ReadyTimeout: testReadyTimeout, SUT: so}
 	rec := &recorder{Driver: driver, tmp: tmp}
 	t.Cleanup(func() { rec.assertNothingLeft(t) })
 	code := MainWith(context.Background(), opts, rec)
@@ -352,7 +356,7 @@ func TestFrozenSUTTeardownIsBounded(t *testing.T) {
 func TestSUTThatNeverBecomesReady(t *testing.T) {
 	start := time.Now()
 	o := runFiles(t, fakeDriver(t, "never-ready"), "../../testdata/e2e/plain.yaml")
-	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after 3s") || !strings.Contains(o.stdout, "fake SUT starting") {
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after "+testReadyTimeout.String()) || !strings.Contains(o.stdout, "fake SUT starting") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
 	if d := time.Since(start); d > 20*time.Second {

@@ -28,7 +28,6 @@ func (r *recorder) ScenarioStarted(n string) {
 	r.started = append(r.started, n)
 	r.mu.Unlock()
 }
-func (r *recorder) StepFinished(string, event.StepResult) {}
 func (r *recorder) ScenarioFinished(res event.ScenarioResult) {
 	r.mu.Lock()
 	r.finished = append(r.finished, res)

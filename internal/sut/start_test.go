@@ -90,7 +90,9 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 		wantLog    string
 	}{
 		{mode: "lose-first", wantStarts: 2, wantLog: "start 1 of the SUT failed, starting it again: the SUT answered but did not settle"},
-		{mode: "never-settles", wantErr: "SUT not ready after 6s (still missing tools: x_srv_op)", wantStarts: startAttempts,
+		// Where the deadline strikes (between polls, or inside a slow tools/list) decides the
+		// detail after the message, so only the message is required.
+		{mode: "never-settles", wantErr: "SUT not ready after 6s", wantStarts: startAttempts,
 			wantLog: fmt.Sprintf("start %d of the SUT failed", startAttempts-1)},
 		{mode: "exit", wantErr: "SUT exited with code 1 before it was ready", wantStarts: 1, wantLog: "simulated bad config"},
 	}

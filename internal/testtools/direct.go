@@ -39,8 +39,12 @@ func (l *lazySession) open(ctx context.Context) (*sutSession, error) {
 func (l *lazySession) CallTool(ctx context.Context, name string, args map[string]any) (*result.Result, error) {
 	s, err := l.open(ctx)
 	if err != nil {
-		if fault := l.w.SUT.FaultWithin(deathGrace); fault != nil {
-			return nil, fault
+		var auth *transport.AuthorizationRequiredError
+		// A server that answered is alive: only a connection that failed may be its death.
+		if !errors.As(err, &auth) {
+			if fault := l.w.SUT.FaultWithin(deathGrace); fault != nil {
+				return nil, fault
+			}
 		}
 		return result.Failure("open an MCP session without a token: " + explainOpen(err)), nil
 	}

@@ -104,6 +104,15 @@ func Start(cmd *exec.Cmd) error {
 	return nil
 }
 
+// Run is cmd.Run for a child started through Start.
+func Run(cmd *exec.Cmd) error {
+	if err := Start(cmd); err != nil {
+		return err
+	}
+	defer Waited(cmd.Process.Pid)
+	return cmd.Wait()
+}
+
 // Waited forgets a child Start started, once its exec.Cmd has reaped it.
 func Waited(pid int) {
 	mu.Lock()

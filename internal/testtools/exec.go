@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/reaper"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -18,6 +20,9 @@ import (
 const execOutputMax = 1 << 20
 
 const defaultExecTimeout = 10 * time.Second
+
+// execStrayWait bounds the wait for what a command left running to be killed.
+const execStrayWait = 500 * time.Millisecond
 
 // execCommand runs a command (argv, no shell) in the scenario's temp dir and answers its
 // exit code and output: the way to read what a SUT left behind, such as an audit log.
@@ -38,6 +43,11 @@ func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (m
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = w.Env.Dir
+	// The tag finds what the command leaves running outside its group (a daemon it
+	// started), which goes with the step.
+	tag := reaper.NewTag()
+	cmd.Env = append(os.Environ(), tag.Env())
+	defer reaper.Kill(tag, time.Now().Add(execStrayWait))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The whole group goes, so a child of the command cannot outlive the step.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -45,7 +55,8 @@ func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (m
 	cmd.Stdin = strings.NewReader(executor.StringArg(args, "stdin"))
 	stdout, stderr := &cappedBuffer{max: execOutputMax}, &cappedBuffer{max: execOutputMax}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Run()
+	// Through the reaper, so that the runner, a subreaper, never reaps it in Wait's stead.
+	err = reaper.Run(cmd)
 	out := map[string]any{"command": strings.Join(argv, " "), "stdout": stdout.String(), "stderr": stderr.String()}
 	var ee *exec.ExitError
 	switch {

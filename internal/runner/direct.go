@@ -14,18 +14,26 @@ import (
 )
 
 // directBlock is the sut block a scenario runs against: its own, with --sut-command and
-// --sut-url taking its place; nil for a muster-shaped scenario without either.
-func directBlock(sc *scenario.Scenario, o SUTOptions) *scenario.SUT {
-	if len(o.Command) == 0 && o.URL == "" {
-		return sc.SUT
+// --sut-url taking its place; nil for a muster-shaped scenario without either. --sut-args
+// are appended to the command it starts, as they are to muster's, so one flag can start
+// every scenario's server differently (a mutation test injects its faults that way).
+func directBlock(sc *scenario.SUT, o SUTOptions) *scenario.SUT {
+	if len(o.Command) == 0 && o.URL == "" && sc == nil {
+		return nil
 	}
 	b := &scenario.SUT{}
-	if sc.SUT != nil {
-		*b = *sc.SUT
+	if sc != nil {
+		*b = *sc
 	}
-	b.Command, b.URL = o.Command, o.URL
-	if len(o.Command) == 0 {
-		b.Files, b.Env, b.Ready = nil, nil, nil // nothing is started
+	if len(o.Command) > 0 || o.URL != "" {
+		b.Command, b.URL = o.Command, o.URL
+		if len(o.Command) == 0 {
+			b.Files, b.Env, b.Ready = nil, nil, nil // nothing is started
+		}
+	}
+	if len(b.Command) > 0 && len(o.Args) > 0 {
+		// A new slice: the scenario's own command is shared by every run of it.
+		b.Command = append(slices.Clip(b.Command), o.Args...)
 	}
 	return b
 }

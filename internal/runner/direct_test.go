@@ -2,8 +2,11 @@ package runner
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/muster-test/muster-test/scenario"
 )
 
 // TestDirectMode runs direct-mode scenarios that must pass:
@@ -54,4 +57,50 @@ func TestDirectModeNeverReady(t *testing.T) {
 		!strings.Contains(o.stdout, "fake SUT starting in mode never-ready") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
+}
+
+// TestDirectBlockSUTArgs: --sut-args are appended to the command a sut block starts (also
+// one from --sut-command), never to the scenario's own slice, and mean nothing for a
+// server that is only named by URL.
+func TestDirectBlockSUTArgs(t *testing.T) {
+	own := &scenario.SUT{Command: append(make([]string, 0, 4), "srv", "--port", "1")} // spare capacity: an append in place would show
+	args := SUTOptions{Args: []string{"--fault", "x"}}
+	for _, c := range []struct {
+		name string
+		sc   *scenario.SUT
+		o    SUTOptions
+		want []string
+	}{
+		{"own command", own, args, []string{"srv", "--port", "1", "--fault", "x"}},
+		{"--sut-command", own, SUTOptions{Command: []string{"other"}, Args: args.Args}, []string{"other", "--fault", "x"}},
+		{"url only", &scenario.SUT{URL: "http://127.0.0.1:1/mcp"}, args, nil},
+		{"--sut-url", own, SUTOptions{URL: "http://127.0.0.1:1/mcp", Args: args.Args}, nil},
+	} {
+		b := directBlock(c.sc, c.o)
+		if !slices.Equal(b.Command, c.want) {
+			t.Errorf("%s: command %q, want %q", c.name, b.Command, c.want)
+		}
+	}
+	if got := own.Command[:4][3]; got != "" {
+		t.Errorf("the scenario's command was changed in place: %q", own.Command[:4])
+	}
+	if b := directBlock(nil, args); b != nil {
+		t.Errorf("a muster-shaped scenario got a sut block: %+v", b)
+	}
+}
+
+// TestDirectModeSUTArgsReachTheServer: a fault given with --sut-args starts the scenario's
+// reference server with it, and the step that guards against it fails.
+func TestDirectModeSUTArgsReachTheServer(t *testing.T) {
+	so := SUTOptions{Kind: "builtin", Self: muster, Args: []string{"--fault", "tools-call-not-rechecked"}}
+	driver, err := ChooseDriver(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, rec := runFilesWith(t, driver, so, "../../testdata/e2e/direct-login.yaml")
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "step:        alice-cannot-export") ||
+		!strings.Contains(o.stdout, "fault=tools-call-not-rechecked") {
+		t.Fatalf("exit %d, want 1 with the step alice-cannot-export failing:\n%s", o.code, o.stdout)
+	}
+	rec.assertNothingLeft(t)
 }

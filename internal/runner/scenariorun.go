@@ -184,7 +184,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		spec.Trace = r.trace.add
 	}
 	r.values = r.env.World()
-	if b := directBlock(r.sc, r.w.opts.SUT); b != nil {
+	if b := directBlock(r.sc.SUT, r.w.opts.SUT); b != nil {
 		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
 			return nil, err
 		}

@@ -32,21 +32,18 @@ func TestSuiteCatchesEveryFault(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenario files in %s (%v)", dir, err)
 	}
+	// The direct-mode scenarios start their own server, not the reference SUT: its faults
+	// mean nothing to them (TestDirectSuiteCatchesEveryFault covers them).
+	files = slices.DeleteFunc(files, isDirect)
+	base := []string{"--sut", "builtin"}
+	for _, f := range files {
+		base = append(base, "--config", f)
+	}
 
-	t.Run("no-fault", func(t *testing.T) {
-		results := runSuite(t, bin, dir, "")
-		if len(results) != len(files) {
-			t.Errorf("the report has %d scenarios, the directory %d files", len(results), len(files))
-		}
-		for _, r := range results {
-			if r.Result != "PASSED" {
-				t.Errorf("scenario %s: %s without any fault: %s", r.Scenario.Name, r.Result, r.why())
-			}
-		}
-	})
+	t.Run("no-fault", func(t *testing.T) { allPass(t, runSuite(t, bin, base...), len(files)) })
 	for _, f := range refsut.AllFaults {
 		t.Run(string(f), func(t *testing.T) {
-			results := runSuite(t, bin, dir, string(f))
+			results := runSuite(t, bin, append(base, "--sut-args", "--fault "+string(f))...)
 			if len(results) != len(files) {
 				t.Errorf("the report has %d scenarios, the directory %d files", len(results), len(files))
 			}
@@ -65,6 +62,19 @@ func TestSuiteCatchesEveryFault(t *testing.T) {
 				t.Errorf("fault %s: every scenario passed; the suite has no scenario that catches it", f)
 			}
 		})
+	}
+}
+
+// allPass: the run without any fault has one result per scenario file, each PASSED.
+func allPass(t *testing.T, results []scenarioResult, files int) {
+	t.Helper()
+	if len(results) != files {
+		t.Errorf("the report has %d scenarios, the selection %d files", len(results), files)
+	}
+	for _, r := range results {
+		if r.Result != "PASSED" {
+			t.Errorf("scenario %s: %s without any fault: %s", r.Scenario.Name, r.Result, r.why())
+		}
 	}
 }
 
@@ -98,28 +108,32 @@ type scenarioResult struct {
 
 // why names the step that decided a verdict, trimmed for a log line.
 func (r scenarioResult) why() string {
-	for _, s := range r.StepResults {
-		if s.Result == "FAILED" || s.Result == "ERROR" {
-			msg := s.Error
-			if len(msg) > 300 {
-				msg = msg[:300] + "..."
-			}
-			return "step " + s.Step.ID + ": " + msg
-		}
+	id, _, msg := r.firstFailure()
+	if id == "" {
+		return r.Error
 	}
-	return r.Error
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	return "step " + id + ": " + msg
 }
 
-// runSuite runs every scenario of dir against the reference SUT, with fault ("" for none),
-// and returns the scenario results of the JSON report.
-func runSuite(t *testing.T, bin, dir, fault string) []scenarioResult {
+// firstFailure is the id, result and error of the first step that did not pass.
+func (r scenarioResult) firstFailure() (id, result, msg string) {
+	for _, s := range r.StepResults {
+		if s.Result == "FAILED" || s.Result == "ERROR" {
+			return s.Step.ID, s.Result, s.Error
+		}
+	}
+	return "", "", ""
+}
+
+// runSuite runs muster-test with the scenario selection and SUT of sel and returns the
+// scenario results of its JSON report.
+func runSuite(t *testing.T, bin string, sel ...string) []scenarioResult {
 	t.Helper()
 	reportDir := t.TempDir()
-	args := []string{"--sut", "builtin", "--config", dir, "--parallel", "2", "--report", reportDir,
-		"--no-color", "--timeout", "3m"}
-	if fault != "" {
-		args = append(args, "--sut-args", "--fault "+fault)
-	}
+	args := append([]string{"--parallel", "2", "--report", reportDir, "--no-color", "--timeout", "3m"}, sel...)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -152,6 +166,9 @@ func runSuite(t *testing.T, bin, dir, fault string) []scenarioResult {
 	})
 	return report.ScenarioResults
 }
+
+// isDirect: the direct-mode scenarios of the suite are named direct-*.yaml.
+func isDirect(path string) bool { return strings.HasPrefix(filepath.Base(path), "direct-") }
 
 func tail(b []byte) string {
 	const max = 3000

@@ -16,7 +16,7 @@ demo: build
 # suite measured as users run it; prints one table (see BENCHMARKS.md).
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... | tee $$tmp && \
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... ./internal/oauthclient/... | tee $$tmp && \
 	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./internal/benchsuite
 
 # The MCP conformance suite's client authorization scenarios against `muster-test client`.

@@ -100,13 +100,16 @@ func TestBadFixtures(t *testing.T) {
 			{"16:16", `unknown key "succes" (did you mean "success"?)`},
 		}},
 		{"sut-block.yaml", []want{
-			{"3:3", "sut: a scenario with its own SUT cannot use pre_configuration.workflows"},
-			{"3:90", `template {{ .idp.main.issuer_ur }}: "issuer_ur" is not a field of idp.main`},
+			// With an unknown key in the block its node is not kept: the first error falls
+			// back to the document, and the block's templates are checked once it loads.
+			{"1:1", "sut: a scenario with its own SUT cannot use pre_configuration.workflows"},
 			{"6:17", `sut.ready.http: "health" is not a path`},
+			{"7:3", `sut: unknown key "protocol"`},
 			{"15:9", `steps[0].id: "self" names the scenario's world in templates`},
 			{"17:20", `template {{ .idp.mian.issuer_url }}: "mian" is not an entry of mock_oauth_servers of this scenario (did you mean "main"?)`},
 			{"18:55", `steps[0].expected: template {{ .mcp.x.url }}: "x" is not an HTTP mock among mcp_servers`},
 		}},
+		{"sut-template.yaml", []want{{"3:90", `sut: template {{ .idp.main.issuer_ur }}: "issuer_ur" is not a field of idp.main`}}},
 		{"sut-empty.yaml", []want{{"2:6", `sut: needs "command"`}}},
 		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
 	}

@@ -22,10 +22,6 @@ type SUT struct {
 	URL string `yaml:"url"`
 	// Ready says when a started server is ready (default: its port accepts connections).
 	Ready *SUTReady `yaml:"ready"`
-	// CAFile is a PEM file of CAs to trust for a server on https.
-	CAFile string `yaml:"ca_file"`
-	// Protocol pins the MCP protocol revision the runner's client speaks ("" negotiates).
-	Protocol string `yaml:"protocol"`
 	// Client is a client pre-registered at the server's authorization server.
 	Client *SUTClient `yaml:"client"`
 	// Users are the credentials test_oauth_login uses at an authorization server that is

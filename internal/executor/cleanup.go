@@ -62,7 +62,7 @@ func (x *execution) notRun(ctx context.Context, st *scenario.Step, phase event.P
 // whyStopped says why the scenario cannot go on (see stopped).
 func (x *execution) whyStopped(ctx context.Context) string {
 	switch {
-	case x.run.Env.Fault() != nil:
+	case x.run.Harness.Fault() != nil:
 		return "the SUT is gone"
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Sprintf("the scenario's time and the %s of cleanup after it ran out", x.e.cleanupGrace())

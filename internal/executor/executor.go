@@ -29,8 +29,9 @@ type Session interface {
 	ListTools(ctx context.Context) ([]string, error)
 }
 
-// Env is a scenario's started environment, as the SUT driver provides it.
-type Env interface {
+// Harness is what the executor runs a scenario in: user sessions and the SUT's health.
+// testtools.World implements it over the started mocks (env.Env) and the SUT.
+type Harness interface {
 	// NewSession opens another MCP session for a user. subject, when not empty, is the IdP
 	// subject that user logs in as.
 	NewSession(ctx context.Context, user, subject string) (Session, error)
@@ -77,7 +78,7 @@ type Outcome struct {
 // Run is the state of one scenario while it runs; test tools receive it.
 type Run struct {
 	Scenario *scenario.Scenario
-	Env      Env
+	Harness  Harness
 	// World holds the values of world templates (scenario.WorldRoots), resolved in args
 	// and expectations; nil when the scenario's world offers none.
 	World map[string]any
@@ -91,8 +92,8 @@ type Run struct {
 }
 
 // NewRun prepares a scenario run whose `default` user has the given session.
-func NewRun(sc *scenario.Scenario, env Env, defaultSession Session) *Run {
-	return &Run{Scenario: sc, Env: env, users: map[string]Session{"default": defaultSession},
+func NewRun(sc *scenario.Scenario, env Harness, defaultSession Session) *Run {
+	return &Run{Scenario: sc, Harness: env, users: map[string]Session{"default": defaultSession},
 		order: []string{"default"}, current: "default"}
 }
 
@@ -221,7 +222,7 @@ func (x *execution) decide(ctx context.Context, sr event.StepResult) {
 
 // stopped is true once the scenario cannot go on: its context ended or the SUT died.
 func (x *execution) stopped(ctx context.Context) bool {
-	return ctx.Err() != nil || x.run.Env.Fault() != nil
+	return ctx.Err() != nil || x.run.Harness.Fault() != nil
 }
 
 func (x *execution) outcome(ctx context.Context) Outcome {
@@ -246,7 +247,7 @@ func (x *execution) outcome(ctx context.Context) Outcome {
 		o.Status, o.Error = event.Cancelled, cancelled
 		return o
 	}
-	if fault := x.run.Env.Fault(); fault != nil {
+	if fault := x.run.Harness.Fault(); fault != nil {
 		o.Status, o.Error = event.Error, fault.Error()
 		return o
 	}
@@ -329,7 +330,7 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 // explain turns a call that could not be made into a message, preferring the SUT's own
 // reason (it exited) over the transport's symptom.
 func (x *execution) explain(err error) string {
-	if fault := x.run.Env.Fault(); fault != nil {
+	if fault := x.run.Harness.Fault(); fault != nil {
 		return fault.Error()
 	}
 	return err.Error()

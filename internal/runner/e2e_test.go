@@ -255,7 +255,7 @@ func fakeDriver(t *testing.T, mode string) sut.Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sut.Muster{Label: "fake SUT (" + mode + ")", Command: []string{self}}
+	return &sut.ServeDriver{Label: "fake SUT (" + mode + ")", Command: []string{self}}
 }
 
 func TestSUTCrashMidScenarioIsErrorWithLogTail(t *testing.T) {

@@ -50,7 +50,7 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	if err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test: warning: removing temp dirs of runners that no longer run:", err)
 	}
-	w := &worker{opts: opts, driver: driver, tools: testtools.Registry()}
+	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
 	return Run(ctx, opts, w.run, driver.Describe())
 }
 
@@ -71,7 +71,7 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 	case len(o.Command) > 0:
 		return sut.Direct{Label: "the command " + strings.Join(o.Command, " ") + " (--sut-command), started per scenario"}, nil
 	}
-	builtin := &sut.Muster{Label: "builtin reference SUT", Command: []string{o.Self, "reference-sut"}, Args: o.Args}
+	builtin := &sut.ServeDriver{Label: "builtin reference SUT", Command: []string{o.Self, "reference-sut"}, Args: o.Args}
 	switch o.Kind {
 	case "builtin":
 		return builtin, nil
@@ -91,7 +91,7 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("--muster-binary: %w", err)
 		}
-		return &sut.Muster{Label: "muster", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
+		return &sut.ServeDriver{Label: "muster", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
 	default: // auto
 		if o.MusterBinary != "" {
 			o.Kind = "muster"
@@ -99,14 +99,15 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 		}
 		if p, err := exec.LookPath("muster"); err == nil {
 			abs, _ := filepath.Abs(p)
-			return &sut.Muster{Label: "muster (found on PATH)", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
+			return &sut.ServeDriver{Label: "muster (found on PATH)", Command: []string{abs}, Args: o.Args, RestartStalled: true}, nil
 		}
 		return builtin, nil
 	}
 }
 
-// worker runs scenarios from environment to teardown.
-type worker struct {
+// scenarioRunner runs each scenario it is handed (by the scheduler's workers) from
+// environment to teardown; it holds what every scenario of the run shares.
+type scenarioRunner struct {
 	opts   *Options
 	driver sut.Driver
 	tools  executor.Registry
@@ -115,7 +116,7 @@ type worker struct {
 // scenarioRun is one scenario on its way through the phases: set up (temp dir, mocks, SUT,
 // first session), steps, teardown. It holds what the set-up started, for the teardown.
 type scenarioRun struct {
-	w     *worker
+	w     *scenarioRunner
 	sc    *scenario.Scenario
 	res   event.ScenarioResult
 	dir   string
@@ -127,7 +128,7 @@ type scenarioRun struct {
 	trace  traceLog
 }
 
-func (w *worker) run(ctx context.Context, sc *scenario.Scenario) (res event.ScenarioResult) {
+func (w *scenarioRunner) run(ctx context.Context, sc *scenario.Scenario) (res event.ScenarioResult) {
 	r := &scenarioRun{w: w, sc: sc, res: schedule.Skeleton(sc)}
 	r.res.Start = time.Now()
 	// Deferred, so that a panic in a phase still tears down what was started.

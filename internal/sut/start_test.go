@@ -103,7 +103,7 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 			// machine; the settle window alone decides when a start is given up.
 			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 6 * time.Second,
 				Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
-			m := &Muster{Label: "fake", Command: []string{self}, RestartStalled: true}
+			m := &ServeDriver{Label: "fake", Command: []string{self}, RestartStalled: true}
 			begin := time.Now()
 			inst, err := m.Start(context.Background(), spec)
 			if took := time.Since(begin); took > spec.ReadyTimeout+time.Second {
@@ -149,7 +149,7 @@ func TestStalledReferenceSUTIsNotRestarted(t *testing.T) {
 	// Room for a race-built child to start on a busy machine, as above.
 	spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 6 * time.Second,
 		Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
-	inst, err := (&Muster{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
+	inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
 	if inst != nil {
 		inst.Stop()
 	}

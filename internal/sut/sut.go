@@ -57,9 +57,9 @@ type Driver interface {
 	Start(ctx context.Context, spec *Spec) (*Instance, error)
 }
 
-// Muster drives muster's `serve --config-path DIR` contract: real muster, or the reference
+// ServeDriver drives muster's `serve --config-path DIR` contract: real muster, or the reference
 // SUT through `muster-test reference-sut`.
-type Muster struct {
+type ServeDriver struct {
 	Label   string   // e.g. "muster" or "builtin reference SUT"
 	Command []string // binary and the words before `serve`
 	Args    []string // appended after muster's own arguments (--sut-args)
@@ -71,7 +71,7 @@ type Muster struct {
 }
 
 // Describe implements Driver.
-func (m *Muster) Describe() string {
+func (m *ServeDriver) Describe() string {
 	return fmt.Sprintf("%s (%s)", m.Label, strings.Join(m.Command, " "))
 }
 
@@ -84,7 +84,7 @@ const startAttempts = 3
 // settled. A SUT that exits or stalls before that is an error carrying its log tail. All
 // attempts together take at most the spec's ready timeout; the last one may use all of
 // the time left.
-func (m *Muster) Start(ctx context.Context, spec *Spec) (*Instance, error) {
+func (m *ServeDriver) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 	if spec.Direct != nil {
 		return Direct{}.Start(ctx, spec) // a scenario with its own SUT (sut block)
 	}
@@ -119,7 +119,7 @@ var errPortTaken = errors.New("the SUT's port was taken by another process")
 
 // startOnce starts one SUT process. note, when set, is written at the head of its log so
 // an earlier failed start stays visible.
-func (m *Muster) startOnce(ctx context.Context, spec *Spec, settle time.Duration, note string, readyDeadline time.Time) (*Instance, error) {
+func (m *ServeDriver) startOnce(ctx context.Context, spec *Spec, settle time.Duration, note string, readyDeadline time.Time) (*Instance, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err

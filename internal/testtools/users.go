@@ -16,7 +16,7 @@ func createUser(ctx context.Context, run *executor.Run, args map[string]any) (ma
 	if _, err := run.Session(name); err == nil {
 		return nil, fmt.Errorf("user %q already exists", name)
 	}
-	sess, err := run.Env.NewSession(ctx, name, subject)
+	sess, err := run.Harness.NewSession(ctx, name, subject)
 	if err != nil {
 		return nil, fmt.Errorf("open a session for user %q: %w", name, err)
 	}

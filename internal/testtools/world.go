@@ -22,7 +22,7 @@ import (
 )
 
 // World is a scenario's environment as the executor and the test tools see it: the mocks,
-// the running SUT, and the users' sessions. It implements executor.Env.
+// the running SUT, and the users' sessions. It implements executor.Harness.
 type World struct {
 	Env *env.Env
 	SUT *sut.Instance
@@ -76,7 +76,7 @@ func browser(caFile string) (*http.Client, error) {
 	}, nil
 }
 
-// NewSession implements executor.Env: a new MCP session to the SUT for user. A subject
+// NewSession implements executor.Harness: a new MCP session to the SUT for user. A subject
 // that the scenario's IdPs do not declare becomes a user of each of them, so the user can
 // log in as it (the IdPs refuse undeclared subjects).
 func (w *World) NewSession(ctx context.Context, user, subject string) (executor.Session, error) {
@@ -149,7 +149,7 @@ func (s *sutSession) ListTools(ctx context.Context) ([]string, error) {
 	return tools, err
 }
 
-// Fault implements executor.Env.
+// Fault implements executor.Harness.
 func (w *World) Fault() error { return w.SUT.Fault() }
 
 // subject is the IdP subject the user logs in as ("" for the IdP's default user).
@@ -184,9 +184,9 @@ func (w *World) CloseWithin(ctx context.Context) (cut int) {
 
 // worldOf returns the World a test tool runs in.
 func worldOf(run *executor.Run) (*World, error) {
-	w, ok := run.Env.(*World)
+	w, ok := run.Harness.(*World)
 	if !ok {
-		return nil, fmt.Errorf("%w: test tools need a muster-test environment, got %T", executor.ErrCannotRun, run.Env)
+		return nil, fmt.Errorf("%w: test tools need a muster-test environment, got %T", executor.ErrCannotRun, run.Harness)
 	}
 	return w, nil
 }

@@ -48,6 +48,44 @@ var errUnauthorized = errors.New("transport error: request failed with status 40
 // changed.
 func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, httpClient *http.Client, log *slog.Logger, onToolsChanged func(*upstream)) (*upstream, error) {
 	u := &upstream{spec: spec, bearer: bearer}
+	// mcp-go turns a 403 (or any 4xx but 401) on initialize into "likely a legacy SSE
+	// server", losing the status and the challenge; the recorder keeps them so a refused
+	// token is reported as what it is.
+	rec := &refusalRecorder{next: httpClient.Transport}
+	if rec.next == nil {
+		rec.next = http.DefaultTransport
+	}
+	hc := *httpClient
+	hc.Transport = rec
+	t, err := u.transport(&hc, log)
+	if err != nil {
+		return nil, err
+	}
+	u.c = client.NewClient(t, client.WithProtocolVersion(upstreamProtocol))
+	// Start takes the session's lifetime: that of the stdio child, the SSE stream or the
+	// listening GET stream.
+	if err := u.c.Start(life); err != nil {
+		return nil, fmt.Errorf("failed to start %s MCP client: %w", spec.Type, err)
+	}
+	if bearer != "" {
+		ctx = withBearer(ctx, bearer)
+	}
+	res, err := u.handshake(ctx, rec, onToolsChanged)
+	if err != nil {
+		_ = u.c.Close()
+		return nil, err
+	}
+	if err := u.inventory(ctx, res.Capabilities); err != nil {
+		_ = u.c.Close()
+		return nil, err
+	}
+	return u, nil
+}
+
+// transport is the MCP transport of the upstream's type, sending the session's bearer
+// token (or the one a call carries in its context) over HTTP.
+func (u *upstream) transport(httpClient *http.Client, log *slog.Logger) (transport.Interface, error) {
+	spec := u.spec
 	headerFunc := func(ctx context.Context) map[string]string {
 		h := map[string]string{}
 		tok, _ := ctx.Value(bearerKey{}).(string)
@@ -61,28 +99,16 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 		}
 		return h
 	}
-	// mcp-go turns a 403 (or any 4xx but 401) on initialize into "likely a legacy SSE
-	// server", losing the status and the challenge; the recorder keeps them so a refused
-	// token is reported as what it is.
-	rec := &refusalRecorder{next: httpClient.Transport}
-	if rec.next == nil {
-		rec.next = http.DefaultTransport
-	}
-	hc := *httpClient
-	hc.Transport = rec
-	httpClient = &hc
-	var t transport.Interface
-	var err error
 	switch spec.Type {
 	case "streamable-http":
-		t, err = transport.NewStreamableHTTP(spec.URL,
+		return transport.NewStreamableHTTP(spec.URL,
 			transport.WithContinuousListening(), // the GET stream brings tools/list_changed
 			transport.WithHTTPHeaders(spec.Headers),
 			transport.WithHTTPHeaderFunc(headerFunc),
 			transport.WithHTTPBasicClient(httpClient),
 			transport.WithHTTPLogger(log))
 	case "sse":
-		t, err = transport.NewSSE(spec.URL,
+		return transport.NewSSE(spec.URL,
 			transport.WithHeaders(spec.Headers),
 			transport.WithHeaderFunc(headerFunc),
 			transport.WithHTTPClient(httpClient),
@@ -93,23 +119,14 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 			env = append(env, k+"="+v)
 		}
 		sort.Strings(env)
-		t = transport.NewStdioWithOptions(spec.Command, env, spec.Args,
-			transport.WithCommandLogger(log), transport.WithCommandStderrWriter(io.Discard))
-	default:
-		err = fmt.Errorf("unsupported type %q", spec.Type)
+		return transport.NewStdioWithOptions(spec.Command, env, spec.Args,
+			transport.WithCommandLogger(log), transport.WithCommandStderrWriter(io.Discard)), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	u.c = client.NewClient(t, client.WithProtocolVersion(upstreamProtocol))
-	// Start takes the session's lifetime: that of the stdio child, the SSE stream or the
-	// listening GET stream.
-	if err := u.c.Start(life); err != nil {
-		return nil, fmt.Errorf("failed to start %s MCP client: %w", spec.Type, err)
-	}
-	if bearer != "" {
-		ctx = withBearer(ctx, bearer)
-	}
+	return nil, fmt.Errorf("unsupported type %q", spec.Type)
+}
+
+// handshake initializes the session, naming a refused token as such.
+func (u *upstream) handshake(ctx context.Context, rec *refusalRecorder, onToolsChanged func(*upstream)) (*mcp.InitializeResult, error) {
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = upstreamProtocol
 	init.Params.ClientInfo = mcp.Implementation{Name: "muster-aggregator", Version: "1.0.0"}
@@ -122,27 +139,31 @@ func dialUpstream(ctx, life context.Context, spec ServerSpec, bearer string, htt
 	}
 	res, err := u.c.Initialize(ctx, init)
 	if err != nil {
-		_ = u.c.Close()
 		if status, challenge := rec.refusal(); status == http.StatusForbidden {
 			return nil, fmt.Errorf("failed to initialize MCP protocol: the server refused the token with HTTP %d (%s): %w", status, challenge, err)
 		}
 		return nil, fmt.Errorf("failed to initialize MCP protocol: %w", err)
 	}
+	return res, nil
+}
+
+// inventory lists the upstream's tools, and counts its resources and prompts where it has
+// them, for the login answer.
+func (u *upstream) inventory(ctx context.Context, caps mcp.ServerCapabilities) error {
 	if _, _, err := u.relist(ctx); err != nil {
-		_ = u.c.Close()
-		return nil, fmt.Errorf("failed to list tools: %w", err)
+		return fmt.Errorf("failed to list tools: %w", err)
 	}
-	if res.Capabilities.Resources != nil {
+	if caps.Resources != nil {
 		if rl, err := u.c.ListResources(ctx, mcp.ListResourcesRequest{}); err == nil {
 			u.nRes = len(rl.Resources)
 		}
 	}
-	if res.Capabilities.Prompts != nil {
+	if caps.Prompts != nil {
 		if pl, err := u.c.ListPrompts(ctx, mcp.ListPromptsRequest{}); err == nil {
 			u.nProm = len(pl.Prompts)
 		}
 	}
-	return u, nil
+	return nil
 }
 
 // toolList is the upstream's tools as last listed.

@@ -319,12 +319,35 @@ func (w *world) signal(name string) error {
 }
 
 // freezeSUT stops the run's SUT with SIGSTOP: it then answers nothing and ignores SIGTERM.
+// It returns once the SUT is stopped: until the kernel has acted on the SIGSTOP, a SIGTERM
+// would still be taken first.
 func (w *world) freezeSUT() error {
 	pids := w.sutProcesses()
 	if len(pids) != 1 {
 		return fmt.Errorf("want one SUT process, found %v", pids)
 	}
-	return syscall.Kill(pids[0], syscall.SIGSTOP)
+	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+		return err
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", pids[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return fmt.Errorf("the SUT is gone: %w", err)
+		}
+		if bytes.Contains(b, []byte(") T ")) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the SUT did not stop within 10s: %s", b)
+		}
+		select {
+		case <-w.done:
+			return fmt.Errorf("muster-test exited before the SUT stopped:\n%s", w.stdout.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // waitStopping waits until muster-test has reported the first signal.

@@ -59,7 +59,9 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 // without waiting for the scenarios' teardown. The process must exit right after it.
 func Abandon() {
 	reaper.KillAll(time.Now().Add(TeardownBudget))
-	_ = tempdir.RemoveAll()
+	if err := tempdir.RemoveAll(); err != nil {
+		fmt.Fprintln(os.Stderr, "muster-test: removing the temp dirs:", err)
+	}
 }
 
 // ChooseDriver picks the SUT: muster from --muster-binary or PATH, or the reference SUT

@@ -66,12 +66,15 @@ func Create(label string, keep bool) (string, error) {
 	return dir, nil
 }
 
-// Remove removes a directory Create made, with everything in it.
+// Remove removes a directory Create made, with everything in it. It holds the lock while
+// it removes, so that a RemoveAll meanwhile (an exit at once) waits for the removal to be
+// complete instead of taking the directory for gone and exiting in the middle of it.
 func Remove(dir string) error {
 	mu.Lock()
+	defer mu.Unlock()
+	err := os.RemoveAll(dir)
 	delete(live, dir)
-	mu.Unlock()
-	return os.RemoveAll(dir)
+	return err
 }
 
 // RemoveAll removes every owned directory of this process that is still there, and refuses

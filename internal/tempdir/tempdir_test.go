@@ -122,3 +122,38 @@ func TestCreatedDirsAreOwnedAndRemovedByRemoveAll(t *testing.T) {
 		t.Errorf("left in TMPDIR: %v", left)
 	}
 }
+
+// TestRemoveAllWaitsForARemovalInProgress: an exit at once while a scenario's teardown is
+// removing its dir must not take the dir for gone and exit in the middle of the removal.
+func TestRemoveAllWaitsForARemovalInProgress(t *testing.T) {
+	isolate(t)
+	defer func() { mu.Lock(); closed = false; mu.Unlock() }()
+	dir, err := Create("big", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const files = 3000
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed := make(chan error, 1)
+	go func() { removed <- Remove(dir) }()
+	// Wait until the removal is under way.
+	for {
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) < files {
+			break
+		}
+	}
+	if err := RemoveAll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("RemoveAll returned while %s was still being removed (%v)", dir, err)
+	}
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+}

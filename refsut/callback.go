@@ -3,8 +3,10 @@ package refsut
 import (
 	"context"
 	"encoding/json"
-	"html/template"
+	"html"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -19,7 +21,7 @@ const (
 	msgExchange = "Failed to complete authentication. Please try again."
 )
 
-var successPage = template.Must(template.New("ok").Parse(`<!DOCTYPE html>
+var successPage = newPage(`<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
@@ -32,9 +34,9 @@ var successPage = template.Must(template.New("ok").Parse(`<!DOCTYPE html>
 <p>You can close this window and return to your MCP client.</p>
 </body>
 </html>
-`))
+`)
 
-var failurePage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
+var failurePage = newPage(`<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
@@ -46,9 +48,23 @@ var failurePage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 <p class="message">{{.}}</p>
 </body>
 </html>
-`))
+`)
 
-func writePage(w http.ResponseWriter, status int, page *template.Template, data string) {
+// page is an HTML page with one text slot, {{.}}, filled with escaped text. It is not an
+// html/template: executing a template calls methods by name, so the linker then keeps every
+// exported method of every linked type (4,000 more functions, 17.8 instead of 14.1 MB), and
+// every SUT process pays for mapping them at start.
+type page struct{ head, tail string }
+
+func newPage(src string) page {
+	head, tail, ok := strings.Cut(src, "{{.}}")
+	if !ok {
+		panic("page without a {{.}} slot")
+	}
+	return page{head, tail}
+}
+
+func writePage(w http.ResponseWriter, status int, page page, data string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -57,7 +73,7 @@ func writePage(w http.ResponseWriter, status int, page *template.Template, data 
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store, no-cache, must-revalidate")
 	w.WriteHeader(status)
-	_ = page.Execute(w, data)
+	_, _ = io.WriteString(w, page.head+html.EscapeString(data)+page.tail)
 }
 
 func fail(w http.ResponseWriter, msg string) { writePage(w, http.StatusBadRequest, failurePage, msg) }

@@ -3,8 +3,10 @@ BIN := bin/muster-test
 
 .PHONY: build test demo bench lint fuzz clean conformance
 
+# Both commands: muster-test runs a scenario's child processes (reference SUT, stdio mocks)
+# with the slim muster-test-child beside it.
 build:
-	$(GO) build -o $(BIN) ./cmd/muster-test
+	$(GO) build -o bin/ ./cmd/...
 
 test: lint
 	$(GO) test -race -count=1 ./...

@@ -20,8 +20,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Both commands, as `make build` and `go install ./cmd/...` install them: the runner
+	// starts its children from muster-test-child.
 	binary = filepath.Join(dir, "muster-test")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/muster-test")
+	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/...")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		os.RemoveAll(dir)

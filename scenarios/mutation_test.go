@@ -78,17 +78,18 @@ func allPass(t *testing.T, results []scenarioResult, files int) {
 	}
 }
 
-// buildBinary builds muster-test once for all runs.
+// buildBinary builds muster-test once for all runs, with muster-test-child beside it as
+// users install them.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "muster-test")
+	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/muster-test/muster-test/cmd/muster-test")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(dir, "muster-test")
 }
 
 type scenarioResult struct {

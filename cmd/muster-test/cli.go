@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/internal/schedule"
 )
@@ -141,7 +142,7 @@ func runCLI(args []string) int {
 		fmt.Fprintln(os.Stderr, "muster-test: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
-	opts.SUT.Self = self
+	opts.SUT.Self = child.Binary(self)
 	ctx, stop := interruptible()
 	defer stop()
 	return runner.Main(ctx, opts)

@@ -2,12 +2,15 @@
 //
 // One binary carries every role the runner needs on a fresh machine: the scenario runner
 // itself, the stdio mock MCP server that a SUT launches as a child, the standalone mock IdP
-// and the reference SUT. main only dispatches; each role lives in its own package.
+// and the reference SUT. main only dispatches; each role lives in its own package. The
+// roles a scenario starts as child processes are also in the slim muster-test-child, which
+// the runner prefers when it is installed beside this binary (see internal/child).
 package main
 
 import (
 	"os"
-	"slices"
+
+	"github.com/muster-test/muster-test/internal/child"
 )
 
 func main() {
@@ -15,17 +18,13 @@ func main() {
 }
 
 func dispatch(args []string) int {
-	// A SUT launches stdio mocks as `<binary> --mock-mcp-server --mock-config FILE`; muster's
-	// own runner puts `test` in front, so the flag is recognised anywhere in the arguments.
-	if slices.Contains(args, "--mock-mcp-server") {
-		return runMockMCPServer(args)
+	if code, ok := child.Main(args); ok {
+		return code
 	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "mock-idp":
 			return runMockIDP(args[1:])
-		case "reference-sut":
-			return runReferenceSUT(args[1:])
 		case "client":
 			return runClient(args[1:])
 		case "reference-server":

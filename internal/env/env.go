@@ -49,8 +49,8 @@ type Env struct {
 }
 
 // Start starts every mock of sc's pre_configuration below dir. self is the absolute path of
-// the muster-test binary, which the SUT runs for stdio mocks. On error, whatever was
-// started is closed again.
+// the binary the SUT runs for stdio mocks (muster-test or muster-test-child). On error,
+// whatever was started is closed again.
 func Start(ctx context.Context, sc *scenario.Scenario, dir, self string) (e *Env, err error) {
 	e = &Env{Dir: dir, sc: sc, self: self, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
 	defer func() {

@@ -59,7 +59,9 @@ type SUTOptions struct {
 	Kind         string   // auto | builtin | muster
 	MusterBinary string   // --muster-binary
 	Args         []string // --sut-args, already split
-	Self         string   // absolute path of this binary (reference SUT, stdio mocks)
+	// Self is the absolute path of the binary that plays the reference SUT and the stdio
+	// mocks: this binary, or the slim muster-test-child beside it (see internal/child).
+	Self string
 	// Command (--sut-command, split) and URL (--sut-url) replace every scenario's sut block
 	// and make every scenario a direct-mode one.
 	Command []string

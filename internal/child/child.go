@@ -1,0 +1,43 @@
+// Package child runs the roles in which muster-test is started as a child process of a
+// scenario: the reference SUT, which the runner starts, and the stdio mock MCP server, which
+// the SUT starts. muster-test and the slim muster-test-child binary both dispatch to Main,
+// so a child behaves the same whichever of the two runs it.
+//
+// The slim binary exists for its start cost. Every scenario starts one SUT process and one
+// process per stdio mock, and a Go process runs the package init of everything linked into
+// it: muster-test links the runner, fosite and its telemetry stack, muster-test-child only
+// this package. It must therefore import nothing but the two roles (see deps_test.go).
+package child
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/refsut"
+)
+
+// Main runs args if they name a child role and reports whether they did:
+//
+//	[test] --mock-mcp-server --mock-config FILE [--debug]   the stdio mock MCP server
+//	reference-sut serve --config-path DIR [flags]            the reference SUT
+func Main(args []string) (code int, ok bool) {
+	// muster's own runner puts `test` in front, so the flag is recognised anywhere.
+	if slices.Contains(args, "--mock-mcp-server") {
+		return runMockMCPServer(args), true
+	}
+	if len(args) > 0 && args[0] == "reference-sut" {
+		return refsut.Main(args[1:]), true
+	}
+	return 0, false
+}
+
+// runMockMCPServer ends when the SUT closes its stdin or sends SIGINT/SIGTERM.
+func runMockMCPServer(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return mcpserver.RunCommand(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+}

@@ -1,0 +1,36 @@
+package child
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestChildLinksOnlyItsRoles keeps muster-test-child slim: a process runs the package init
+// of everything linked into it, and the runner's own dependencies cost 30-40 ms of CPU per
+// start (fosite pulls in govalidator, and through ory/x OpenTelemetry, gRPC and protobuf).
+// The child may link this module's packages for its two roles, and nothing heavy besides.
+func TestChildLinksOnlyItsRoles(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/muster-test/muster-test/cmd/muster-test-child").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/muster-test/muster-test/"
+	own := map[string]bool{"cmd/muster-test-child": true, "internal/child": true, "refsut": true, "mocks/mcpserver": true}
+	heavy := []string{"github.com/ory/", "go.opentelemetry.io/", "google.golang.org/grpc", "google.golang.org/protobuf",
+		"github.com/asaskevich/govalidator", "github.com/cucumber/"}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list printed %d packages: %q", len(deps), out)
+	}
+	for _, p := range deps {
+		if rel, ok := strings.CutPrefix(p, module); ok && !own[rel] {
+			t.Errorf("muster-test-child links %s", p)
+		}
+		for _, h := range heavy {
+			if strings.HasPrefix(p, h) {
+				t.Errorf("muster-test-child links %s", p)
+			}
+		}
+	}
+}

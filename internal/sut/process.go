@@ -49,7 +49,7 @@ func startProcess(argv []string, env []string, dir, logPath, note string) (*proc
 	tag := reaper.NewTag()
 	cmd.Env = append(append(os.Environ(), env...), tag.Env())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &process{cmd: cmd, tag: tag, log: &tailBuffer{max: logKeep}, done: make(chan struct{})}
+	p := &process{cmd: cmd, tag: tag, log: &tailBuffer{max: logKeep, wrote: make(chan struct{}, 1)}, done: make(chan struct{})}
 	var out io.Writer = p.log
 	if logPath != "" {
 		// Appended, so the output of an earlier start of the same scenario stays.
@@ -165,6 +165,7 @@ type tailBuffer struct {
 	buf     bytes.Buffer
 	max     int
 	dropped bool
+	wrote   chan struct{} // receives once after any number of writes (nil: no one listens)
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
@@ -174,6 +175,10 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	if over := b.buf.Len() - b.max; over > 0 {
 		b.buf.Next(over)
 		b.dropped = true
+	}
+	select {
+	case b.wrote <- struct{}{}:
+	default:
 	}
 	return len(p), nil
 }

@@ -14,8 +14,8 @@ import (
 const defaultReadyTimeout = 30 * time.Second
 
 // Readiness polls fast first, because the SUT usually answers within tens of milliseconds,
-// and backs off so a slow start costs little CPU.
-const (
+// and backs off so a slow start costs little CPU. (Variables for tests.)
+var (
 	readyPollStart = 5 * time.Millisecond
 	readyPollMax   = 100 * time.Millisecond
 )
@@ -38,23 +38,35 @@ var errStalled = errors.New("the SUT answered but did not settle")
 // with errStalled.
 func (i *Instance) waitReady(ctx context.Context, settle time.Duration) error {
 	poll := readyPollStart
+	// muster and the reference SUT log when they listen; the backed-off poll would notice
+	// it up to a poll interval later (35 ms for a SUT that listens after 40 ms). Until the
+	// first answer, their output wakes the wait to look for that line.
+	output := i.proc.log.wrote
 	wait := func(ctx context.Context) error {
 		t := time.NewTimer(poll)
 		defer t.Stop()
 		poll = min(poll*2, readyPollMax)
-		select {
-		case <-t.C:
-			return nil
-		case <-i.proc.done:
-			return fmt.Errorf("SUT %s before it was ready\n--- last lines of the SUT log ---\n%s",
-				i.proc.exitDescription(), i.LogTail(20))
-		case <-ctx.Done():
-			return ctx.Err()
+		for {
+			select {
+			case <-t.C:
+				return nil
+			case <-output:
+				if readyLineRE.MatchString(i.proc.log.String()) {
+					output = nil
+					return nil
+				}
+			case <-i.proc.done:
+				return fmt.Errorf("SUT %s before it was ready\n--- last lines of the SUT log ---\n%s",
+					i.proc.exitDescription(), i.LogTail(20))
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 	for {
 		sess, err := i.Connect(ctx, mcpclient.Options{})
 		if err == nil {
+			output = nil
 			i.StartDur = time.Since(i.started)
 			err = i.waitSettled(ctx, sess, settle, wait)
 			sess.Close()

@@ -15,11 +15,11 @@ demo: build
 	./$(BIN) --sut builtin --config scenarios
 
 # Component benchmarks of the mocks, the reference SUT and the reference server, then the
-# suite measured as users run it; prints one table (see BENCHMARKS.md).
+# suite measured as users run it; prints the tables of BENCHMARKS.md.
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... ./internal/oauthclient/... | tee $$tmp && \
-	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run TestSuiteBenchmark -v ./internal/benchsuite
+	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run 'TestChildStartBenchmark|TestSuiteBenchmark' -v ./internal/benchsuite
 
 # The MCP conformance suite's client authorization scenarios against `muster-test client`.
 # Node 22 and the suite (versions locked in testdata/conformance/) come from npm into a

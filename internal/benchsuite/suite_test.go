@@ -23,10 +23,8 @@ func TestSuiteBenchmark(t *testing.T) {
 	if os.Getenv("MUSTER_TEST_BENCH") == "" {
 		t.Skip("run by `make bench` (MUSTER_TEST_BENCH=1)")
 	}
-	bin := filepath.Join(t.TempDir(), "muster-test")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/muster-test").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bins := buildCommands(t)
+	bin := bins["muster-test"]
 	suite, err := filepath.Abs("../../scenarios")
 	if err != nil {
 		t.Fatal(err)
@@ -35,11 +33,26 @@ func TestSuiteBenchmark(t *testing.T) {
 	cpus := runtime.NumCPU()
 
 	var rows [][]string
-	for _, p := range []int{1, cpus} {
+	suiteRow := func(bin, how string, p int) {
 		m := measure(t, bin, suite, p)
-		rows = append(rows, []string{fmt.Sprintf("built-in suite (%d scenarios), --parallel %d", m.scenarios, p),
-			fmt.Sprintf("wall %s; per scenario median %s, p95 %s; runner overhead median %s (p95 %s); runner peak RSS %s; all processes peak RSS %s (%s per running scenario)",
-				ms(m.wall), ms(m.median), ms(m.p95), ms(m.overheadMedian), ms(m.overheadP95), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/int64(p)))})
+		rows = append(rows, []string{fmt.Sprintf("built-in suite (%d scenarios), --parallel %d%s", m.scenarios, p, how),
+			fmt.Sprintf("wall %s; per scenario median %s, p95 %s; SUT start-to-listen median %s; runner overhead median %s (p95 %s); runner peak RSS %s; all processes peak RSS %s (%s per running scenario)",
+				ms(m.wall), ms(m.median), ms(m.p95), ms(m.listenMedian), ms(m.overheadMedian), ms(m.overheadP95), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/int64(p)))})
+	}
+	for _, p := range []int{1, cpus} {
+		suiteRow(bin, "", p)
+	}
+	if len(bins) > 1 {
+		// What `go install ./cmd/muster-test` alone gives: the runner starts itself.
+		alone := filepath.Join(t.TempDir(), "muster-test")
+		raw, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(alone, raw, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		suiteRow(alone, ", muster-test alone (no muster-test-child beside it)", 1)
 	}
 	big := replicate(t, files, 200)
 	m := measure(t, bin, big, 50)
@@ -47,13 +60,37 @@ func TestSuiteBenchmark(t *testing.T) {
 		fmt.Sprintf("wall %s; runner peak RSS %s; all processes peak RSS %s (%s per running scenario); runner overhead median %s",
 			ms(m.wall), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/50), ms(m.overheadMedian))})
 	rows = append(rows, goBenchRows(t, os.Getenv("MUSTER_TEST_BENCH_GO"))...)
+	printTable(rows)
+}
 
+// buildCommands builds every command, as `make build` and `go install ./cmd/...` install
+// them, and returns their paths by name. MUSTER_TEST_BENCH_BIN names a directory of
+// commands built before (say, from an older commit) to measure instead.
+func buildCommands(t *testing.T) map[string]string {
+	t.Helper()
+	dir := os.Getenv("MUSTER_TEST_BENCH_BIN")
+	if dir == "" {
+		dir = t.TempDir()
+		if out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/...").CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	bins := map[string]string{}
+	for _, name := range []string{"muster-test", "muster-test-child"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			bins[name] = filepath.Join(dir, name)
+		}
+	}
+	return bins
+}
+
+func printTable(rows [][]string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| measurement | result |\n|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
 	}
-	fmt.Fprintf(&b, "\nmachine: %s, %d CPUs, %s\n", runtime.GOOS+"/"+runtime.GOARCH, cpus, cpuModel())
+	fmt.Fprintf(&b, "\nmachine: %s, %d CPUs, %s\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	fmt.Print(b.String())
 }
 
@@ -61,7 +98,8 @@ type measurement struct {
 	scenarios                   int
 	wall, median, p95           time.Duration
 	overheadMedian, overheadP95 time.Duration
-	runnerRSS, treeRSS          int64 // bytes
+	listenMedian                time.Duration // the SUT's own start-to-listen
+	runnerRSS, treeRSS          int64         // bytes
 }
 
 // measure runs the suite in dir once and reads the JSON report and the sampled memory.
@@ -104,13 +142,15 @@ func measure(t *testing.T, bin, dir string, parallel int) measurement {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	var durs, over []time.Duration
+	var durs, over, listen []time.Duration
 	for _, r := range doc.Results {
 		durs = append(durs, r.Duration)
 		over = append(over, r.Duration-r.Timings.Steps-r.Timings.SUTListen)
+		listen = append(listen, r.Timings.SUTListen)
 	}
 	return measurement{scenarios: len(doc.Results), wall: wall, median: quantile(durs, 0.5), p95: quantile(durs, 0.95),
-		overheadMedian: quantile(over, 0.5), overheadP95: quantile(over, 0.95), runnerRSS: runnerRSS, treeRSS: treeRSS}
+		overheadMedian: quantile(over, 0.5), overheadP95: quantile(over, 0.95), listenMedian: quantile(listen, 0.5),
+		runnerRSS: runnerRSS, treeRSS: treeRSS}
 }
 
 func quantile(d []time.Duration, q float64) time.Duration {

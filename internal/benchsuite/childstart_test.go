@@ -114,6 +114,9 @@ func startCPU(t *testing.T, bin string, p childProbe) time.Duration {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A child that never gets ready is killed, which ends the read below.
+	stuck := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
+	defer stuck.Stop()
 	if p.stdin != "" {
 		_, _ = io.WriteString(stdin, p.stdin)
 	}

@@ -35,6 +35,10 @@ func TestSuiteBenchmark(t *testing.T) {
 	var rows [][]string
 	suiteRow := func(bin, how string, p int) {
 		m := measure(t, bin, suite, p)
+		if m.failed {
+			rows = append(rows, []string{fmt.Sprintf("built-in suite, --parallel %d%s", p, how), failedRow})
+			return
+		}
 		rows = append(rows, []string{fmt.Sprintf("built-in suite (%d scenarios), --parallel %d%s", m.scenarios, p, how),
 			fmt.Sprintf("wall %s; per scenario median %s, p95 %s; SUT start-to-listen median %s; runner overhead median %s (p95 %s); runner peak RSS %s; all processes peak RSS %s (%s per running scenario)",
 				ms(m.wall), ms(m.median), ms(m.p95), ms(m.listenMedian), ms(m.overheadMedian), ms(m.overheadP95), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/int64(p)))})
@@ -55,10 +59,12 @@ func TestSuiteBenchmark(t *testing.T) {
 		suiteRow(alone, ", muster-test alone (no muster-test-child beside it)", 1)
 	}
 	big := replicate(t, files, 200)
-	m := measure(t, bin, big, 50)
-	rows = append(rows, []string{"200 scenarios (suite replicated), --parallel 50",
-		fmt.Sprintf("wall %s; runner peak RSS %s; all processes peak RSS %s (%s per running scenario); runner overhead median %s",
-			ms(m.wall), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/50), ms(m.overheadMedian))})
+	bigRow := failedRow
+	if m := measure(t, bin, big, 50); !m.failed {
+		bigRow = fmt.Sprintf("wall %s; runner peak RSS %s; all processes peak RSS %s (%s per running scenario); runner overhead median %s",
+			ms(m.wall), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/50), ms(m.overheadMedian))
+	}
+	rows = append(rows, []string{"200 scenarios (suite replicated), --parallel 50", bigRow})
 	rows = append(rows, goBenchRows(t, os.Getenv("MUSTER_TEST_BENCH_GO"))...)
 	printTable(rows)
 }
@@ -100,7 +106,10 @@ type measurement struct {
 	overheadMedian, overheadP95 time.Duration
 	listenMedian                time.Duration // the SUT's own start-to-listen
 	runnerRSS, treeRSS          int64         // bytes
+	failed                      bool          // the run did not pass; the rest is unset
 }
+
+const failedRow = "the run failed (its output is above)"
 
 // measure runs the suite in dir once and reads the JSON report and the sampled memory.
 func measure(t *testing.T, bin, dir string, parallel int) measurement {
@@ -120,7 +129,9 @@ func measure(t *testing.T, bin, dir string, parallel int) measurement {
 	wall := time.Since(start)
 	runnerRSS, treeRSS := sampler.stop()
 	if err != nil {
-		t.Fatalf("suite run failed (%v):\n%s", err, out.String())
+		// Reported, and the table still printed: the rows measured so far stay useful.
+		t.Errorf("suite run failed (%v):\n%s", err, out.String())
+		return measurement{failed: true}
 	}
 	reports, _ := filepath.Glob(filepath.Join(report, "*.json"))
 	if len(reports) != 1 {

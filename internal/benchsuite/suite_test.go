@@ -40,8 +40,9 @@ func TestSuiteBenchmark(t *testing.T) {
 			return
 		}
 		rows = append(rows, []string{fmt.Sprintf("built-in suite (%d scenarios), --parallel %d%s", m.scenarios, p, how),
-			fmt.Sprintf("wall %s; per scenario median %s, p95 %s; SUT start-to-listen median %s; runner overhead median %s (p95 %s); runner peak RSS %s; all processes peak RSS %s (%s per running scenario)",
-				ms(m.wall), ms(m.median), ms(m.p95), ms(m.listenMedian), ms(m.overheadMedian), ms(m.overheadP95), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/int64(p)))})
+			fmt.Sprintf("wall %s; per scenario median %s, p95 %s; SUT start-to-listen median %s; runner overhead median %s (p95 %s); CPU of all processes %s per scenario; runner peak RSS %s; all processes peak RSS %s (%s per running scenario)",
+				ms(m.wall), ms(m.median), ms(m.p95), ms(m.listenMedian), ms(m.overheadMedian), ms(m.overheadP95), ms(m.cpu/time.Duration(m.scenarios)),
+				mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/int64(p)))})
 	}
 	for _, p := range []int{1, cpus} {
 		suiteRow(bin, "", p)
@@ -61,8 +62,8 @@ func TestSuiteBenchmark(t *testing.T) {
 	big := replicate(t, files, 200)
 	bigRow := failedRow
 	if m := measure(t, bin, big, 50); !m.failed {
-		bigRow = fmt.Sprintf("wall %s; runner peak RSS %s; all processes peak RSS %s (%s per running scenario); runner overhead median %s",
-			ms(m.wall), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/50), ms(m.overheadMedian))
+		bigRow = fmt.Sprintf("wall %s; runner peak RSS %s; all processes peak RSS %s (%s per running scenario); runner overhead median %s; CPU of all processes %s per scenario",
+			ms(m.wall), mb(m.runnerRSS), mb(m.treeRSS), mb(m.treeRSS/50), ms(m.overheadMedian), ms(m.cpu/time.Duration(m.scenarios)))
 	}
 	rows = append(rows, []string{"200 scenarios (suite replicated), --parallel 50", bigRow})
 	rows = append(rows, goBenchRows(t, os.Getenv("MUSTER_TEST_BENCH_GO"))...)
@@ -105,6 +106,7 @@ type measurement struct {
 	wall, median, p95           time.Duration
 	overheadMedian, overheadP95 time.Duration
 	listenMedian                time.Duration // the SUT's own start-to-listen
+	cpu                         time.Duration // user+sys of the runner and every child it (or a child) reaped
 	runnerRSS, treeRSS          int64         // bytes
 	failed                      bool          // the run did not pass; the rest is unset
 }
@@ -159,7 +161,7 @@ func measure(t *testing.T, bin, dir string, parallel int) measurement {
 		over = append(over, r.Duration-r.Timings.Steps-r.Timings.SUTListen)
 		listen = append(listen, r.Timings.SUTListen)
 	}
-	return measurement{scenarios: len(doc.Results), wall: wall, median: quantile(durs, 0.5), p95: quantile(durs, 0.95),
+	return measurement{scenarios: len(doc.Results), wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), median: quantile(durs, 0.5), p95: quantile(durs, 0.95),
 		overheadMedian: quantile(over, 0.5), overheadP95: quantile(over, 0.95), listenMedian: quantile(listen, 0.5),
 		runnerRSS: runnerRSS, treeRSS: treeRSS}
 }

@@ -26,6 +26,19 @@ func TestChildBinary(t *testing.T) {
 	runner, sibling := filepath.Join(both, "muster-test"), filepath.Join(both, "muster-test-child")
 
 	t.Run("sibling", func(t *testing.T) { runStdioScenario(t, runner, sibling) })
+	t.Run("sibling: {{ .self }} is still muster-test", func(t *testing.T) {
+		// A direct-mode scenario starts `{{ .self }} reference-server serve`, a role only
+		// muster-test plays.
+		scenario, err := filepath.Abs("../../scenarios/direct-discovery.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(runner, "--config", scenario, "--no-color")
+		cmd.Dir = t.TempDir()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run: %v\n%s", err, out)
+		}
+	})
 	t.Run("alone", func(t *testing.T) {
 		alone := filepath.Join(t.TempDir(), "muster-test")
 		copyExecutable(t, runner, alone)

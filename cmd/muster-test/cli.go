@@ -142,7 +142,7 @@ func runCLI(args []string) int {
 		fmt.Fprintln(os.Stderr, "muster-test: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
-	opts.SUT.Self = child.Binary(self)
+	opts.SUT.Self, opts.SUT.Child = self, child.Binary(self)
 	ctx, stop := interruptible()
 	defer stop()
 	return runner.Main(ctx, opts)

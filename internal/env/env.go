@@ -45,14 +45,15 @@ type Env struct {
 	servers  map[string]*Server
 	upstream []sut.Upstream
 	sc       *scenario.Scenario
-	self     string
+	self     string // the muster-test binary, {{ .self }}
+	child    string // the binary the SUT runs for stdio mocks
 }
 
 // Start starts every mock of sc's pre_configuration below dir. self is the absolute path of
-// the binary the SUT runs for stdio mocks (muster-test or muster-test-child). On error,
-// whatever was started is closed again.
-func Start(ctx context.Context, sc *scenario.Scenario, dir, self string) (e *Env, err error) {
-	e = &Env{Dir: dir, sc: sc, self: self, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
+// the muster-test binary, child that of the binary the SUT runs for stdio mocks
+// (muster-test-child or muster-test). On error, whatever was started is closed again.
+func Start(ctx context.Context, sc *scenario.Scenario, dir, self, child string) (e *Env, err error) {
+	e = &Env{Dir: dir, sc: sc, self: self, child: child, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -159,7 +160,7 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 			return up, err
 		}
 		up.Spec["type"] = "stdio"
-		up.Spec["command"] = e.self
+		up.Spec["command"] = e.child
 		up.Spec["args"] = []string{"--mock-mcp-server", "--mock-config", srv.Stdio}
 		e.addServer(srv)
 		return up, nil

@@ -82,7 +82,7 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 		t.Fatal(diags)
 	}
 	dir := t.TempDir()
-	e, err := Start(context.Background(), sc, dir, "/path/to/muster-test")
+	e, err := Start(context.Background(), sc, dir, "/path/to/muster-test", "/path/to/muster-test-child")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +112,15 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 	}
 	local := spec.Upstreams[byName["local"]]
 	args, _ := local.Spec["args"].([]string)
-	if local.Spec["type"] != "stdio" || local.Spec["command"] != "/path/to/muster-test" || len(args) != 3 ||
+	if local.Spec["type"] != "stdio" || local.Spec["command"] != "/path/to/muster-test-child" || len(args) != 3 ||
 		args[0] != "--mock-mcp-server" || filepath.Dir(args[2]) != filepath.Join(dir, "mocks") {
 		t.Errorf("local: %+v", local.Spec)
 	}
 	if _, err := mcpserver.LoadConfigFile(args[2]); err != nil {
 		t.Errorf("the stdio mock's file does not load: %v", err)
+	}
+	if self := e.World()["self"]; self != "/path/to/muster-test" {
+		t.Errorf("{{ .self }} = %v, want the muster-test binary, not the one for stdio mocks", self)
 	}
 	real := spec.Upstreams[byName["real"]]
 	if real.Spec["url"] != "http://localhost:1/mcp" || real.Tools != nil {
@@ -159,7 +162,7 @@ steps:
 	if sc == nil {
 		t.Fatal(diags)
 	}
-	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test")
+	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test")
 	if err != nil {
 		t.Fatal(err)
 	}

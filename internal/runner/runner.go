@@ -59,13 +59,22 @@ type SUTOptions struct {
 	Kind         string   // auto | builtin | muster
 	MusterBinary string   // --muster-binary
 	Args         []string // --sut-args, already split
-	// Self is the absolute path of the binary that plays the reference SUT and the stdio
-	// mocks: this binary, or the slim muster-test-child beside it (see internal/child).
-	Self string
+	Self         string   // absolute path of this binary ({{ .self }} in scenarios)
+	// Child is the absolute path of the binary that plays the reference SUT and the stdio
+	// mocks: the slim muster-test-child beside this binary (see internal/child), or Self
+	// when empty.
+	Child string
 	// Command (--sut-command, split) and URL (--sut-url) replace every scenario's sut block
 	// and make every scenario a direct-mode one.
 	Command []string
 	URL     string
+}
+
+func (o SUTOptions) childBinary() string {
+	if o.Child != "" {
+		return o.Child
+	}
+	return o.Self
 }
 
 // Load reads the scenario files the options name and prints every diagnostic. ok is false

@@ -73,7 +73,7 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 	case len(o.Command) > 0:
 		return sut.Direct{Label: "the command " + strings.Join(o.Command, " ") + " (--sut-command), started per scenario"}, nil
 	}
-	builtin := &sut.ServeDriver{Label: "builtin reference SUT", Command: []string{o.Self, "reference-sut"}, Args: o.Args}
+	builtin := &sut.ServeDriver{Label: "builtin reference SUT", Command: []string{o.childBinary(), "reference-sut"}, Args: o.Args}
 	switch o.Kind {
 	case "builtin":
 		return builtin, nil
@@ -176,7 +176,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
 	t := time.Now()
-	r.env, err = env.Start(ctx, r.sc, r.dir, r.w.opts.SUT.Self)
+	r.env, err = env.Start(ctx, r.sc, r.dir, r.w.opts.SUT.Self, r.w.opts.SUT.childBinary())
 	r.res.Timings.Environment = time.Since(t)
 	if err != nil {
 		return nil, fmt.Errorf("start mocks: %w", err)

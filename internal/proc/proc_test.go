@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseStatWithParenthesesInTheName(t *testing.T) {
@@ -42,8 +44,17 @@ func TestChildrenAndEnvironmentOfAChild(t *testing.T) {
 	if !found {
 		t.Errorf("child %d not among %+v", cmd.Process.Pid, kids)
 	}
-	// Start returns once the child has exec'd, so its environment is the one it was given.
-	if v, ok := Getenv(cmd.Process.Pid, "PROC_TEST_MARK"); !ok || v != "yes" {
+	// Start returns once the child has exec'd, but /proc may show the new environment a
+	// moment later (seen empty once in CI), so it is polled with a deadline.
+	var v string
+	var ok bool
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if v, ok = Getenv(cmd.Process.Pid, "PROC_TEST_MARK"); ok {
+			break
+		}
+		runtime.Gosched()
+	}
+	if !ok || v != "yes" {
 		t.Errorf("PROC_TEST_MARK=%q (%v), want yes", v, ok)
 	}
 	if _, ok := Getenv(os.Getpid(), "PROC_TEST_MARK"); ok {

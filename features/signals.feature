@@ -53,13 +53,14 @@ Feature: Signals stop a run cleanly
 
   Scenario: A later second signal exits at once and still leaves nothing behind
     A frozen SUT answers neither the session DELETE nor SIGTERM, so the teardown takes its
-    whole budget (2 s); the second SIGINT comes in the middle of it.
+    whole budget; the second SIGINT comes after the 500 ms in which signals count as one and
+    before that teardown has ended.
     When I start muster-test with "--sut builtin --config scenarios/slow.yaml"
     And I wait until a SUT process of the run is running
     And I freeze the SUT process of the run
     And I send SIGINT to muster-test
     And muster-test has said it is stopping
-    And 700 ms have passed since then
+    And 550 ms have passed since then
     And I send SIGINT to muster-test
     Then muster-test exits with code 130
     And the error output contains "SIGINT again: exiting at once"

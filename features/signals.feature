@@ -50,19 +50,3 @@ Feature: Signals stop a run cleanly
     And the output contains "Summary"
     And the error output does not contain "exiting at once"
     And nothing of the run is left behind
-
-  Scenario: A later second signal exits at once and still leaves nothing behind
-    A frozen SUT answers neither the session DELETE nor SIGTERM, so the teardown takes its
-    whole budget; the second SIGINT comes after the 500 ms in which signals count as one and
-    before that teardown has ended.
-    When I start muster-test with "--sut builtin --config scenarios/slow.yaml"
-    And I wait until a SUT process of the run is running
-    And I freeze the SUT process of the run
-    And I send SIGINT to muster-test
-    And muster-test has said it is stopping
-    And 550 ms have passed since then
-    And I send SIGINT to muster-test
-    Then muster-test exits with code 130
-    And the error output contains "SIGINT again: exiting at once"
-    And the output does not contain "Summary"
-    And nothing of the run is left behind

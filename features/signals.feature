@@ -50,3 +50,37 @@ Feature: Signals stop a run cleanly
     And the output contains "Summary"
     And the error output does not contain "exiting at once"
     And nothing of the run is left behind
+
+  Scenario: A later second signal exits at once and still leaves nothing behind
+    The SUT ignores SIGTERM, so its teardown lasts until it is killed near the end of the
+    2 s budget. SIGINT comes every 100 ms from the first on: those within 500 ms count as
+    the first, and the first one after that ends the run at once.
+    Given a scenario file "scenarios/deaf.yaml":
+      """
+      name: deaf-sut-slow-step
+      category: behavioral
+      concept: direct
+      sut:
+        files:
+          sut.sh: |
+            trap '' TERM
+            : > deaf-serve.log
+            echo "deaf SUT ready"
+            exec tail -f "$PWD/deaf-serve.log"
+        command: [sh, "{{ .tempdir }}/sut.sh"]
+        ready: {log: "deaf SUT ready"}
+      steps:
+        - id: wait-long
+          tool: test_exec
+          args: {command: [tail, -f, /dev/null], timeout: 5m}
+          expected: {success: true}
+      """
+    When I start muster-test with "--config scenarios/deaf.yaml"
+    And I wait until a SUT process of the run is running
+    And I send SIGINT to muster-test
+    And muster-test has said it is stopping
+    And I send SIGINT to muster-test every 100 ms until it exits
+    Then muster-test exits with code 130
+    And the error output contains "SIGINT again: exiting at once"
+    And the output does not contain "Summary"
+    And nothing of the run is left behind

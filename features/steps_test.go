@@ -104,9 +104,8 @@ func initScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^an executable file "([^"]*)":$`, w.writeExecutable)
 	sc.Step(`^I send (SIGINT|SIGTERM|SIGKILL) to muster-test$`, w.signal)
 	sc.Step(`^I run muster-test under "timeout ([^"]*)" with "([^"]*)"$`, w.runUnderTimeout)
-	sc.Step(`^I freeze the SUT process of the run$`, w.freezeSUT)
+	sc.Step(`^I send (SIGINT|SIGTERM) to muster-test every (\d+) ms until it exits$`, w.signalUntilExit)
 	sc.Step(`^muster-test has said it is stopping$`, w.waitStopping)
-	sc.Step(`^(\d+) ms have passed since then$`, w.letTimePass)
 	sc.Step(`^(\d+) temp dirs? of the run (?:is|are) left behind$`, w.tempDirsLeft)
 	sc.Step(`^muster-test exits with code (\d+)$`, w.waitExit)
 	sc.Step(`^the exit code is (\d+)$`, w.exitCodeIs)
@@ -318,39 +317,27 @@ func (w *world) signal(name string) error {
 	return w.cmd.Process.Signal(signals[name])
 }
 
-// freezeSUT stops the run's SUT with SIGSTOP: it then answers nothing and ignores SIGTERM.
-// It returns once the SUT is stopped: until the kernel has acted on the SIGSTOP, a SIGTERM
-// would still be taken first.
-func (w *world) freezeSUT() error {
-	pids := w.sutProcesses()
-	if len(pids) != 1 {
-		return fmt.Errorf("want one SUT process, found %v", pids)
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
-		return err
-	}
-	stat := fmt.Sprintf("/proc/%d/stat", pids[0])
-	deadline := time.Now().Add(10 * time.Second)
+// signalUntilExit repeats a signal until muster-test has exited: the run decides which of
+// them is the first outside the window in which signals count as one, so the test needs
+// no guess of when that window closes.
+func (w *world) signalUntilExit(name string, ms int) error {
+	tick := time.NewTicker(time.Duration(ms) * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
 	for {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			return fmt.Errorf("the SUT is gone: %w", err)
-		}
-		if bytes.Contains(b, []byte(") T ")) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the SUT did not stop within 10s: %s", b)
-		}
 		select {
 		case <-w.done:
-			return fmt.Errorf("muster-test exited before the SUT stopped:\n%s", w.stdout.String())
-		case <-time.After(5 * time.Millisecond):
+			return nil
+		case <-deadline:
+			return fmt.Errorf("muster-test did not exit within 30s of repeated %s:\n%s", name, w.stderr.String())
+		case <-tick.C:
+			if err := w.signal(name); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				return err
+			}
 		}
 	}
 }
 
-// waitStopping waits until muster-test has reported the first signal.
 func (w *world) waitStopping() error {
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(w.stderr.String(), "stopping") {
@@ -367,19 +354,6 @@ func (w *world) waitStopping() error {
 	return nil
 }
 
-// letTimePass waits until ms milliseconds have passed since muster-test heard the signal.
-// Time is what the step is about (a window in which signals count as one), not a stand-in
-// for an event.
-func (w *world) letTimePass(ms int) error {
-	select {
-	case <-time.After(time.Until(w.heard.Add(time.Duration(ms) * time.Millisecond))):
-		return nil
-	case <-w.done:
-		return fmt.Errorf("muster-test exited (%d) while the time passed:\n%s%s", w.exitCode, w.stdout.String(), w.stderr.String())
-	}
-}
-
-// tempDirsLeft counts the scenario temp dirs in the run's TMPDIR.
 func (w *world) tempDirsLeft(n int) error {
 	dirs, _ := filepath.Glob(filepath.Join(w.tmp, "muster-test-*"))
 	if len(dirs) != n {
@@ -411,7 +385,7 @@ func (w *world) outputContains(s string) error {
 
 func (w *world) outputLacks(s string) error {
 	if strings.Contains(w.stdout.String(), s) {
-		return fmt.Errorf("stdout has %q:\n%s", s, w.stdout.String())
+		return fmt.Errorf("stdout has %q:\n%s\nstderr:\n%s", s, w.stdout.String(), w.stderr.String())
 	}
 	return nil
 }

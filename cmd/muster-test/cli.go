@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,7 +111,8 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 }
 
 func runCLI(args []string) int {
-	opts := &runner.Options{Stdout: os.Stdout, Stderr: os.Stderr, Embedded: embeddedSuite()}
+	stdout := &stoppableOutput{f: os.Stdout}
+	opts := &runner.Options{Stdout: stdout, Stderr: os.Stderr, Embedded: embeddedSuite()}
 	cmd := "run"
 	if len(args) > 0 && (args[0] == "validate" || args[0] == "list") {
 		cmd, args = args[0], args[1:]
@@ -143,7 +145,7 @@ func runCLI(args []string) int {
 		return runner.ExitUsage
 	}
 	opts.SUT.Self, opts.SUT.Child = self, child.Binary(self)
-	ctx, stop := interruptible()
+	ctx, stop := interruptible(stdout)
 	defer stop()
 	return runner.Main(ctx, opts)
 }
@@ -157,8 +159,10 @@ const signalWindow = 500 * time.Millisecond
 // SIGINT or SIGTERM, so the run tears everything down, prints its summary and exits 130 or
 // 143. Further signals within signalWindow of the first count as the same one. A signal
 // after that exits at once, with the first signal's code: runner.Abandon kills the SUTs
-// and what they started and removes the temp dirs, but nothing is reported.
-func interruptible() (context.Context, func()) {
+// and what they started and removes the temp dirs, but nothing is reported: out is
+// stopped first, as the run's own teardown may end (its SUT killed) and print the summary
+// before os.Exit.
+func interruptible(out *stoppableOutput) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -182,6 +186,7 @@ func interruptible() (context.Context, func()) {
 					// The same interrupt delivered twice (to the process and to its group).
 				default:
 					fmt.Fprintf(os.Stderr, "muster-test: %s again: exiting at once (killing the SUTs, removing temp dirs; no summary)\n", intr.Signal)
+					out.Stop()
 					runner.Abandon()
 					os.Exit(first.Code)
 				}
@@ -196,3 +201,29 @@ func interruptible() (context.Context, func()) {
 		cancel(nil)
 	}
 }
+
+// stoppableOutput is the run's stdout until Stop; every later write is dropped.
+type stoppableOutput struct {
+	mu      sync.Mutex
+	f       *os.File
+	stopped bool
+}
+
+func (o *stoppableOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped {
+		return len(p), nil
+	}
+	return o.f.Write(p)
+}
+
+// Stop returns once no write is in progress, so nothing reaches stdout after it.
+func (o *stoppableOutput) Stop() {
+	o.mu.Lock()
+	o.stopped = true
+	o.mu.Unlock()
+}
+
+// Fd lets colour detection see the terminal behind the wrapper.
+func (o *stoppableOutput) Fd() uintptr { return o.f.Fd() }

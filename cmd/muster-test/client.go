@@ -132,11 +132,12 @@ func runClient(args []string) int {
 		fmt.Fprintln(os.Stderr, "muster-test client:", err)
 		return runner.ExitUsage
 	}
-	ctx, stop := interruptible()
+	stdout := &stoppableOutput{f: os.Stdout}
+	ctx, stop := interruptible(stdout)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	code := clientMain(ctx, o, os.Stdout, os.Stderr)
+	code := clientMain(ctx, o, stdout, os.Stderr)
 	var intr *runner.Interrupt
 	if errors.As(context.Cause(ctx), &intr) {
 		return intr.Code

@@ -31,7 +31,9 @@ func UseColor(w io.Writer, noColorFlag bool) bool {
 	if noColorFlag || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
+	// Any writer with a descriptor, not only *os.File: the CLI wraps stdout (see
+	// cmd/muster-test) and the wrapper must not turn colour off.
+	f, ok := w.(interface{ Fd() uintptr })
 	if !ok {
 		return false
 	}

@@ -39,6 +39,7 @@ func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (m
 	if timeout <= 0 {
 		timeout = defaultExecTimeout
 	}
+	step := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -60,6 +61,9 @@ func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (m
 	out := map[string]any{"command": strings.Join(argv, " "), "stdout": stdout.String(), "stderr": stderr.String()}
 	var ee *exec.ExitError
 	switch {
+	case step.Err() != nil:
+		// The step ended first (its own timeout, the scenario's, a signal), not the command's.
+		return nil, fmt.Errorf("%s stopped: %s; stderr: %s", argv[0], stepEnd(step), stderr.String())
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("%s did not finish within %s; stderr: %s", argv[0], timeout, stderr.String())
 	case errors.As(err, &ee):
@@ -96,4 +100,16 @@ func (b *cappedBuffer) String() string {
 		return b.buf.String() + fmt.Sprintf("\n[... %d more bytes]", b.dropped)
 	}
 	return b.buf.String()
+}
+
+// stepEnd says why a step's context ended: its cause when one was given (an interrupt),
+// else that its time ran out or that it was cancelled.
+func stepEnd(ctx context.Context) string {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return cause.Error()
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "the step's time ran out"
+	}
+	return "the step was cancelled"
 }

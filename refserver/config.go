@@ -24,6 +24,10 @@ type Config struct {
 	// WithAS mounts a mock IdP (mocks/idp) on the server's own origin: one process is then
 	// both the authorization server and the resource server. Its users come from Policy.
 	WithAS bool
+	// SigningAlgorithm of the mounted IdP's tokens (WithAS): idp.AlgES256 when empty, as
+	// its tokens are checked by this server alone, and a P-256 key costs microseconds to
+	// make where an RSA key costs tens of milliseconds of every start.
+	SigningAlgorithm string
 	// Introspect validates every token by RFC 7662 introspection; otherwise JWTs are
 	// validated with the issuer's JWKS alone (no revocation check, opaque tokens refused).
 	Introspect bool

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 const usage = `usage: muster-test reference-server serve (--issuer URL | --with-as) [flags]
@@ -73,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.IntVar(&cfg.Port, "port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&cfg.Issuer, "issuer", "", "issuer URL of the mock IdP to trust (its metadata names the JWKS and introspection endpoint)")
 	fs.BoolVar(&cfg.WithAS, "with-as", false, "mount a mock IdP on the same origin: one process is authorization and resource server")
+	fs.StringVar(&cfg.SigningAlgorithm, "signing-alg", "", "with --with-as: the mounted IdP's token signatures, ES256 (default) or RS256")
 	jwks := fs.Bool("jwks", false, "validate JWT access tokens with the issuer's JWKS (the default)")
 	fs.BoolVar(&cfg.Introspect, "introspect", false, "validate tokens by RFC 7662 introspection at the issuer")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "with --issuer --introspect: client that authenticates introspection (default: register one by RFC 7591)")
@@ -105,6 +108,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, errors.New("give exactly one of --issuer URL and --with-as")
 	case *jwks && cfg.Introspect:
 		return cfg, false, errors.New("--jwks and --introspect exclude each other")
+	case cfg.SigningAlgorithm != "" && !cfg.WithAS:
+		return cfg, false, errors.New("--signing-alg is for --with-as; with --issuer the trusted IdP signs")
+	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != idp.AlgES256 && cfg.SigningAlgorithm != idp.AlgRS256:
+		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, idp.AlgES256, idp.AlgRS256)
 	case cfg.WithAS && (cfg.ClientID != "" || cfg.ClientSecret != ""):
 		return cfg, false, errors.New("--client-id and --client-secret are for --issuer; with --with-as set client_id in --config")
 	}

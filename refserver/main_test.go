@@ -45,6 +45,8 @@ func TestUsageErrors(t *testing.T) {
 		"two authorities":     {[]string{"serve", "--with-as", "--issuer", "http://127.0.0.1:1"}, 2, "exactly one"},
 		"jwks and introspect": {[]string{"serve", "--with-as", "--jwks", "--introspect"}, 2, "exclude each other"},
 		"client with as":      {[]string{"serve", "--with-as", "--client-id", "x"}, 2, "are for --issuer"},
+		"alg with issuer":     {[]string{"serve", "--issuer", "http://127.0.0.1:1", "--signing-alg", "RS256"}, 2, "--signing-alg is for --with-as"},
+		"unknown alg":         {[]string{"serve", "--with-as", "--signing-alg", "HS256"}, 2, `signing algorithm "HS256"`},
 		"extra argument":      {[]string{"serve", "--with-as", "extra"}, 2, "unexpected arguments: extra"},
 		"missing config":      {[]string{"serve", "--with-as", "--config", filepath.Join(dir, "nope.yaml")}, 2, "no such file"},
 		"bad config":          {[]string{"serve", "--with-as", "--config", badPolicy}, 2, "unknown_key"},

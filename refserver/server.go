@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,7 @@ func (s *Server) idpConfig() idp.Config {
 	}
 	return idp.Config{Name: "reference-server", Scopes: scopes, AutoApprove: *p.AutoApprove, PKCERequired: true,
 		SignTokens: true, Users: users, TokenLifetime: p.tokenLifetime(), UseMockClock: s.cfg.MockClock,
-		ClientID: p.ClientID, ClientSecret: p.ClientSecret}
+		ClientID: p.ClientID, ClientSecret: p.ClientSecret, SigningAlgorithm: cmp.Or(s.cfg.SigningAlgorithm, idp.AlgES256)}
 }
 
 // introspectOnly hides the JWKS, so that every token is introspected.

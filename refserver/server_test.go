@@ -1,6 +1,7 @@
 package refserver_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -249,6 +250,30 @@ func TestForeignHost(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+e.alice(t))
 		if a := do(t, req); a.status != http.StatusForbidden {
 			t.Errorf("%s with a foreign Host: %d %v", path, a.status, a.body)
+		}
+	}
+}
+
+// TestMountedIdPSigningAlgorithm: the mounted IdP signs ES256 unless told RS256, and the
+// server accepts the tokens of either.
+func TestMountedIdPSigningAlgorithm(t *testing.T) {
+	for _, alg := range []string{"", idp.AlgRS256} {
+		s, err := refserver.Start(refserver.Config{WithAS: true, SigningAlgorithm: alg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		want := cmp.Or(alg, idp.AlgES256)
+		if got := s.IdP().SigningAlgorithm(); got != want {
+			t.Errorf("SigningAlgorithm %q: the mounted IdP signs %s, want %s", alg, got, want)
+		}
+		tok, err := s.IdP().MintJWT(idp.MintOptions{Claims: map[string]any{"sub": "alice", "aud": s.URL(), "scope": "tools:call", "tenant_id": "tenant-a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := env{s: s}.rpc(t, "/mcp", tok, "", "ping", nil)
+		if a.status == http.StatusUnauthorized || a.status == http.StatusForbidden {
+			t.Errorf("%s token refused: %d %s", want, a.status, a.challenge())
 		}
 	}
 }

@@ -47,11 +47,11 @@ func mintToken(_ context.Context, run *executor.Run, args map[string]any) (map[s
 	nbf, _ := scenario.ToolDuration(args["not_before"])
 	signWith := executor.StringArg(args, "sign_with")
 	switch alg := executor.StringArg(args, "alg"); alg {
-	case "", "RS256":
+	case "", s.SigningAlgorithm():
 	case "none":
 		signWith = idp.SignWithNone
 	default:
-		return nil, fmt.Errorf("alg %q: the mock IdP signs RS256, or none for an unsigned token", alg)
+		return nil, fmt.Errorf("alg %q: the mock IdP signs %s, or none for an unsigned token", alg, s.SigningAlgorithm())
 	}
 	if _, given := args["expires_in"]; given && life == 0 {
 		life = -time.Second // expires_in: 0 asks for a token that is no longer valid

@@ -1,9 +1,28 @@
 package idp
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 )
+
+// newKey makes a signing key for alg: an RSA key comes from the pool, a P-256 key is
+// made fresh, as that costs microseconds.
+func newKey(alg string) (crypto.Signer, error) {
+	if alg == AlgES256 {
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	return signingKey()
+}
+
+// releaseSigner returns an RSA key to the pool; other keys are dropped.
+func releaseSigner(k any) {
+	if r, ok := k.(*rsa.PrivateKey); ok {
+		releaseKey(r)
+	}
+}
 
 // An RSA-2048 key takes tens of milliseconds of CPU to generate, the largest part of
 // starting an IdP, and a runner starts one or more IdPs per scenario. So keys are pooled:

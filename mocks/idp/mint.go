@@ -57,12 +57,12 @@ func (s *Server) MintJWT(o MintOptions) (string, error) {
 	case "", SignWithIdP:
 		return s.sign(claims, o.Type, s.signKey)
 	case SignWithForeignKey:
-		k, err := signingKey()
+		k, err := newKey(s.signKey.Algorithm)
 		if err != nil {
 			return "", err
 		}
-		defer releaseKey(k)
-		return s.sign(claims, o.Type, &jose.JSONWebKey{Key: k, KeyID: s.signKey.KeyID, Algorithm: string(jose.RS256)})
+		defer releaseSigner(k)
+		return s.sign(claims, o.Type, &jose.JSONWebKey{Key: k, KeyID: s.signKey.KeyID, Algorithm: s.signKey.Algorithm})
 	case SignWithNone:
 		// go-jose refuses to produce alg none, rightly; such a token is two encoded JSON
 		// documents and an empty signature.
@@ -90,7 +90,7 @@ func (s *Server) sign(claims map[string]any, typ string, key *jose.JSONWebKey) (
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm), Key: key}, opts)
 	if err != nil {
 		return "", err
 	}

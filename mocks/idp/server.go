@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -162,12 +161,12 @@ func newServer(cfg Config, base string, port int) (*Server, error) {
 }
 
 func (s *Server) buildProvider() error {
-	rsaKey, err := signingKey()
+	key, err := newKey(s.cfg.SigningAlgorithm)
 	if err != nil {
 		return fmt.Errorf("idp: signing key: %w", err)
 	}
 	kid := randomID(8)
-	s.signKey = &jose.JSONWebKey{Key: rsaKey, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
+	s.signKey = &jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: s.cfg.SigningAlgorithm, Use: "sig"}
 	s.jwks = jose.JSONWebKeySet{Keys: []jose.JSONWebKey{s.signKey.Public()}}
 	keyGetter := func(context.Context) (any, error) { return s.signKey, nil }
 
@@ -273,6 +272,9 @@ func (s *Server) Clock() *Clock { return s.clock }
 // CACertPEM is the PEM of the CA that signed the TLS certificate (nil without UseTLS).
 func (s *Server) CACertPEM() []byte { return slices.Clone(s.caPEM) }
 
+// SigningAlgorithm is the JWS algorithm of the IdP's tokens (AlgRS256 or AlgES256).
+func (s *Server) SigningAlgorithm() string { return s.signKey.Algorithm }
+
 // JWKS is the public key set that verifies ID tokens and JWT access tokens.
 func (s *Server) JWKS() jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: slices.Clone(s.jwks.Keys)}
@@ -312,9 +314,7 @@ func (s *Server) Close() error {
 	}
 	<-s.done
 	if s.keyReleased.CompareAndSwap(false, true) {
-		if k, ok := s.signKey.Key.(*rsa.PrivateKey); ok {
-			releaseKey(k)
-		}
+		releaseSigner(s.signKey.Key)
 	}
 	return err
 }

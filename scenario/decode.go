@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // decoder walks yaml.v3 nodes against the yaml tags of the target structs. It never stops
@@ -81,7 +83,9 @@ func joinPath(path, key string) string {
 func (d *decoder) nodeOf(fieldAddr any) *yaml.Node { return d.nodes[fieldAddr] }
 
 var (
+	// The mocks' config types use time.Duration; both are written and checked alike.
 	durationType = reflect.TypeFor[Duration]()
+	timeDuration = reflect.TypeFor[time.Duration]()
 	posType      = reflect.TypeFor[Pos]()
 )
 
@@ -114,7 +118,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 
 	t := v.Type()
 	switch {
-	case t == durationType:
+	case t == durationType || t == timeDuration:
 		d.duration(n, v, path)
 	case t.Kind() == reflect.Interface:
 		d.opaque(n, v, path)
@@ -232,7 +236,7 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetFloat(f)
 	default:
-		// A field type the format does not use: a programming error in types.go.
+		// A field type the format does not use: a programming error in a tagged type.
 		panic(fmt.Sprintf("scenario: no decoder for %s at %s", v.Type(), path))
 	}
 }
@@ -345,7 +349,11 @@ func lineMessage(msg string) string {
 }
 
 // plain rewrites yaml.v3's map[interface{}]interface{} (mappings with non-string keys) to
-// map[string]any so that consumers see one map type everywhere.
+// map[string]any so that consumers see one map type everywhere. It rewrites in place: the
+// values come straight from the YAML library and nobody else holds them. mcpserver's
+// normalize does the same for a Config but copies, because a Config's maps belong to its
+// caller; the runner's report and expect packages have their own, which also convert
+// numbers (expect) or run on values of any origin (report), and may not import this one.
 func plain(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -370,9 +378,9 @@ func plain(v any) any {
 
 // structInfo is what the decoder needs of a struct type: its keys and its Pos field.
 type structInfo struct {
-	fields map[string]int // yaml key -> field index
-	keys   []string       // declaration order, for did-you-mean hints
-	pos    int            // index of the `Pos` field, -1 when none
+	fields map[string][]int // yaml key -> field index (a path through `,inline` structs)
+	keys   []string         // declaration order, for did-you-mean hints
+	pos    int              // index of the `Pos` field, -1 when none
 }
 
 var structInfos sync.Map // reflect.Type -> *structInfo
@@ -381,19 +389,27 @@ func infoOf(t reflect.Type) *structInfo {
 	if si, ok := structInfos.Load(t); ok {
 		return si.(*structInfo)
 	}
-	si := &structInfo{fields: map[string]int{}, pos: -1}
+	si := &structInfo{fields: map[string][]int{}, pos: -1}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		switch {
 		case name == "-" && f.Type == posType:
 			si.pos = i
 		case name == "-" || !f.IsExported():
+		case name == "" && opts == "inline":
+			// An embedded config type (a mock's), whose keys are the entry's own, as
+			// yaml.v3 reads them.
+			inner := infoOf(f.Type)
+			for _, k := range inner.keys {
+				si.fields[k] = append([]int{i}, inner.fields[k]...)
+				si.keys = append(si.keys, k)
+			}
 		default:
 			if name == "" {
 				name = strings.ToLower(f.Name)
 			}
-			si.fields[name] = i
+			si.fields[name] = []int{i}
 			si.keys = append(si.keys, name)
 		}
 	}
@@ -424,7 +440,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = k
-		f := v.Field(i)
+		f := v.FieldByIndex(i)
 		val, ok := d.resolve(kv[1], joinPath(path, k.Value))
 		if !ok {
 			continue
@@ -516,7 +532,7 @@ func (d *decoder) mockConfig(s *MCPServer, path string) {
 	}
 	for _, kv := range d.pairs(cfg, path, 0, nil) {
 		if kv[0].Kind == yaml.ScalarNode && kv[0].Value == "tools" {
-			s.Mock = new(MockServerConfig)
+			s.Mock = new(mcpserver.Config)
 			d.decode(cfg, reflect.ValueOf(s.Mock).Elem(), joinPath(path, "config"))
 			return
 		}

@@ -1,11 +1,14 @@
 package scenario_test
 
 import (
-	"github.com/muster-test/muster-test/scenario"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 // loadOne loads a fixture that must have no errors.
@@ -34,41 +37,44 @@ func TestGoodFixtureValues(t *testing.T) {
 	eq(t, "Tags", s.Tags, []string{"oauth", "sso"})
 	eq(t, "Timeout", s.Timeout.D(), 90*time.Minute)
 
+	// The loader fills the mocks' own config types: what the runner starts is exactly this.
 	pc := s.PreConfiguration
-	idp := pc.MockOAuthServers[0]
-	eq(t, "idp.Pos", idp.Pos, scenario.Pos{File: file, Line: 12, Col: 7})
-	eq(t, "idp.TokenLifetime", idp.TokenLifetime.D(), 45*time.Second)
-	eq(t, "idp.RefreshTokenLifetime", idp.RefreshTokenLifetime.D(), 24*time.Hour)
-	eq(t, "idp flags", []bool{idp.AutoApprove, idp.PKCERequired, idp.UseMockClock, idp.UseTLS, idp.SignTokens, idp.UseAsMusterOAuthServer},
-		[]bool{true, true, true, true, true, false})
-	eq(t, "idp.Scopes", idp.Scopes, []string{"openid", "mcp:read"})
-	eq(t, "idp.SimulateError", idp.SimulateError, "invalid_grant")
-	eq(t, "idp.TrustedIssuers", idp.TrustedIssuers, []scenario.TrustedIssuer{{ConnectorID: "github", OAuthServerRef: "github-idp", Pos: scenario.Pos{File: file, Line: 27, Col: 11}}})
-	eq(t, "idp.Users", idp.Users, []scenario.User{{Subject: "alice-sub", Claims: map[string]any{"tenant": "acme", "groups": []any{"admins"}}}})
+	corp := pc.MockOAuthServers[0]
+	eq(t, "corp-idp", corp.Config, idp.Config{Name: "corp-idp", Issuer: "https://idp.example",
+		Scopes: []string{"openid", "mcp:read"}, AutoApprove: true, PKCERequired: true, TokenLifetime: 45 * time.Second,
+		ClientID: "corp-client", ClientSecret: "s3cret", RefreshTokenLifetime: 24 * time.Hour, SimulateError: "invalid_grant",
+		UseMockClock: true, UseTLS: true, SignTokens: true,
+		Users: []idp.User{{Subject: "alice-sub", Claims: map[string]any{"tenant": "acme", "groups": []any{"admins"}}}}})
+	eq(t, "corp-idp scenario part", []any{corp.Pos, corp.UseAsMusterOAuthServer, corp.TrustedIssuers}, []any{
+		scenario.Pos{File: file, Line: 12, Col: 7}, false,
+		[]scenario.TrustedIssuer{{ConnectorID: "github", OAuthServerRef: "github-idp", Pos: scenario.Pos{File: file, Line: 27, Col: 11}}}})
+	eq(t, "github-idp", pc.MockOAuthServers[1].Config, idp.Config{Name: "github-idp"})
 
 	prot := pc.MCPServers[0]
 	if prot.Mock == nil {
 		t.Fatal("protected: a config with tools must be decoded into Mock")
 	}
 	eq(t, "prot.Config[type]", prot.Config["type"], "streamable-http")
-	m := prot.Mock
-	eq(t, "mock header", []any{m.Type, m.ToolPrefix, m.Description, *m.AutoStart, m.IsHTTP()},
-		[]any{"streamable-http", "prot", "a protected mock", false, true})
-	eq(t, "mock.OAuth", *m.OAuth, scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "corp-idp", Scope: "mcp:read",
-		Audience: "https://protected.example", TrustIssuerRef: "github-idp", ExpectedAudience: "aud", ForwardToken: true,
-		TokenExchange: map[string]any{"enabled": true}})
-	tool := m.Tools[0]
-	eq(t, "tool.EchoToken", tool.EchoToken, true)
-	eq(t, "tool.InputSchema", tool.InputSchema, map[string]any{"type": "object",
-		"properties": map[string]any{"id": map[string]any{"type": "string", "default": "1"}}})
-	eq(t, "responses[0]", tool.Responses[0], scenario.MockResponse{Condition: map[string]any{"id": "2"},
-		Response: map[string]any{"secret": "two-{{ .id }}"}, Delay: scenario.Duration(250 * time.Millisecond)})
-	eq(t, "responses[1]", tool.Responses[1], scenario.MockResponse{Error: "no secret {{ .id }}", Echo: "whatever"})
-	eq(t, "responses[2].Response", tool.Responses[2].Response, []any{"a", 1, true})
-
-	eq(t, "stdio mock", pc.MCPServers[1].Mock != nil && !pc.MCPServers[1].Mock.IsHTTP(), true)
+	no := false
+	eq(t, "protected", *prot.Mock, mcpserver.Config{Type: "streamable-http", ToolPrefix: "prot",
+		Description: "a protected mock", AutoStart: &no,
+		OAuth: mcpserver.OAuthConfig{Required: true, MockOAuthServerRef: "corp-idp", Scope: "mcp:read",
+			Audience: "https://protected.example", TrustIssuerRef: "github-idp", ExpectedAudience: "aud", ForwardToken: true,
+			TokenExchange: map[string]any{"enabled": true}},
+		Tools: []mcpserver.ToolConfig{{Name: "get_secret", Description: "returns a secret", EchoToken: true,
+			InputSchema: map[string]any{"type": "object",
+				"properties": map[string]any{"id": map[string]any{"type": "string", "default": "1"}}},
+			Responses: []mcpserver.ResponseConfig{
+				{Condition: map[string]any{"id": "2"}, Response: map[string]any{"secret": "two-{{ .id }}"}, Delay: 250 * time.Millisecond},
+				{Error: "no secret {{ .id }}", Echo: "whatever"},
+				{Response: []any{"a", 1, true}},
+			}}}})
+	eq(t, "protected is HTTP", prot.HTTPMock(), true)
+	eq(t, "stdio-mock", *pc.MCPServers[1].Mock, mcpserver.Config{Tools: []mcpserver.ToolConfig{{Name: "ping",
+		Responses: []mcpserver.ResponseConfig{{Response: "pong"}}}}})
+	eq(t, "stdio-mock is HTTP", pc.MCPServers[1].HTTPMock(), false)
 	real := pc.MCPServers[2]
-	eq(t, "real.Mock", real.Mock, (*scenario.MockServerConfig)(nil))
+	eq(t, "real.Mock", real.Mock, (*mcpserver.Config)(nil))
 	eq(t, "real.Config", real.Config, map[string]any{"type": "stdio", "command": "/usr/bin/real-mcp",
 		"args": []any{"--port", 0}, "env": map[string]any{"TOKEN": "x"}, "autoStart": true})
 	eq(t, "workflows", pc.Workflows[0].Config["steps"], []any{map[string]any{"id": "s1", "tool": "x_{{ .input.server }}_op"}})
@@ -130,7 +136,7 @@ func TestMusterFormatFixtures(t *testing.T) {
 	eq(t, "public timeout", public.Timeout.D(), time.Minute)
 	eq(t, "public idp pkce (key absent)", public.PreConfiguration.MockOAuthServers[0].PKCERequired, false)
 	parcels := public.PreConfiguration.MCPServers[0].Mock
-	eq(t, "parcels oauth", parcels.OAuth, (*scenario.MockServerOAuth)(nil))
+	eq(t, "parcels oauth", parcels.OAuth, mcpserver.OAuthConfig{})
 	eq(t, "parcels list", parcels.Tools[0].Responses[0].Response, map[string]any{"parcels": []any{
 		map[string]any{"code": "P-100", "weight_kg": 3, "fragile": false},
 		map[string]any{"code": "P-200", "weight_kg": 12, "fragile": true}}})
@@ -142,19 +148,19 @@ func TestMusterFormatFixtures(t *testing.T) {
 
 	login := named("format-login-before-and-after")
 	eq(t, "login pkce", login.PreConfiguration.MockOAuthServers[0].PKCERequired, true)
-	eq(t, "ledger oauth", *login.PreConfiguration.MCPServers[0].Mock.OAuth,
-		scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "books-idp", Scope: "ledger:write"})
-	eq(t, "notices oauth", login.PreConfiguration.MCPServers[1].Mock.OAuth, (*scenario.MockServerOAuth)(nil))
+	eq(t, "ledger oauth", login.PreConfiguration.MCPServers[0].Mock.OAuth,
+		mcpserver.OAuthConfig{Required: true, MockOAuthServerRef: "books-idp", Scope: "ledger:write"})
+	eq(t, "notices oauth", login.PreConfiguration.MCPServers[1].Mock.OAuth, mcpserver.OAuthConfig{})
 
 	sso := named("format-sso-within-one-issuer")
 	eq(t, "port idp client", sso.PreConfiguration.MockOAuthServers[1].ClientID, "")
-	eq(t, "harbour oauth", *sso.PreConfiguration.MCPServers[2].Mock.OAuth,
-		scenario.MockServerOAuth{Required: true, MockOAuthServerRef: "port-idp"})
+	eq(t, "harbour oauth", sso.PreConfiguration.MCPServers[2].Mock.OAuth,
+		mcpserver.OAuthConfig{Required: true, MockOAuthServerRef: "port-idp"})
 	eq(t, "harbour not_contains", sso.Steps[8].Expected.NotContains, []string{"Successfully connected"})
 
 	clock := named("format-clock-and-injected-token")
 	idps := clock.PreConfiguration.MockOAuthServers
-	eq(t, "clock idps", []any{idps[0].UseMockClock, idps[0].TokenLifetime.D(), idps[1].UseMockClock, idps[1].TokenLifetime.D()},
+	eq(t, "clock idps", []any{idps[0].UseMockClock, idps[0].TokenLifetime, idps[1].UseMockClock, idps[1].TokenLifetime},
 		[]any{true, 30 * time.Minute, false, 45 * time.Second})
 	eq(t, "advance args", clock.Steps[4].Args, map[string]any{"server": "meter-idp", "duration": "2h"})
 	inject := clock.Steps[6]
@@ -171,7 +177,7 @@ func TestMusterFormatFixtures(t *testing.T) {
 	eq(t, "workflow step", wf.Config["steps"], []any{map[string]any{"id": "post-note", "tool": "x_megaphone_shout",
 		"args": map[string]any{"line": "Release {{ .input.version }} is out, see {{ .input.channel }}"}, "store": true}})
 	megaphone := wfArgs.PreConfiguration.MCPServers[0].Mock
-	eq(t, "megaphone kind", []any{megaphone.Type, megaphone.IsHTTP()}, []any{"", false})
+	eq(t, "megaphone kind", []any{megaphone.Type, wfArgs.PreConfiguration.MCPServers[0].HTTPMock()}, []any{"", false})
 	eq(t, "megaphone response", megaphone.Tools[0].Responses[0].Response, map[string]any{"shouted": "{{ .line }}"})
 	eq(t, "steps at column 0", wfArgs.Steps[0].Pos, scenario.Pos{File: filepath.Join(dir, "workflow-preconfigured-args.yaml"), Line: 46, Col: 3})
 	missing := wfArgs.Steps[2].Expected

@@ -44,7 +44,7 @@ const (
 
 // within reports a value given in the file (absent keys take their default) that lies
 // outside [lo, hi], at the value. NaN is outside every range.
-func within[T int | float64 | Duration](c *checker, field *T, fallback Pos, path string, lo, hi T) {
+func within[T int | float64 | Duration | time.Duration](c *checker, field *T, fallback Pos, path string, lo, hi T) {
 	if c.nodeOf(field) == nil {
 		return
 	}
@@ -76,7 +76,7 @@ func (c *checker) mockBounds(pc *PreConfiguration) {
 		for j := range srv.Mock.Tools {
 			for k := range srv.Mock.Tools[j].Responses {
 				within(c, &srv.Mock.Tools[j].Responses[k].Delay, srv.Pos, fmt.Sprintf(
-					"pre_configuration.mcp_servers[%d].config.tools[%d].responses[%d].delay", i, j, k), 0, MaxMockDelay)
+					"pre_configuration.mcp_servers[%d].config.tools[%d].responses[%d].delay", i, j, k), 0, time.Duration(MaxMockDelay))
 			}
 		}
 	}

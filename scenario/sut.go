@@ -179,7 +179,7 @@ func (c *checker) worldRef(n *yaml.Node, path, ref string) {
 			names = keys(c.idps)
 		} else {
 			for name, srv := range c.mcps {
-				if srv.Mock != nil && srv.Mock.IsHTTP() {
+				if srv.HTTPMock() {
 					names = append(names, name)
 				}
 			}

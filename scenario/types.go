@@ -3,7 +3,8 @@
 // The types mirror muster's scenario format (scenarios/README.md) so that muster users' files load
 // unchanged. The `yaml` tags are the only source of truth for which keys are known: the
 // loader walks yaml.v3 nodes against them, so an unknown key is reported with file:line:col
-// instead of being dropped silently.
+// instead of being dropped silently. The mocks' settings are the mock packages' own config
+// types (idp.Config, mcpserver.Config), decoded the same way through their tags.
 //
 // Parse loads one document; LoadPaths and LoadFS load files and directories into a Set with
 // every error and warning of every file (Diagnostic, "file:line:col: message"). TestTools is
@@ -13,6 +14,9 @@ package scenario
 import (
 	"fmt"
 	"time"
+
+	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // Pos is where a value stood in its file. The loader fills it; errors and reports carry it.
@@ -83,26 +87,14 @@ type MainConfig struct {
 	Config map[string]any `yaml:"config"`
 }
 
-// MockOAuthServer declares one mock identity provider.
+// MockOAuthServer declares one mock identity provider: the mock's own Config, whose yaml
+// tags are the entry's keys, and what only a scenario can say about it.
 type MockOAuthServer struct {
-	Name                   string          `yaml:"name"`
-	Issuer                 string          `yaml:"issuer"`
-	Scopes                 []string        `yaml:"scopes"`
-	AutoApprove            bool            `yaml:"auto_approve"`
-	PKCERequired           bool            `yaml:"pkce_required"`
-	TokenLifetime          Duration        `yaml:"token_lifetime"`
-	ClientID               string          `yaml:"client_id"`
-	ClientSecret           string          `yaml:"client_secret"`
-	RefreshTokenLifetime   Duration        `yaml:"refresh_token_lifetime"`
-	SimulateError          string          `yaml:"simulate_error"`
-	UseMockClock           bool            `yaml:"use_mock_clock"`
-	UseTLS                 bool            `yaml:"use_tls"`
-	SignTokens             bool            `yaml:"sign_tokens"`
+	idp.Config `yaml:",inline"`
+	// TrustedIssuers name other entries of the scenario, which the runner resolves to
+	// running IdPs; they stand in for idp.Config's TrustedIssuers (set from them at start).
 	TrustedIssuers         []TrustedIssuer `yaml:"trusted_issuers"`
 	UseAsMusterOAuthServer bool            `yaml:"use_as_muster_oauth_server"`
-	Users                  []User          `yaml:"users"`
-	Registration           string          `yaml:"registration"` // open (default) or closed
-	ConsentCSRF            bool            `yaml:"consent_csrf"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -114,68 +106,22 @@ type TrustedIssuer struct {
 	Pos            Pos    `yaml:"-"`
 }
 
-// User is an identity a mock IdP can log in.
-type User struct {
-	Subject string         `yaml:"subject"`
-	Claims  map[string]any `yaml:"claims"`
-}
-
 // MCPServer is one upstream server of the SUT. Config is kept as a plain map because its
 // third kind (no `tools`) is a real server definition passed verbatim to the SUT; the loader
-// still checks the mock kinds key by key (see MockServerConfig).
+// still checks the mock kinds key by key (see Mock).
 type MCPServer struct {
 	Name   string         `yaml:"name"`
 	Config map[string]any `yaml:"config"`
 
 	// Mock is the decoded config when the entry is a mock (it has `tools`), nil otherwise.
-	Mock *MockServerConfig `yaml:"-"`
+	Mock *mcpserver.Config `yaml:"-"`
 	Pos  Pos               `yaml:"-"`
 }
 
-// MockServerConfig is the `config` of an mcp_servers entry that has `tools`.
-type MockServerConfig struct {
-	Type        string           `yaml:"type"`
-	ToolPrefix  string           `yaml:"toolPrefix"`
-	Description string           `yaml:"description"`
-	AutoStart   *bool            `yaml:"autoStart"`
-	OAuth       *MockServerOAuth `yaml:"oauth"`
-	Tools       []MockTool       `yaml:"tools"`
-}
-
-// IsHTTP reports whether the mock is served in process over HTTP (else it is a stdio mock).
-func (m *MockServerConfig) IsHTTP() bool {
-	return m.Type == "streamable-http" || m.Type == "sse"
-}
-
-// MockServerOAuth protects a mock server with a mock IdP.
-type MockServerOAuth struct {
-	Required           bool   `yaml:"required"`
-	MockOAuthServerRef string `yaml:"mock_oauth_server_ref"`
-	Scope              string `yaml:"scope"`
-	Audience           string `yaml:"audience"`
-	// Newer muster versions; accepted and passed on.
-	TrustIssuerRef   string         `yaml:"trust_issuer_ref"`
-	ExpectedAudience string         `yaml:"expected_audience"`
-	ForwardToken     bool           `yaml:"forward_token"`
-	TokenExchange    map[string]any `yaml:"token_exchange"`
-}
-
-// MockTool is one tool of a mock server.
-type MockTool struct {
-	Name        string         `yaml:"name"`
-	Description string         `yaml:"description"`
-	InputSchema map[string]any `yaml:"input_schema"`
-	EchoToken   bool           `yaml:"echo_token"`
-	Responses   []MockResponse `yaml:"responses"`
-}
-
-// MockResponse is one conditional answer of a mock tool.
-type MockResponse struct {
-	Condition map[string]any `yaml:"condition"`
-	Response  any            `yaml:"response"`
-	Error     string         `yaml:"error"`
-	Delay     Duration       `yaml:"delay"`
-	Echo      any            `yaml:"echo"`
+// HTTPMock reports whether the entry is a mock served in process over HTTP; a mock of any
+// other type (none included, as in muster) is a stdio mock that the SUT launches.
+func (s *MCPServer) HTTPMock() bool {
+	return s.Mock != nil && (s.Mock.Type == mcpserver.TypeStreamableHTTP || s.Mock.Type == mcpserver.TypeSSE)
 }
 
 // Step is one tool call with its expectations.

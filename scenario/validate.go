@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 // stepKind tells the three places a step can stand apart; their required keys differ.
@@ -67,15 +69,15 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 	}
 	c.mockBounds(pc)
 	for i := range pc.MockOAuthServers {
-		idp := &pc.MockOAuthServers[i]
+		o := &pc.MockOAuthServers[i]
 		path := fmt.Sprintf("pre_configuration.mock_oauth_servers[%d]", i)
-		c.unique(idp.Name, &idp.Name, idp.Pos, path, func(name string) bool {
+		c.unique(o.Name, &o.Name, o.Pos, path, func(name string) bool {
 			_, dup := c.idps[name]
 			return dup
 		})
-		c.idps[idp.Name] = idp
-		if r := idp.Registration; r != "" && r != "open" && r != "closed" {
-			c.errorAt(c.at(&idp.Registration, idp.Pos), "%s.registration: %q: want open or closed", path, r)
+		c.idps[o.Name] = o
+		if r := o.Registration; r != "" && r != idp.RegistrationOpen && r != idp.RegistrationClosed {
+			c.errorAt(c.at(&o.Registration, o.Pos), "%s.registration: %q: want %s or %s", path, r, idp.RegistrationOpen, idp.RegistrationClosed)
 		}
 	}
 	for i := range pc.MCPServers {
@@ -86,6 +88,7 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 			return dup
 		})
 		c.mcps[srv.Name] = srv
+		c.mockTools(srv, path+".config.tools")
 	}
 	// References are checked after all names are known: order in the file does not matter.
 	for i := range pc.MockOAuthServers {
@@ -97,16 +100,35 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 	}
 	for i := range pc.MCPServers {
 		m := pc.MCPServers[i].Mock
-		if m == nil || m.OAuth == nil {
+		if m == nil {
 			continue
 		}
 		path := fmt.Sprintf("pre_configuration.mcp_servers[%d].config.oauth", i)
-		if m.OAuth.Required && !m.IsHTTP() {
+		if m.OAuth.Required && !pc.MCPServers[i].HTTPMock() {
 			// The SUT launches a stdio mock itself; nothing could check tokens there.
 			c.errorAt(pc.MCPServers[i].Pos, "%s: oauth.required needs type streamable-http or sse, not %q (a stdio mock cannot be protected)", path, m.Type)
 		}
 		c.idpRef(m.OAuth.MockOAuthServerRef, &m.OAuth.MockOAuthServerRef, pc.MCPServers[i].Pos, path+".mock_oauth_server_ref")
 		c.idpRef(m.OAuth.TrustIssuerRef, &m.OAuth.TrustIssuerRef, pc.MCPServers[i].Pos, path+".trust_issuer_ref")
+	}
+}
+
+// mockTools requires every tool of a mock server to have a name of its own, which the mock
+// needs to start.
+func (c *checker) mockTools(srv *MCPServer, path string) {
+	if srv.Mock == nil {
+		return
+	}
+	tools := c.nodeOf(&srv.Mock.Tools)
+	seen := map[string]bool{}
+	for i := range srv.Mock.Tools {
+		at := srv.Pos
+		if tools != nil && tools.Kind == yaml.SequenceNode && i < len(tools.Content) {
+			at = c.pos(tools.Content[i])
+		}
+		name := &srv.Mock.Tools[i].Name
+		c.unique(*name, name, at, fmt.Sprintf("%s[%d]", path, i), func(name string) bool { return seen[name] })
+		seen[*name] = true
 	}
 }
 

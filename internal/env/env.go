@@ -101,13 +101,7 @@ func (e *Env) startIdPs(ctx context.Context, decls []scenario.MockOAuthServer) e
 }
 
 func (e *Env) startIdP(ctx context.Context, d scenario.MockOAuthServer) error {
-	cfg := idp.Config{Name: d.Name, Issuer: d.Issuer, Scopes: d.Scopes, AutoApprove: d.AutoApprove,
-		PKCERequired: d.PKCERequired, TokenLifetime: d.TokenLifetime.D(), RefreshTokenLifetime: d.RefreshTokenLifetime.D(),
-		ClientID: d.ClientID, ClientSecret: d.ClientSecret, SimulateError: d.SimulateError, UseMockClock: d.UseMockClock,
-		UseTLS: d.UseTLS, SignTokens: d.SignTokens, Registration: d.Registration, ConsentCSRF: d.ConsentCSRF}
-	for _, u := range d.Users {
-		cfg.Users = append(cfg.Users, idp.User{Subject: u.Subject, Claims: u.Claims})
-	}
+	cfg := d.Config
 	for _, t := range d.TrustedIssuers {
 		trusted, ok := e.lookupIdP(t.OAuthServerRef)
 		if !ok {
@@ -143,18 +137,15 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 		e.addServer(srv)
 		return up, nil
 	}
-	cfg, err := mcpserver.ParseConfig(d.Config)
-	if err != nil {
-		return up, fmt.Errorf("mock MCP server %s: %w", d.Name, err)
-	}
-	for _, t := range cfg.Tools {
+	for _, t := range d.Mock.Tools {
 		up.Tools = append(up.Tools, t.Name)
 	}
 	up.Spec = map[string]any{"autoStart": true}
 	if d.Mock.ToolPrefix != "" {
 		up.Spec["toolPrefix"] = d.Mock.ToolPrefix
 	}
-	if !d.Mock.IsHTTP() {
+	if !d.HTTPMock() {
+		// The SUT launches a stdio mock, which reads this file with mcpserver.LoadConfigFile.
 		srv.Stdio = filepath.Join(e.Dir, "mocks", d.Name+".yaml")
 		if err := writeYAMLFile(srv.Stdio, d.Config); err != nil {
 			return up, err
@@ -165,9 +156,9 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 		e.addServer(srv)
 		return up, nil
 	}
+	cfg := *d.Mock // the loader's value, shared by every run of the scenario: set fields on a copy
 	cfg.Name = d.Name
-	cfg.LegacyOnly = false
-	if o := d.Mock.OAuth; o != nil && o.Required {
+	if o := cfg.OAuth; o.Required {
 		s, ok := e.lookupIdP(o.MockOAuthServerRef)
 		if !ok {
 			return up, fmt.Errorf("mock MCP server %s: IdP %q is not running", d.Name, o.MockOAuthServerRef)
@@ -175,6 +166,7 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 		srv.Protected, srv.IdP, up.Protected = true, o.MockOAuthServerRef, true
 		cfg.Authority = idpauth.New(s)
 	}
+	var err error
 	srv.HTTP, err = mcpserver.Start(ctx, cfg)
 	if err != nil {
 		return up, fmt.Errorf("start mock MCP server %s: %w", d.Name, err)

@@ -2,6 +2,7 @@ package env
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,14 +16,16 @@ import (
 	"github.com/muster-test/muster-test/scenario"
 )
 
-// TestLoaderAndMockAgreeOnMockConfigs: every mock server config the loader accepts, the
-// mock accepts too, so a file that validates never fails at run time on its config.
-func TestLoaderAndMockAgreeOnMockConfigs(t *testing.T) {
+// TestStdioMockFilesServeWhatTheLoaderRead: a stdio mock reads the file Start writes from
+// the scenario's config map with mcpserver.LoadConfigFile, not through the loader; for
+// every mock config of the fixtures, that gives the config the loader decoded.
+func TestStdioMockFilesServeWhatTheLoaderRead(t *testing.T) {
 	// The mock configs are what matter here, not the test tools: the format-only loader.
 	set := scenario.Loader{}.LoadPaths("../../scenarios", "../../testdata/scenarios/good", "../../testdata/scenarios/muster-format")
 	if len(set.Errors) > 0 {
 		t.Fatalf("fixtures do not load: %v", set.Errors)
 	}
+	dir := t.TempDir()
 	n := 0
 	for _, sc := range set.Scenarios {
 		if sc.PreConfiguration == nil {
@@ -33,8 +36,15 @@ func TestLoaderAndMockAgreeOnMockConfigs(t *testing.T) {
 				continue
 			}
 			n++
-			if _, err := mcpserver.ParseConfig(s.Config); err != nil {
-				t.Errorf("%s: server %s: the loader accepts a config the mock refuses: %v", sc.Pos.File, s.Name, err)
+			file := filepath.Join(dir, fmt.Sprintf("%d.yaml", n))
+			if err := writeYAMLFile(file, s.Config); err != nil {
+				t.Fatal(err)
+			}
+			got, err := mcpserver.LoadConfigFile(file)
+			if err != nil {
+				t.Errorf("%s: server %s: the mock refuses the file: %v", sc.Pos.File, s.Name, err)
+			} else if !reflect.DeepEqual(got, *s.Mock) {
+				t.Errorf("%s: server %s: the file gives\n%#v\nthe loader read\n%#v", sc.Pos.File, s.Name, got, *s.Mock)
 			}
 		}
 	}
@@ -116,8 +126,10 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 		args[0] != "--mock-mcp-server" || filepath.Dir(args[2]) != filepath.Join(dir, "mocks") {
 		t.Errorf("local: %+v", local.Spec)
 	}
-	if _, err := mcpserver.LoadConfigFile(args[2]); err != nil {
+	if cfg, err := mcpserver.LoadConfigFile(args[2]); err != nil {
 		t.Errorf("the stdio mock's file does not load: %v", err)
+	} else if decl, _ := e.Server("local"); !reflect.DeepEqual(cfg, *decl.Decl.Mock) {
+		t.Errorf("the stdio mock's file gives %#v, the scenario says %#v", cfg, *decl.Decl.Mock)
 	}
 	if self := e.World()["self"]; self != "/path/to/muster-test" {
 		t.Errorf("{{ .self }} = %v, want the muster-test binary, not the one for stdio mocks", self)
@@ -136,20 +148,9 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 	}
 }
 
-// TestIdPKeysReachTheIdP: the loader's keys of a mock IdP are the IdP's keys (drift), and
-// the ones the mapping carries change what the started IdP does.
+// TestIdPKeysReachTheIdP: keys of a mock IdP that change what the IdP does, read by the
+// loader, change what the started IdP does.
 func TestIdPKeysReachTheIdP(t *testing.T) {
-	runnerOnly := map[string]bool{"trusted_issuers": true, "use_as_muster_oauth_server": true}
-	for f := range reflect.TypeFor[scenario.MockOAuthServer]().Fields() {
-		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if key == "" || key == "-" || runnerOnly[key] {
-			continue
-		}
-		if _, err := idp.ConfigFromYAML([]byte(key + ": null\n")); err != nil {
-			t.Errorf("the loader accepts key %q of mock_oauth_servers, the IdP does not: %v", key, err)
-		}
-	}
-
 	sc, diags := scenario.Loader{}.Parse("keys.yaml", []byte(`
 name: keys
 pre_configuration:

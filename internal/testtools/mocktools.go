@@ -20,7 +20,8 @@ import (
 // httpStatus records what the server answered at the HTTP level, which the MCP client turns
 // into errors that have lost it: the first refusal (status >= 400, with its challenge), or
 // else the status of the first response (the initialize POST, or the SSE stream's GET;
-// later responses of an SSE session are 202s that say nothing about the call).
+// later responses of an SSE session are 202s that say nothing about the call). The
+// reference SUT's refusalRecorder keeps only 4xx, on purpose: see there.
 type httpStatus struct {
 	mu        sync.Mutex
 	status    int
@@ -54,7 +55,7 @@ func mockClient(srv *env.Server, token string, rec *httpStatus) (*client.Client,
 	}
 	var tr transport.Interface
 	var err error
-	if srv.Decl.Mock != nil && srv.Decl.Mock.Type == "sse" {
+	if srv.Decl.Mock != nil && srv.Decl.Mock.Type == mcpserver.TypeSSE {
 		// No client timeout: it would cut the event stream; the step's context bounds it.
 		tr, err = transport.NewSSE(srv.HTTP.URL(), transport.WithHTTPClient(&http.Client{Transport: rec}),
 			transport.WithHeaders(headers))

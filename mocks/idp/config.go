@@ -13,56 +13,63 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Config mirrors one mock_oauth_servers entry. Zero values take the documented defaults.
+// Config configures one mock IdP. Zero values take the documented defaults, so
+// Config{} is a working IdP with one client and one user.
+//
+// The yaml tags name the keys of the same settings in a scenario file's
+// mock_oauth_servers entry and in ConfigFromYAML's documents; fields tagged "-" can only be
+// set from Go (a scenario file's trusted_issuers name other IdPs of the scenario, which
+// only a runner can resolve to running servers).
 type Config struct {
-	Name string
+	Name string `yaml:"name"`
 	// Issuer defaults to http(s)://localhost:<port>; the server still listens on 127.0.0.1.
-	Issuer string
+	Issuer string `yaml:"issuer"`
 	// Port to listen on; 0 picks a free one.
-	Port int
+	Port int `yaml:"-"`
 	// Scopes the IdP knows (default openid, profile, email). Every client may request them.
-	Scopes []string
+	Scopes []string `yaml:"scopes"`
 	// AutoApprove skips the consent page.
-	AutoApprove bool
+	AutoApprove bool `yaml:"auto_approve"`
 	// PKCERequired rejects authorization requests without an S256 code_challenge.
-	PKCERequired bool
+	PKCERequired bool `yaml:"pkce_required"`
 	// TokenLifetime of access tokens (default 1h).
-	TokenLifetime time.Duration
+	TokenLifetime time.Duration `yaml:"token_lifetime"`
 	// RefreshTokenLifetime (default 24h), independent of TokenLifetime.
-	RefreshTokenLifetime time.Duration
+	RefreshTokenLifetime time.Duration `yaml:"refresh_token_lifetime"`
 	// ClientID of the pre-registered client (default "test-client"). It has no redirect
 	// URIs configured, so it accepts any loopback redirect URI and nothing else.
-	ClientID string
+	ClientID string `yaml:"client_id"`
 	// ClientSecret of the pre-registered client; empty makes it a public client.
-	ClientSecret string
+	ClientSecret string `yaml:"client_secret"`
 	// SimulateError makes every /token request fail: a standard OAuth error code is answered
 	// as itself with its usual status; any other text as 500 server_error with the text as
 	// error_description.
-	SimulateError string
+	SimulateError string `yaml:"simulate_error"`
 	// UseMockClock freezes the clock; it then moves only with Clock().Advance.
-	UseMockClock bool
+	UseMockClock bool `yaml:"use_mock_clock"`
 	// UseTLS serves HTTPS with a generated CA (CACertPEM).
-	UseTLS bool
+	UseTLS bool `yaml:"use_tls"`
 	// SignTokens issues RFC 9068 JWT access tokens instead of opaque ones.
-	SignTokens bool
+	SignTokens bool `yaml:"sign_tokens"`
 	// TrustedIssuers whose tokens RFC 8693 token exchange accepts as subject tokens.
-	TrustedIssuers []TrustedIssuer
+	TrustedIssuers []TrustedIssuer `yaml:"-"`
 	// Users who can log in (default one user, test-user-123).
-	Users []User
+	Users []User `yaml:"users"`
 	// IssueRefreshTokens with every authorization-code grant (default true).
-	IssueRefreshTokens *bool
+	IssueRefreshTokens *bool `yaml:"-"`
 	// Registration is RegistrationOpen (the default: anyone may register a client through
 	// RFC 7591, asking for any grant) or RegistrationClosed (the metadata offers no
 	// registration endpoint, and POST /register is refused).
-	Registration string
+	Registration string `yaml:"registration"`
 	// ConsentCSRF binds the consent form to the browser that fetched it: the form carries a
 	// token derived from a cookie the IdP sets, and a POST without that pair is refused
 	// (403 access_denied). Off, the form accepts any POST, from any page.
-	ConsentCSRF bool
+	ConsentCSRF bool `yaml:"consent_csrf"`
 	// SigningAlgorithm of ID tokens, JWT access tokens and minted tokens: AlgRS256 (the
 	// default, which every OpenID client must accept) or AlgES256 (a P-256 key: made in
 	// microseconds where an RSA key takes tens of milliseconds, and cheaper signatures).
-	SigningAlgorithm string
+	// Not a key of scenario files (yet).
+	SigningAlgorithm string `yaml:"-"`
 }
 
 // Signing algorithms.
@@ -80,12 +87,12 @@ const (
 // User is a subject the IdP can log in, with claims that appear in ID tokens, userinfo,
 // introspection and JWT access tokens.
 type User struct {
-	Subject string
-	Claims  map[string]any
+	Subject string         `yaml:"subject"`
+	Claims  map[string]any `yaml:"claims"`
 	// Scopes this user may be granted; a requested scope outside them is left out of the
 	// grant (RFC 6749 §3.3), so the login, not the client, decides who gets e.g. admin.
-	// Nil: every scope the client may request.
-	Scopes []string
+	// Nil: every scope the client may request. Not a key of scenario files (yet).
+	Scopes []string `yaml:"-"`
 }
 
 // mayHave reports whether the user may be granted scope.
@@ -163,73 +170,22 @@ func (c Config) validate() error {
 	return nil
 }
 
-// yamlConfig holds the YAML keys of one mock_oauth_servers entry that a standalone IdP
-// understands (references to other servers, such as trusted_issuers, need a runner).
-type yamlConfig struct {
-	Name                 string     `yaml:"name"`
-	Issuer               string     `yaml:"issuer"`
-	Scopes               []string   `yaml:"scopes"`
-	AutoApprove          bool       `yaml:"auto_approve"`
-	PKCERequired         bool       `yaml:"pkce_required"`
-	TokenLifetime        string     `yaml:"token_lifetime"`
-	RefreshTokenLifetime string     `yaml:"refresh_token_lifetime"`
-	ClientID             string     `yaml:"client_id"`
-	ClientSecret         string     `yaml:"client_secret"`
-	SimulateError        string     `yaml:"simulate_error"`
-	UseMockClock         bool       `yaml:"use_mock_clock"`
-	UseTLS               bool       `yaml:"use_tls"`
-	SignTokens           bool       `yaml:"sign_tokens"`
-	Registration         string     `yaml:"registration"`
-	ConsentCSRF          bool       `yaml:"consent_csrf"`
-	Users                []yamlUser `yaml:"users"`
-}
-
-type yamlUser struct {
-	Subject string         `yaml:"subject"`
-	Claims  map[string]any `yaml:"claims"`
-}
-
-// ConfigFromYAML parses one mock_oauth_servers entry. Unknown keys are errors; durations
-// are Go duration strings ("90s", "1h").
+// ConfigFromYAML reads a Config from YAML written with its fields' yaml tags (one
+// mock_oauth_servers entry of a scenario file, without trusted_issuers). Unknown keys are
+// errors; durations are Go duration strings ("90s", "1h"); a zero duration, like an absent
+// one, takes the default.
 func ConfigFromYAML(data []byte) (Config, error) {
-	var y yamlConfig
+	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&y); err != nil {
+	if err := dec.Decode(&cfg); err != nil {
 		if errors.Is(err, io.EOF) {
 			return Config{}, fmt.Errorf("idp config: empty document")
 		}
 		return Config{}, fmt.Errorf("idp config: %w", err)
 	}
-	cfg := Config{
-		Name: y.Name, Issuer: y.Issuer, Scopes: y.Scopes, AutoApprove: y.AutoApprove,
-		PKCERequired: y.PKCERequired, ClientID: y.ClientID, ClientSecret: y.ClientSecret,
-		SimulateError: y.SimulateError, UseMockClock: y.UseMockClock, UseTLS: y.UseTLS,
-		SignTokens: y.SignTokens, Registration: y.Registration, ConsentCSRF: y.ConsentCSRF,
-	}
-	var err error
-	if cfg.TokenLifetime, err = parseDuration("token_lifetime", y.TokenLifetime); err != nil {
-		return Config{}, err
-	}
-	if cfg.RefreshTokenLifetime, err = parseDuration("refresh_token_lifetime", y.RefreshTokenLifetime); err != nil {
-		return Config{}, err
-	}
-	for i, u := range y.Users {
-		if u.Subject == "" {
-			return Config{}, fmt.Errorf("idp config: users[%d]: subject is required", i)
-		}
-		cfg.Users = append(cfg.Users, User{Subject: u.Subject, Claims: u.Claims})
+	if cfg.TokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 {
+		return Config{}, fmt.Errorf("idp config: token_lifetime and refresh_token_lifetime must not be negative")
 	}
 	return cfg, cfg.validate()
-}
-
-func parseDuration(key, s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("idp config: %s: %q is not a positive Go duration", key, s)
-	}
-	return d, nil
 }

@@ -10,7 +10,8 @@
 // Use it like httptest: Start returns a running *Server on 127.0.0.1; Close stops it.
 // Mount builds one without a listener, whose Handler another server serves on its own
 // origin (a resource server that is its own authorization server).
-// The package knows nothing of scenarios; callers translate their configuration into Config.
+// The package knows nothing of scenarios: a Config is a Go literal, or YAML read with
+// ConfigFromYAML (a scenario loader decodes into the same type).
 // Like the mock MCP servers it answers only requests addressed to a loopback host
 // (localhost, 127.0.0.1, [::1]); any other Host gets 403 (DNS-rebinding guard).
 //

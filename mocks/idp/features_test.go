@@ -407,6 +407,8 @@ users:
 	bad := map[string]string{
 		"unknown key":       "name: x\ntoken_lifetyme: 1h\n",
 		"bad duration":      "name: x\ntoken_lifetime: 1 hour\n",
+		"negative duration": "name: x\nrefresh_token_lifetime: -1h\n",
+		"runtime-only key":  "name: x\nport: 80\n",
 		"user sans subject": "name: x\nusers: [{claims: {a: b}}]\n",
 		"wrong type":        "name: x\nauto_approve: [1]\n",
 		"registration mode": "name: x\nregistration: invite\n",

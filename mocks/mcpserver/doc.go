@@ -2,9 +2,8 @@
 // aggregates, in the style of net/http/httptest: Start one on a loopback port, hand its
 // URL to the system under test, inspect its call log, Close it.
 //
-// A mock serves the tools of a Config (usually parsed from the `config` map of a scenario's
-// `mcp_servers` entry with ParseConfig or LoadConfigFile) over one of three transports, all
-// provided by github.com/mark3labs/mcp-go:
+// A mock serves the tools of a Config (a Go literal, or YAML read with ConfigFromYAML or
+// LoadConfigFile) over one of three transports, all provided by github.com/mark3labs/mcp-go:
 //
 //   - streamable HTTP at /mcp, both protocol eras mcp-go serves: the legacy session-based
 //     one (initialize, Mcp-Session-Id; what muster speaks) and the stateless 2026-07-28 one;

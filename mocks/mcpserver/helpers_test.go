@@ -15,7 +15,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/mocks/mcpserver/authtest"
@@ -51,11 +50,7 @@ tools:
 // parseYAMLConfig parses a scenario-style config through the public parser.
 func parseYAMLConfig(t testing.TB, doc string) mcpserver.Config {
 	t.Helper()
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := mcpserver.ParseConfig(m)
+	cfg, err := mcpserver.ConfigFromYAML([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,13 +77,11 @@ func newServer(cfg Config) (*Server, error) {
 		opts = append(opts, server.WithLogger(cfg.Logger))
 	}
 	s.mcp = server.NewMCPServer(name, "1.0.0", opts...)
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	tools := make([]server.ServerTool, 0, len(cfg.Tools))
-	seen := map[string]bool{}
 	for _, tc := range cfg.Tools {
-		if seen[tc.Name] {
-			return nil, fmt.Errorf("duplicate tool name %q", tc.Name)
-		}
-		seen[tc.Name] = true
 		st, err := s.buildTool(tc)
 		if err != nil {
 			return nil, err

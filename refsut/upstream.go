@@ -234,6 +234,10 @@ func (u *upstream) close() {
 }
 
 // refusalRecorder remembers the first 4xx response and its WWW-Authenticate challenge.
+// The runner's test tools record HTTP answers too (internal/testtools' httpStatus), on
+// purpose differently: a scenario step reports the status of every call, so that one keeps
+// the first status and replaces it by the first refusal, 5xx included; the reference SUT
+// only names a refused token to its client. refsut imports nothing of this module either.
 type refusalRecorder struct {
 	next      http.RoundTripper
 	mu        sync.Mutex

@@ -27,7 +27,9 @@ func newStore(ids []string, world map[string]any) *store {
 	return s
 }
 
-// resolve replaces templates whose root is a step id of the scenario throughout v.
+// resolve replaces templates whose root is a step id of the scenario throughout v. The
+// mock MCP server walks its responses alike (mcpserver's render) but for another grammar,
+// the call's argument names, and a mock may not import the runner: the walks stay apart.
 func (s *store) resolve(v any) (any, error) {
 	switch x := v.(type) {
 	case string:

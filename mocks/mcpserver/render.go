@@ -23,7 +23,9 @@ func (e *missingArgError) Error() string {
 	return fmt.Sprintf("argument %q is referenced by the response but was not given and has no default", e.name)
 }
 
-// render substitutes argument templates in every string of v. A string that is exactly
+// render substitutes argument templates in every string of v. The runner's executor walks
+// step arguments alike for its own templates (step results, the scenario's world); the
+// grammars differ and a mock imports nothing of the runner, so the walks stay apart. A string that is exactly
 // one template takes the argument's value with its type (a number stays a number);
 // inside a longer string values are formatted naturally.
 func render(v any, args map[string]any) (any, error) {

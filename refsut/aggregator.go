@@ -58,6 +58,7 @@ type Aggregator struct {
 	challenges challengeStore
 	asMeta     metadataCache
 	refreshSF  singleflight.Group
+	callMu     sync.Mutex // only with FaultGlobalCallLock
 
 	ln      net.Listener
 	httpSrv *http.Server

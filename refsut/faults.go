@@ -20,12 +20,14 @@ const (
 	FaultNoMeta                Fault = "no-meta"                  // no _meta on tool results
 	FaultIgnoreCallbackError   Fault = "ignore-callback-error"    // error= callback shows the success page
 	FaultStaleToolsAfterLogout Fault = "stale-tools-after-logout" // logout leaves the tools listed and callable
+	FaultGlobalCallLock        Fault = "global-call-lock"         // one lock held across every proxied call
 )
 
 // AllFaults lists every fault, in documentation order.
 var AllFaults = []Fault{
 	FaultSkipPKCE, FaultSkipStateCheck, FaultSharedTokens, FaultNoRefresh,
 	FaultNoSingleFlight, FaultNoMeta, FaultIgnoreCallbackError, FaultStaleToolsAfterLogout,
+	FaultGlobalCallLock,
 }
 
 // Faults is a set of active faults; the zero value has none.
@@ -45,3 +47,13 @@ func ParseFault(name string) (Fault, error) {
 }
 
 func (f Faults) has(x Fault) bool { return f[x] }
+
+// serialize is FaultGlobalCallLock: one mutex held across each proxied call's round trip to
+// its upstream, so that one slow call holds up every other user's. It returns the unlock.
+func (a *Aggregator) serialize() func() {
+	if !a.faults.has(FaultGlobalCallLock) {
+		return func() {}
+	}
+	a.callMu.Lock()
+	return a.callMu.Unlock
+}

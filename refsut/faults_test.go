@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // faultEnv is an aggregator with the given faults, one protected server at a mock-clock IdP
@@ -16,6 +17,7 @@ import (
 type faultEnv struct {
 	s   *sut
 	idp *idp.Server
+	pub *mcpserver.Server
 }
 
 func newFaultEnv(t *testing.T, faults []Fault) faultEnv {
@@ -27,11 +29,12 @@ func newFaultEnv(t *testing.T, faults []Fault) faultEnv {
 	}
 	t.Cleanup(func() { _ = i.Close() })
 	alpha := e.mcp(i, "mcp:read", textTool("op", "alpha-op"))
-	pub := e.mcp(nil, "", textTool("do_pub", "hello"))
+	slow := mcpserver.ToolConfig{Name: "slow", Responses: []mcpserver.ResponseConfig{{Response: "late", Delay: 3 * time.Second}}}
+	pub := e.mcp(nil, "", textTool("do_pub", "hello"), slow)
 	s := startSUT(t, sutOptions{oauth: true, faults: faults, servers: map[string]map[string]any{
 		"alpha": httpSpec(alpha.URL()), "pub": httpSpec(pub.URL()),
 	}})
-	return faultEnv{s: s, idp: i}
+	return faultEnv{s: s, idp: i, pub: pub}
 }
 
 // TestFaults proves each fault observable: its probe sees the misbehaviour with the fault
@@ -86,6 +89,21 @@ func TestFaults(t *testing.T) {
 			cb.RawQuery = url.Values{"error": {"access_denied"}, "state": {u.Query().Get("state")}}.Encode()
 			resp, _ := get(t, cb.String())
 			return resp.StatusCode == http.StatusOK
+		},
+		FaultGlobalCallLock: func(t *testing.T, f faultEnv) bool {
+			// While one session waits 3 s for a slow call, another's fast call either
+			// answers at once or waits for the slow one: a wide contrast against 1 s.
+			slow := f.s.connect(t)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = slow.call(t, "x_pub_slow", nil)
+			}()
+			defer func() { <-done }()
+			waitFor(t, "the slow call at the upstream", 10*time.Second, func() bool { return len(f.pub.CallsTo("slow")) == 1 })
+			start := time.Now()
+			f.s.connect(t).mustCall(t, "x_pub_do_pub", nil)
+			return time.Since(start) > time.Second
 		},
 		FaultStaleToolsAfterLogout: func(t *testing.T, f faultEnv) bool {
 			c := f.s.connect(t)

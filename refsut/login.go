@@ -157,6 +157,8 @@ func (a *Aggregator) callProtected(ctx context.Context, s *serverState, tool str
 	if tok != nil {
 		bearer = tok.AccessToken
 	}
+	unlock := a.serialize()
+	defer unlock()
 	res, err := u.call(ctx, tool, req, bearer)
 	if isUnauthorized(err) && tok != nil {
 		nt, rerr := a.refresh(ctx, k, tok)

@@ -187,7 +187,9 @@ func (a *Aggregator) proxyTool(s *serverState, t mcp.Tool, kind toolKind) server
 			if err := a.blocked(upstreamName); err != nil {
 				return nil, err
 			}
+			unlock := a.serialize()
 			res, err := s.global.call(ctx, upstreamName, req, "")
+			unlock()
 			if err != nil {
 				return nil, fmt.Errorf("tool execution failed: failed to call tool: %w", err)
 			}

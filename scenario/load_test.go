@@ -111,6 +111,16 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		{"sut-template.yaml", []want{{"3:90", `sut: template {{ .idp.main.issuer_ur }}: "issuer_ur" is not a field of idp.main`}}},
 		{"sut-empty.yaml", []want{{"2:6", `sut: needs "command"`}}},
+		{"concurrently.yaml", []want{
+			{"8:19", "steps[1].concurrently: a group needs at least one step"},
+			{"10:11", "steps[2].tool: a concurrently group has no tool of its own"},
+			{"17:11", "steps[3].concurrently[0].concurrently: a group can only stand in steps[]"},
+			{"26:18", `steps[4].concurrently[1].as_user: unknown user "bob"`},
+			{"27:19", `template refers to step "make" of the same concurrently group, which runs at the same time`},
+			{"28:49", `steps[4].concurrently[1].expected.max_duration: bare number 2 is not a duration`},
+			{"28:66", "steps[4].concurrently[1].expected.p95_duration: needs parallel of 2 or more"},
+			{"32:37", `template refers to "siblings", a concurrently group, which has no result of its own`},
+		}},
 		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
 	}
 	for _, tt := range tests {

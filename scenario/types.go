@@ -137,9 +137,16 @@ type Step struct {
 	Parallel          int            `yaml:"parallel"`
 	Cleanup           []Step         `yaml:"cleanup"`
 	Expected          *Expectation   `yaml:"expected"`
+	// Concurrently makes the step a group: its steps start together, each with its own
+	// user, expectations and copies, and the group passes when all of them do. A group has
+	// no tool, arguments or expectations of its own.
+	Concurrently []Step `yaml:"concurrently"`
 
 	Pos Pos `yaml:"-"`
 }
+
+// IsGroup reports whether the step is a `concurrently` group.
+func (s *Step) IsGroup() bool { return s.Concurrently != nil }
 
 // Retry repeats a step until its expectations hold.
 type Retry struct {
@@ -159,6 +166,11 @@ type Expectation struct {
 	JSONPath      map[string]any `yaml:"json_path"`
 	WaitForState  Duration       `yaml:"wait_for_state"`
 	StatusCode    *int           `yaml:"status_code"`
+	// MaxDuration bounds each call of the step (each copy with `parallel`), measured by the
+	// runner from the request to the answer.
+	MaxDuration Duration `yaml:"max_duration"`
+	// P95Duration bounds the 95th percentile of the copies of a step with `parallel: N`.
+	P95Duration Duration `yaml:"p95_duration"`
 
 	Pos Pos `yaml:"-"`
 }

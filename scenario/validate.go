@@ -19,6 +19,7 @@ const (
 	mainStep    stepKind = iota // steps[]
 	cleanupStep                 // the scenario's cleanup[]
 	itemStep                    // a step's own cleanup[] items
+	memberStep                  // a step of a concurrently group
 )
 
 // placed is a step with its key path, in the order the executor runs it.
@@ -26,6 +27,8 @@ type placed struct {
 	st   *Step
 	path string
 	kind stepKind
+	// group is the concurrently group a memberStep belongs to.
+	group *Step
 }
 
 // checker holds what the semantic checks of one scenario need.
@@ -181,15 +184,20 @@ func keys[V any](m map[string]V) []string {
 // arrange lists the steps in execution order and counts their ids.
 func (c *checker) arrange(s *Scenario) {
 	for i := range s.Steps {
-		c.order = append(c.order, placed{&s.Steps[i], fmt.Sprintf("steps[%d]", i), mainStep})
+		g := &s.Steps[i]
+		c.order = append(c.order, placed{st: g, path: fmt.Sprintf("steps[%d]", i), kind: mainStep})
+		for j := range g.Concurrently {
+			c.order = append(c.order, placed{st: &g.Concurrently[j], path: fmt.Sprintf("steps[%d].concurrently[%d]", i, j),
+				kind: memberStep, group: g})
+		}
 	}
 	for i := range s.Cleanup {
-		c.order = append(c.order, placed{&s.Cleanup[i], fmt.Sprintf("cleanup[%d]", i), cleanupStep})
+		c.order = append(c.order, placed{st: &s.Cleanup[i], path: fmt.Sprintf("cleanup[%d]", i), kind: cleanupStep})
 	}
 	// Step cleanup items run last, in reverse order of registration.
 	for i := len(s.Steps) - 1; i >= 0; i-- {
 		for j := len(s.Steps[i].Cleanup) - 1; j >= 0; j-- {
-			c.order = append(c.order, placed{&s.Steps[i].Cleanup[j], fmt.Sprintf("steps[%d].cleanup[%d]", i, j), itemStep})
+			c.order = append(c.order, placed{st: &s.Steps[i].Cleanup[j], path: fmt.Sprintf("steps[%d].cleanup[%d]", i, j), kind: itemStep})
 		}
 	}
 	// Warnings go out in file order, which for ids means steps, cleanup, then items.
@@ -215,6 +223,11 @@ func (c *checker) arrange(s *Scenario) {
 // step checks one step on its own.
 func (c *checker) step(p placed) {
 	st := p.st
+	// The node is not kept when a step inside had an error; the slice is there anyway.
+	if st.IsGroup() || c.nodeOf(&st.Concurrently) != nil {
+		c.group(p)
+		return
+	}
 	if st.ID == "" && p.kind != itemStep {
 		c.errorAt(st.Pos, "%s: missing required key \"id\"", p.path)
 	}
@@ -230,6 +243,9 @@ func (c *checker) step(p placed) {
 	}
 	if len(st.Cleanup) > 0 && p.kind != mainStep {
 		c.errorAt(c.at(&st.Cleanup, st.Pos), "%s.cleanup: only steps[] may register cleanup items", p.path)
+	}
+	if e := st.Expected; e != nil && c.nodeOf(&e.P95Duration) != nil && st.Parallel < 2 {
+		c.errorAt(c.at(&e.P95Duration, e.Pos), "%s.expected.p95_duration: needs parallel of 2 or more (the 95th percentile of one call is that call: use max_duration)", p.path)
 	}
 	c.bounds(st, p.path)
 	if IsTestTool(st.Tool) {
@@ -254,7 +270,26 @@ func (c *checker) argPos(st *Step, key string) Pos {
 func (c *checker) flow() {
 	users := map[string]bool{"default": true}
 	ran := map[string]bool{}
+	// What the members of a group create exists once the whole group has run: a member
+	// can use neither a sibling's result nor a user a sibling logs in.
+	var group *Step
+	var groupUsers, groupRan []string
+	endGroup := func() {
+		for _, u := range groupUsers {
+			users[u] = true
+		}
+		for _, id := range groupRan {
+			ran[id] = true
+		}
+		group, groupUsers, groupRan = nil, nil, nil
+	}
 	for _, p := range c.order {
+		if group != nil && p.group != group {
+			endGroup()
+		}
+		if p.group != nil {
+			group = p.group
+		}
 		st := p.st
 		if st.AsUser != "" && !users[st.AsUser] {
 			c.errorAt(c.at(&st.AsUser, st.Pos), "%s.as_user: unknown user %q%s", p.path, st.AsUser, userHint(users))
@@ -268,10 +303,18 @@ func (c *checker) flow() {
 		// test_create_user names its user `name`, test_oauth_login `user`.
 		for tool, key := range map[string]string{"test_create_user": "name", "test_oauth_login": "user"} {
 			if name, ok := st.Args[key].(string); ok && st.Tool == tool && !isTemplated(name) {
-				users[name] = true
+				if p.group != nil {
+					groupUsers = append(groupUsers, name)
+				} else {
+					users[name] = true
+				}
 			}
 		}
-		if st.ID != "" {
+		switch {
+		case st.ID == "":
+		case p.group != nil:
+			groupRan = append(groupRan, st.ID)
+		case !st.IsGroup():
 			ran[st.ID] = true
 		}
 	}
@@ -297,13 +340,44 @@ func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[strin
 	case c.ids[root] > 1:
 		c.errorf(n, p.path+".args", "template refers to step id %q, which is repeated in this scenario (first at line %d)",
 			root, c.first[root].Pos.Line)
+	case c.first[root].IsGroup():
+		c.errorf(n, p.path+".args", "template refers to %q, a concurrently group, which has no result of its own: refer to one of its steps", root)
 	case !ran[root]:
 		target := c.first[root]
+		if p.group != nil && slices.ContainsFunc(p.group.Concurrently, func(m Step) bool { return m.ID == root }) {
+			c.errorf(n, p.path+".args", "template refers to step %q of the same concurrently group, which runs at the same time", root)
+			return
+		}
 		if target == p.st {
 			c.errorf(n, p.path+".args", "template refers to step %q itself, whose result does not exist yet", root)
 		} else {
 			c.errorf(n, p.path+".args", "template refers to step %q (line %d), which runs later and cannot have a result yet",
 				root, target.Pos.Line)
+		}
+	}
+}
+
+// group checks a concurrently group: steps of its own and nothing else, one level deep.
+func (c *checker) group(p placed) {
+	st := p.st
+	if p.kind != mainStep {
+		c.errorAt(c.at(&st.Concurrently, st.Pos), "%s.concurrently: a group can only stand in steps[], not inside a group or a cleanup", p.path)
+		return
+	}
+	if st.ID == "" {
+		c.errorAt(st.Pos, "%s: missing required key \"id\"", p.path)
+	}
+	if len(st.Concurrently) == 0 {
+		c.errorAt(c.at(&st.Concurrently, st.Pos), "%s.concurrently: a group needs at least one step", p.path)
+	}
+	own := []struct {
+		key   string
+		field any
+	}{{"tool", &st.Tool}, {"args", &st.Args}, {"as_user", &st.AsUser}, {"expected", &st.Expected},
+		{"parallel", &st.Parallel}, {"retry", &st.Retry}, {"timeout", &st.Timeout}, {"cleanup", &st.Cleanup}}
+	for _, o := range own {
+		if n := c.nodeOf(o.field); n != nil {
+			c.errorAt(c.pos(n), "%s.%s: a concurrently group has no %s of its own: give it to the steps inside", p.path, o.key, o.key)
 		}
 	}
 }

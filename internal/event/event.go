@@ -47,9 +47,13 @@ type StepResult struct {
 	Expectation string `json:"expectation,omitempty"`
 	Expected    any    `json:"expected_value,omitempty"`
 	Message     string `json:"error,omitempty"` // the whole failure message
-	Response    string `json:"response,omitempty"`
+	// Got is what a latency expectation measured ("3.048s"); the answer is in Response.
+	Got      string `json:"got,omitempty"`
+	Response string `json:"response,omitempty"`
 	// ContinuedOnFailure is set when the step failed but had continue_on_failure: true.
 	ContinuedOnFailure bool `json:"continued_on_failure,omitempty"`
+	// Group is the id of the concurrently group the step ran in.
+	Group string `json:"group,omitempty"`
 }
 
 // Timings splits a scenario's wall time into the runner's phases.
@@ -87,11 +91,15 @@ type ScenarioResult struct {
 	Timings Timings  `json:"timings"`
 }
 
-// FailedStep returns the step that decided a FAILED or ERROR verdict, if any.
+// GroupTool is the Tool of a concurrently group's own result.
+const GroupTool = "concurrently"
+
+// FailedStep returns the step that decided a FAILED or ERROR verdict, if any: for a
+// concurrently group, the step inside it whose failure failed the group.
 func (r *ScenarioResult) FailedStep() *StepResult {
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if (s.Status == Failed || s.Status == Error) && !s.ContinuedOnFailure && s.Phase != PhaseStepCleanup {
+		if (s.Status == Failed || s.Status == Error) && !s.ContinuedOnFailure && s.Phase != PhaseStepCleanup && s.Tool != GroupTool {
 			return s
 		}
 	}

@@ -85,78 +85,106 @@ type Run struct {
 	// Deadline is the scenario's (its `timeout`); zero for none. See Execute.
 	Deadline time.Time
 
+	users *userTable
+	// as is set on the view of a step of a concurrently group: that step's user, which
+	// is current for the step alone (see forStep).
+	as string
+}
+
+// userTable is the scenario's users, shared by a Run and its views.
+type userTable struct {
 	mu      sync.Mutex
-	users   map[string]Session
+	byName  map[string]Session
 	order   []string
 	current string
 }
 
 // NewRun prepares a scenario run whose `default` user has the given session.
 func NewRun(sc *scenario.Scenario, env Harness, defaultSession Session) *Run {
-	return &Run{Scenario: sc, Harness: env, users: map[string]Session{"default": defaultSession},
-		order: []string{"default"}, current: "default"}
+	return &Run{Scenario: sc, Harness: env, users: &userTable{byName: map[string]Session{"default": defaultSession},
+		order: []string{"default"}, current: "default"}}
+}
+
+// forStep is the Run a step of a concurrently group sees: the same scenario and users,
+// with user (the step's as_user, else the current user when the group started) current
+// for that step only, so steps running at once never switch each other's user.
+func (r *Run) forStep(user string) *Run {
+	v := *r
+	v.as = user
+	return &v
 }
 
 // CurrentUser is the user whose session SUT calls go to.
 func (r *Run) CurrentUser() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.current
+	if r.as != "" {
+		return r.as
+	}
+	r.users.mu.Lock()
+	defer r.users.mu.Unlock()
+	return r.users.current
 }
 
 // Session returns a user's session (the current user's for "").
 func (r *Run) Session(user string) (Session, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if user == "" {
-		user = r.current
+		user = r.CurrentUser()
 	}
-	s, ok := r.users[user]
+	t := r.users
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.byName[user]
 	if !ok {
-		return nil, fmt.Errorf("unknown user %q (known: %s)", user, strings.Join(r.order, ", "))
+		return nil, fmt.Errorf("unknown user %q (known: %s)", user, strings.Join(t.order, ", "))
 	}
 	return s, nil
 }
 
 // AddUser registers a user's session; it does not switch to it.
 func (r *Run) AddUser(name string, s Session) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.users[name]; dup {
+	t := r.users
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, dup := t.byName[name]; dup {
 		return fmt.Errorf("user %q already exists", name)
 	}
-	r.users[name] = s
-	r.order = append(r.order, name)
+	t.byName[name] = s
+	t.order = append(t.order, name)
 	return nil
 }
 
 // SetUser gives a user a new session (a login replaces the session it had), adding the
 // user when it is new. The old session is the caller's to close.
 func (r *Run) SetUser(name string, s Session) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, known := r.users[name]; !known {
-		r.order = append(r.order, name)
+	t := r.users
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, known := t.byName[name]; !known {
+		t.order = append(t.order, name)
 	}
-	r.users[name] = s
+	t.byName[name] = s
 }
 
-// SwitchUser makes name the current user.
+// SwitchUser makes name the current user; on the view of a group's step, for that step.
 func (r *Run) SwitchUser(name string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.users[name]; !ok {
-		return fmt.Errorf("unknown user %q (known: %s)", name, strings.Join(r.order, ", "))
+	t := r.users
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.byName[name]; !ok {
+		return fmt.Errorf("unknown user %q (known: %s)", name, strings.Join(t.order, ", "))
 	}
-	r.current = name
+	if r.as != "" {
+		r.as = name
+		return nil
+	}
+	t.current = name
 	return nil
 }
 
 // Users lists the users in creation order.
 func (r *Run) Users() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.order...)
+	r.users.mu.Lock()
+	defer r.users.mu.Unlock()
+	return append([]string(nil), r.users.order...)
 }
 
 // Execute runs the scenario's steps, its cleanup, and the step-level cleanup items.
@@ -169,6 +197,9 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 	var ids []string
 	for _, st := range sc.Steps {
 		ids = append(ids, st.ID)
+		for _, m := range st.Concurrently {
+			ids = append(ids, m.ID)
+		}
 	}
 	for _, st := range sc.Cleanup {
 		ids = append(ids, st.ID)
@@ -186,7 +217,12 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 	var stepCleanups []scenario.Step
 	for i := range sc.Steps {
 		st := &sc.Steps[i]
-		sr, _ := x.step(stepsCtx, st, event.PhaseStep)
+		var sr event.StepResult
+		if st.IsGroup() {
+			sr = x.group(stepsCtx, st)
+		} else {
+			sr, _ = x.step(stepsCtx, st, event.PhaseStep)
+		}
 		if sr.Status == event.Passed {
 			stepCleanups = append(stepCleanups, st.Cleanup...)
 			continue
@@ -277,10 +313,8 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 		if msg != "" {
 			sr.Message = fmt.Sprintf("step %s (tool %s): %s", stepName(st), st.Tool, msg)
 		}
-		if st.ID != "" {
-			if status != event.Passed {
-				x.store.failed[st.ID] = true
-			}
+		if st.ID != "" && status != event.Passed {
+			x.store.fail(st.ID)
 		}
 		return x.emit(sr)
 	}
@@ -315,6 +349,9 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 	}
 	if len(unmet) > 0 {
 		sr.Expectation, sr.Expected = unmet[0].Expectation, unmet[0].Expected
+		if unmet[0].Latency {
+			sr.Got = unmet[0].Got
+		}
 		msgs := make([]string, len(unmet))
 		for i, u := range unmet {
 			msgs[i] = u.String()
@@ -322,7 +359,7 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 		return finish(event.Failed, strings.Join(msgs, "; ")), res
 	}
 	if st.ID != "" {
-		x.store.values[st.ID] = res.Stored()
+		x.store.pass(st.ID, res.Stored())
 	}
 	return finish(event.Passed, ""), res
 }

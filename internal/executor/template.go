@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/muster-test/muster-test/internal/result"
 	"github.com/muster-test/muster-test/scenario"
 )
 
 // store holds what passed steps left for templates, and which ids the scenario has at all.
+// The steps of a concurrently group record their results at the same time, hence mu.
 type store struct {
+	mu     sync.RWMutex
 	known  map[string]bool // every step id of the scenario
 	values map[string]any  // id -> stored value, for steps that passed
 	failed map[string]bool // ids that ran and did not pass
@@ -27,17 +30,37 @@ func newStore(ids []string, world map[string]any) *store {
 	return s
 }
 
+// pass records the value a step that passed left for templates.
+func (s *store) pass(id string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values[id] = v
+}
+
+// fail records that a step ran and did not pass.
+func (s *store) fail(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed[id] = true
+}
+
 // resolve replaces templates whose root is a step id of the scenario throughout v. The
 // mock MCP server walks its responses alike (mcpserver's render) but for another grammar,
 // the call's argument names, and a mock may not import the runner: the walks stay apart.
 func (s *store) resolve(v any) (any, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.resolveLocked(v)
+}
+
+func (s *store) resolveLocked(v any) (any, error) {
 	switch x := v.(type) {
 	case string:
 		return s.resolveString(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			r, err := s.resolve(val)
+			r, err := s.resolveLocked(val)
 			if err != nil {
 				return nil, err
 			}
@@ -47,7 +70,7 @@ func (s *store) resolve(v any) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, val := range x {
-			r, err := s.resolve(val)
+			r, err := s.resolveLocked(val)
 			if err != nil {
 				return nil, err
 			}

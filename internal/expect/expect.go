@@ -18,6 +18,8 @@ type Unmet struct {
 	Expectation string // e.g. `success`, `contains[1]`, `json_path "a.b"`
 	Expected    any
 	Got         string // what came back, trimmed for display
+	// Latency marks a duration expectation: Got is then the time taken, not the answer.
+	Latency bool
 }
 
 func (u Unmet) String() string {
@@ -48,12 +50,12 @@ func Check(exp *scenario.Expectation, r *result.Result) []Unmet {
 	shown := Trim(r.Text())
 	for i, s := range exp.Contains {
 		if !strings.Contains(text, strings.ToLower(s)) {
-			out = append(out, Unmet{fmt.Sprintf("contains[%d]", i), s, shown})
+			out = append(out, Unmet{Expectation: fmt.Sprintf("contains[%d]", i), Expected: s, Got: shown})
 		}
 	}
 	for i, s := range exp.NotContains {
 		if strings.Contains(text, strings.ToLower(s)) {
-			out = append(out, Unmet{fmt.Sprintf("not_contains[%d]", i), s, shown})
+			out = append(out, Unmet{Expectation: fmt.Sprintf("not_contains[%d]", i), Expected: s, Got: shown})
 		}
 	}
 	for i, s := range exp.ErrorContains {
@@ -66,7 +68,7 @@ func Check(exp *scenario.Expectation, r *result.Result) []Unmet {
 			if r.Failed {
 				got = shown
 			}
-			out = append(out, Unmet{fmt.Sprintf("error_contains[%d]", i), s, got})
+			out = append(out, Unmet{Expectation: fmt.Sprintf("error_contains[%d]", i), Expected: s, Got: got})
 		}
 	}
 	out = append(out, checkJSONPaths(exp.JSONPath, r)...)
@@ -92,7 +94,7 @@ func checkJSONPaths(paths map[string]any, r *result.Result) []Unmet {
 		name := fmt.Sprintf("json_path %q", path)
 		segs, err := result.SplitPath(path)
 		if err != nil {
-			out = append(out, Unmet{name, want, "invalid path: " + err.Error()})
+			out = append(out, Unmet{Expectation: name, Expected: want, Got: "invalid path: " + err.Error()})
 			continue
 		}
 		root, rootOK, missing := doc, haveDoc, "no JSON text content"
@@ -101,16 +103,16 @@ func checkJSONPaths(paths map[string]any, r *result.Result) []Unmet {
 			missing = "no _meta in the result"
 		}
 		if !rootOK {
-			out = append(out, Unmet{name, want, missing + ": " + Trim(r.Text())})
+			out = append(out, Unmet{Expectation: name, Expected: want, Got: missing + ": " + Trim(r.Text())})
 			continue
 		}
 		got, ok := result.Lookup(root, segs)
 		if !ok {
-			out = append(out, Unmet{name, want, "path not found in " + Trim(Format(root))})
+			out = append(out, Unmet{Expectation: name, Expected: want, Got: "path not found in " + Trim(Format(root))})
 			continue
 		}
 		if !Match(want, got) {
-			out = append(out, Unmet{name, want, Trim(Format(got))})
+			out = append(out, Unmet{Expectation: name, Expected: want, Got: Trim(Format(got))})
 		}
 	}
 	return out
@@ -134,10 +136,10 @@ func checkStatus(want int, r *result.Result) []Unmet {
 	m, isMap := doc.(map[string]any)
 	got, has := m["status_code"]
 	if !ok || !isMap || !has {
-		return []Unmet{{"status_code", want, "no status_code field in " + Trim(r.Text())}}
+		return []Unmet{{Expectation: "status_code", Expected: want, Got: "no status_code field in " + Trim(r.Text())}}
 	}
 	if !Match(want, got) {
-		return []Unmet{{"status_code", want, Format(got)}}
+		return []Unmet{{Expectation: "status_code", Expected: want, Got: Format(got)}}
 	}
 	return nil
 }
@@ -161,6 +163,8 @@ func Format(v any) string {
 		return fmt.Sprintf("%q", x)
 	case nil:
 		return "null"
+	case fmt.Stringer:
+		return x.String()
 	}
 	text, err := result.JSONText(Normalize(v))
 	if err != nil {

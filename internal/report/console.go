@@ -203,7 +203,11 @@ func (c *Console) stepLine(b *strings.Builder, s *event.StepResult) {
 	if id == "" {
 		id = "-"
 	}
-	fmt.Fprintf(b, "    %s %s %s %s", c.mark(s.Status), id, s.Tool, c.faint.Sprintf("(%s)", fmtDuration(s.Duration)))
+	indent := "    "
+	if s.Group != "" {
+		indent += "  " // under its concurrently group's line
+	}
+	fmt.Fprintf(b, "%s%s %s %s %s", indent, c.mark(s.Status), id, s.Tool, c.faint.Sprintf("(%s)", fmtDuration(s.Duration)))
 	if s.Attempts > 1 {
 		fmt.Fprintf(b, " %d attempts", s.Attempts)
 	}

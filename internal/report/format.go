@@ -41,6 +41,11 @@ func failureFields(r *event.ScenarioResult) []field {
 			fs = append(fs, field{"expected", formatValue(s.Expected)})
 		}
 		switch {
+		case s.Got != "":
+			fs = append(fs, field{"got", s.Got})
+			if s.Response != "" {
+				fs = append(fs, field{"answer", trimHead(s.Response, maxGotLines, maxGotBytes)})
+			}
 		case s.Response != "":
 			fs = append(fs, field{"got", trimHead(s.Response, maxGotLines, maxGotBytes)})
 		case s.Status == event.Failed:
@@ -112,8 +117,11 @@ func renderFields(b *strings.Builder, fs []field, indent string, paint func(stri
 // formatValue shows an expected value as JSON, so a string is quoted and a list or map
 // looks like what the scenario file meant.
 func formatValue(v any) string {
-	if s, ok := v.(string); ok {
-		return fmt.Sprintf("%q", s)
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case fmt.Stringer:
+		return x.String()
 	}
 	out, err := result.JSONText(v)
 	if err != nil {

@@ -121,6 +121,10 @@ func TestBadFixtures(t *testing.T) {
 			{"28:66", "steps[4].concurrently[1].expected.p95_duration: needs parallel of 2 or more"},
 			{"32:37", `template refers to "siblings", a concurrently group, which has no result of its own`},
 		}},
+		{"idp-fault.yaml", []want{
+			{"6:22", `faults[0]: fault endpoint "tokn": want one of authorize, token, introspect, revoke, register, userinfo, jwks, metadata (did you mean "token"?)`},
+			{"7:39", `faults[1]: fault grant "refresh_token": only a token endpoint fault has a grant`},
+		}},
 		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
 	}
 	for _, tt := range tests {

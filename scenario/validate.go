@@ -82,6 +82,16 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 		if r := o.Registration; r != "" && r != idp.RegistrationOpen && r != idp.RegistrationClosed {
 			c.errorAt(c.at(&o.Registration, o.Pos), "%s.registration: %q: want %s or %s", path, r, idp.RegistrationOpen, idp.RegistrationClosed)
 		}
+		for j := range o.Faults {
+			f := &o.Faults[j]
+			if err := f.Check(); err != nil {
+				at, hint := c.at(&f.Grant, c.at(&o.Faults, o.Pos)), ""
+				if !slices.Contains(idp.FaultEndpoints, f.Endpoint) {
+					at, hint = c.at(&f.Endpoint, at), didYouMean(f.Endpoint, idp.FaultEndpoints)
+				}
+				c.errorAt(at, "%s.faults[%d]: %v%s", path, j, err, hint)
+			}
+		}
 	}
 	for i := range pc.MCPServers {
 		srv := &pc.MCPServers[i]

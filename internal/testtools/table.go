@@ -21,7 +21,7 @@ func required(a scenario.ToolArg) scenario.ToolArg { a.Required = true; return a
 var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url", "jwks_url", "clock", "mock_clock",
 	"requests.authorize", "requests.token", "requests.refresh", "requests.introspect", "requests.userinfo",
 	"requests.register", "requests.revoke", "requests.exchange", "requests.authorization_code",
-	"requests.client_credentials", "tokens_issued", "tokens_active"}
+	"requests.client_credentials", "tokens_issued", "tokens_active", "subjects.*"}
 
 // table is every test tool, in the order the guide lists them: the one place a tool is
 // declared. The loader checks steps against its declarations (Loader), the executor runs
@@ -53,6 +53,12 @@ var table = []executor.Tool{
 		Args:   []scenario.ToolArg{optServerArg},
 		Answer: []string{"success", "message", "tokens_revoked", "servers_updated"}},
 		Run: revokeTokens},
+	{TestTool: scenario.TestTool{Name: "test_set_oauth_fault", Server: scenario.IdPServer,
+		Args: []scenario.ToolArg{required(str("endpoint")), optServerArg, str("subject"), str("grant"),
+			{Name: "latency", Kind: scenario.ArgDuration}, {Name: "status", Kind: scenario.ArgAny}, str("error"),
+			str("error_description"), {Name: "times", Kind: scenario.ArgAny}},
+		Answer: []string{"success", "message", "servers"}},
+		Run: setOAuthFault},
 	{TestTool: scenario.TestTool{Name: "test_read_auth_status", Server: scenario.AnyMCPServer,
 		Args:   []scenario.ToolArg{optServerArg},
 		Answer: []string{"success", "servers", "name", "status", "issuer", "scope", "auth_tool"}},

@@ -119,22 +119,32 @@ func oauthServerInfo(_ context.Context, run *executor.Run, args map[string]any) 
 func describeIdP(w *World, name string) map[string]any {
 	s, _ := w.Env.IdP(name)
 	c := s.Counters()
+	subjects := map[string]any{}
+	for sub, sc := range s.SubjectCounters() {
+		subjects[sub] = requestCounts(sc)
+	}
 	return map[string]any{
-		"success":      true,
-		"name":         name,
-		"port":         s.Port(),
-		"issuer_url":   s.Issuer(),
-		"metadata_url": s.Issuer() + "/.well-known/oauth-authorization-server",
-		"jwks_url":     s.Issuer() + "/jwks",
-		"clock":        s.Clock().Now().UTC().Format(time.RFC3339Nano),
-		"mock_clock":   s.Clock().Mock(),
-		"requests": map[string]any{
-			"authorize": c.Authorize, "token": c.Token, "refresh": c.Refresh, "introspect": c.Introspect,
-			"userinfo": c.UserInfo, "register": c.Register, "revoke": c.Revoke, "exchange": c.Exchange,
-			"authorization_code": c.AuthorizationCode, "client_credentials": c.ClientCredentials,
-		},
+		"success":       true,
+		"name":          name,
+		"port":          s.Port(),
+		"issuer_url":    s.Issuer(),
+		"metadata_url":  s.Issuer() + "/.well-known/oauth-authorization-server",
+		"jwks_url":      s.Issuer() + "/jwks",
+		"clock":         s.Clock().Now().UTC().Format(time.RFC3339Nano),
+		"mock_clock":    s.Clock().Mock(),
+		"requests":      requestCounts(c),
+		"subjects":      subjects,
 		"tokens_issued": c.TokensIssued,
 		"tokens_active": c.TokensActive,
+	}
+}
+
+// requestCounts are an IdP's request counters as test_get_oauth_server_info answers them.
+func requestCounts(c idp.Counters) map[string]any {
+	return map[string]any{
+		"authorize": c.Authorize, "token": c.Token, "refresh": c.Refresh, "introspect": c.Introspect,
+		"userinfo": c.UserInfo, "register": c.Register, "revoke": c.Revoke, "exchange": c.Exchange,
+		"authorization_code": c.AuthorizationCode, "client_credentials": c.ClientCredentials,
 	}
 }
 
@@ -180,6 +190,52 @@ func revokeTokens(_ context.Context, run *executor.Run, args map[string]any) (ma
 	}
 	return map[string]any{"success": true, "message": fmt.Sprintf("Revoked %d token(s)", total),
 		"tokens_revoked": total, "servers_updated": updated}, nil
+}
+
+// setOAuthFault plans a fault at one IdP (at every IdP without server): the next `times`
+// requests to the endpoint (for one subject, of one grant) wait `latency` and fail with
+// `status` / `error` when given.
+func setOAuthFault(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+	w, names, _, err := idps(run, args)
+	if err != nil {
+		return nil, err
+	}
+	latency, _ := scenario.ToolDuration(args["latency"]) // checked against the declaration
+	f := idp.Fault{Endpoint: executor.StringArg(args, "endpoint"), Subject: executor.StringArg(args, "subject"),
+		Grant: executor.StringArg(args, "grant"), Latency: latency, OAuthError: executor.StringArg(args, "error"),
+		Description: executor.StringArg(args, "error_description")}
+	if f.Status, err = wholeArg(args, "status"); err != nil {
+		return nil, err
+	}
+	if f.Times, err = wholeArg(args, "times"); err != nil {
+		return nil, err
+	}
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	var servers []any
+	for _, n := range names {
+		s, _ := w.Env.IdP(n)
+		s.InjectFault(f)
+		servers = append(servers, n)
+	}
+	return map[string]any{"success": true, "servers": servers,
+		"message": fmt.Sprintf("fault planned at %s for the next %d %s request(s)", f.Endpoint, max(f.Times, 1), f.Endpoint)}, nil
+}
+
+// wholeArg is an optional whole-number argument (0 when absent).
+func wholeArg(args map[string]any, name string) (int, error) {
+	switch v := args[name].(type) {
+	case nil:
+		return 0, nil
+	case int:
+		return v, nil
+	case float64:
+		if v == float64(int(v)) {
+			return int(v), nil
+		}
+	}
+	return 0, fmt.Errorf("%s: %v is not a whole number", name, args[name])
 }
 
 // readAuthStatus reads the SUT's auth://status resource for the current session.

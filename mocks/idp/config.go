@@ -70,6 +70,9 @@ type Config struct {
 	// microseconds where an RSA key takes tens of milliseconds, and cheaper signatures).
 	// Not a key of scenario files (yet).
 	SigningAlgorithm string `yaml:"-"`
+	// Faults planned from the start, as if injected with InjectFault before the first
+	// request.
+	Faults []Fault `yaml:"faults"`
 }
 
 // Signing algorithms.
@@ -156,6 +159,11 @@ func (c Config) validate() error {
 	}
 	if c.Registration != "" && c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
 		return fmt.Errorf("idp: registration %q: want %s or %s", c.Registration, RegistrationOpen, RegistrationClosed)
+	}
+	for i, f := range c.Faults {
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("idp: faults[%d]: %w", i, err)
+		}
 	}
 	for i, u := range c.Users {
 		if u.Subject == "" {

@@ -1,9 +1,14 @@
 package idp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -51,29 +56,72 @@ type Request struct {
 	Status   int       `json:"status"`
 }
 
+// FaultEndpoints are the endpoints a Fault may name.
+var FaultEndpoints = []string{EndpointAuthorize, EndpointToken, EndpointIntrospect, EndpointRevoke,
+	EndpointRegister, EndpointUserInfo, EndpointJWKS, EndpointMetadata}
+
 // Fault makes the next Times requests to Endpoint (an Endpoint* name) wait Latency and then,
 // if Status or OAuthError is set, fail with that OAuth error (status defaults to the code's
-// usual one; the code defaults to server_error). Times <= 0 means once.
+// usual one; the code defaults to server_error). Times <= 0 means once. Grant narrows a
+// token-endpoint fault to one grant type, Subject to the requests made for one subject:
+// the login_hint of an authorization request, the owner of the code or refresh token
+// redeemed, of the token introspected or revoked, of the bearer token at userinfo.
 type Fault struct {
-	Endpoint    string
-	Status      int
-	OAuthError  string
-	Description string
-	Times       int
-	Latency     time.Duration
+	Endpoint    string        `yaml:"endpoint"`
+	Status      int           `yaml:"status"`
+	OAuthError  string        `yaml:"error"`
+	Description string        `yaml:"error_description"`
+	Times       int           `yaml:"times"`
+	Latency     time.Duration `yaml:"latency"`
+	Grant       string        `yaml:"grant"`
+	Subject     string        `yaml:"subject"`
+}
+
+// Check refuses a fault that could never apply.
+func (f Fault) Check() error {
+	if !slices.Contains(FaultEndpoints, f.Endpoint) {
+		return fmt.Errorf("fault endpoint %q: want one of %s", f.Endpoint, strings.Join(FaultEndpoints, ", "))
+	}
+	if f.Grant != "" && f.Endpoint != EndpointToken {
+		return fmt.Errorf("fault grant %q: only a token endpoint fault has a grant", f.Grant)
+	}
+	if f.Latency < 0 || f.Times < 0 {
+		return errors.New("fault latency and times cannot be negative")
+	}
+	return nil
 }
 
 type observer struct {
-	mu       sync.Mutex
-	counts   Counters
-	requests []Request
-	faults   []Fault
+	mu        sync.Mutex
+	counts    Counters
+	bySubject map[string]*Counters
+	requests  []Request
+	faults    []Fault
 }
 
 func (o *observer) count(endpoint, grant string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	c := &o.counts
+	o.counts.add(endpoint, grant)
+}
+
+// countSubject counts a request for the subject it turned out to act for; o.mu is held.
+func (o *observer) countSubject(subject, endpoint, grant string) {
+	if subject == "" {
+		return
+	}
+	if o.bySubject == nil {
+		o.bySubject = map[string]*Counters{}
+	}
+	c := o.bySubject[subject]
+	if c == nil {
+		c = &Counters{}
+		o.bySubject[subject] = c
+	}
+	c.add(endpoint, grant)
+}
+
+func (c *Counters) add(endpoint, grant string) {
 	switch endpoint {
 	case EndpointAuthorize:
 		c.Authorize++
@@ -109,15 +157,23 @@ func (o *observer) addFault(f Fault) {
 	o.faults = append(o.faults, f)
 }
 
-// takeFault consumes one use of the first fault planned for endpoint.
-func (o *observer) takeFault(endpoint string) (Fault, bool) {
+// wantsSubject reports whether a fault planned for endpoint is for one subject: only then
+// is the request's subject looked up before its handler runs.
+func (o *observer) wantsSubject(endpoint string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.ContainsFunc(o.faults, func(f Fault) bool { return f.Endpoint == endpoint && f.Subject != "" })
+}
+
+// takeFault consumes one use of the first fault planned for this request.
+func (o *observer) takeFault(endpoint, grant, subject string) (Fault, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i := range o.faults {
-		if o.faults[i].Endpoint != endpoint {
+		f := o.faults[i]
+		if f.Endpoint != endpoint || (f.Grant != "" && f.Grant != grant) || (f.Subject != "" && f.Subject != subject) {
 			continue
 		}
-		f := o.faults[i]
 		o.faults[i].Times--
 		if o.faults[i].Times <= 0 {
 			o.faults = append(o.faults[:i], o.faults[i+1:]...)
@@ -164,6 +220,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		entry := &logEntry{}
+		var subject string // looked up only for a fault planned for one subject
 		if endpoint == EndpointToken {
 			// The grant is needed before the handler runs, for counting faulted requests.
 			_ = r.ParseForm()
@@ -180,9 +237,13 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 				Time: time.Now().UTC(), Endpoint: endpoint, Grant: entry.grant,
 				ClientID: entry.client, Subject: entry.subject, Status: sw.status,
 			})
+			s.obs.countSubject(cmp.Or(entry.subject, subject), endpoint, entry.grant)
 			s.obs.mu.Unlock()
 		}()
-		if f, ok := s.obs.takeFault(endpoint); ok {
+		if s.obs.wantsSubject(endpoint) {
+			subject = s.requestSubject(r, endpoint, entry.grant)
+		}
+		if f, ok := s.obs.takeFault(endpoint, entry.grant, subject); ok {
 			if f.Latency > 0 {
 				t := time.NewTimer(f.Latency)
 				select {

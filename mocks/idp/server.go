@@ -150,6 +150,9 @@ func newServer(cfg Config, base string, port int) (*Server, error) {
 	if err := s.buildProvider(); err != nil {
 		return nil, err
 	}
+	for _, f := range cfg.Faults {
+		s.obs.addFault(f)
+	}
 	s.csrfKey = make([]byte, 32)
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
@@ -295,6 +298,19 @@ func (s *Server) Counters() Counters {
 	c.TokensIssued = s.store.issued()
 	c.TokensActive = s.store.activeAccess(context.Background())
 	return c
+}
+
+// SubjectCounters are the request counts per subject (see Fault for how a request's
+// subject is told), for the endpoints that act for one: authorize, token by grant,
+// introspect, userinfo and revoke.
+func (s *Server) SubjectCounters() map[string]Counters {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	out := make(map[string]Counters, len(s.obs.bySubject))
+	for sub, c := range s.obs.bySubject {
+		out[sub] = *c
+	}
+	return out
 }
 
 // Requests returns a copy of the request log.

@@ -60,6 +60,9 @@ type Aggregator struct {
 	refreshSF  singleflight.Group
 	callMu     sync.Mutex // only with FaultGlobalCallLock
 
+	bearer     tokenValidator // protected mode only
+	sessOwners sessionOwners
+
 	ln      net.Listener
 	httpSrv *http.Server
 }
@@ -113,6 +116,9 @@ func New(opts Options) (*Aggregator, error) {
 	if cfg.Transport != "streamable-http" && cfg.Transport != "sse" {
 		return nil, fmt.Errorf("transport %q is not supported by the reference aggregator (use streamable-http or sse)", cfg.Transport)
 	}
+	if cfg.Server.Enabled && cfg.Transport != "streamable-http" {
+		return nil, fmt.Errorf("aggregator.oauth.server needs transport streamable-http in the reference aggregator, not %q", cfg.Transport)
+	}
 	if err := checkLoopback(cfg.Host); err != nil {
 		return nil, err
 	}
@@ -140,6 +146,8 @@ func New(opts Options) (*Aggregator, error) {
 	a.tokens.init()
 	a.challenges.init()
 	a.asMeta.init()
+	a.bearer = tokenValidator{a: a, cfg: cfg.Server}
+	a.sessOwners.m = map[string]string{}
 	a.life, a.cancel = context.WithCancel(context.Background())
 	for _, spec := range cfg.Servers {
 		s := &serverState{spec: spec}
@@ -173,6 +181,13 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	if a.cfg.Server.Enabled {
+		mux.HandleFunc(prmPath, a.handlePRM)
+		mux.HandleFunc(prmPath+"/mcp", a.handlePRM)
+		if a.cfg.OAuth.Enabled {
+			mux.HandleFunc(loginStartPath, a.handleLoginStart)
+		}
+	}
 	if a.cfg.OAuth.Enabled {
 		mux.HandleFunc(a.cfg.OAuth.CallbackPath, a.handleCallback)
 		if a.cfg.OAuth.ClientID == a.cfg.OAuth.PublicURL+a.cfg.OAuth.CIMDPath {
@@ -187,15 +202,23 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 		mux.Handle("/sse", sse.SSEHandler())
 		mux.Handle("/message", sse.MessageHandler())
 	} else {
-		mux.Handle("/mcp", a.deferNotifications(server.NewStreamableHTTPServer(a.mcp,
-			server.WithStateful(true), // ids never issued, or deleted, get 404
+		ids := server.WithStateful(true) // ids never issued, or deleted, get 404
+		if a.cfg.Server.Enabled {
+			ids = server.WithSessionIdManagerResolver(&a.sessOwners) // the same, bound to subjects
+		}
+		var h http.Handler = a.deferNotifications(server.NewStreamableHTTPServer(a.mcp,
+			ids,
 			// Without an event store, mcp-go v1.2.1 can drop a notification sent at the end of
 			// a tool handler (its forwarder takes it, then finds the request done), which
 			// loses tools/list_changed after login and logout. The resumable path waits for
 			// the forwarder before answering.
 			server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
 			server.WithStreamableHTTPLogger(a.log.With("subsystem", "mcp-transport")),
-		)))
+		))
+		if a.cfg.Server.Enabled {
+			h = a.protect(h)
+		}
+		mux.Handle("/mcp", h)
 	}
 	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -203,6 +226,9 @@ func (a *Aggregator) Serve(ctx context.Context) error {
 	endpoint := "/mcp"
 	if sse != nil {
 		endpoint = "/sse"
+	}
+	if a.cfg.Server.Enabled {
+		a.log.Info("Protected mode: clients need a token of the trusted IdP", "issuer", a.cfg.Server.Issuer, "resource", a.cfg.Server.Resource, "subsystem", "oauth-server")
 	}
 	a.log.Info(fmt.Sprintf("Started aggregator manager on http://%s:%d%s", a.cfg.Host, a.port(), endpoint), "subsystem", "aggregator")
 	var err error

@@ -97,8 +97,15 @@ func (a *Aggregator) handleCallback(w http.ResponseWriter, r *http.Request) {
 		fail(w, msgMissing)
 		return
 	}
-	p, ok := a.lookupState(state)
-	if !ok {
+	ok := false
+	var p pendingLogin
+	if a.cfg.Server.Enabled {
+		msg := ""
+		if p, msg = a.takeBound(w, r, state); msg != "" {
+			fail(w, msg)
+			return
+		}
+	} else if p, ok = a.lookupState(state); !ok {
 		fail(w, msgExpired)
 		return
 	}

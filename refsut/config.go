@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +21,21 @@ type Config struct {
 	Transport    string // streamable-http (default) or sse
 	MusterPrefix string
 	OAuth        OAuthConfig
+	Server       ServerAuthConfig
 	Servers      []ServerSpec // in file-name order
+}
+
+// ServerAuthConfig is protected mode (aggregator.oauth.server, newer muster's keys): the
+// gateway is itself an OAuth resource server that trusts one IdP (refsut/protect.go).
+type ServerAuthConfig struct {
+	Enabled bool
+	BaseURL string // the gateway's public base URL
+	Issuer  string // dex.issuerUrl: the IdP whose JWT access tokens the gateway accepts
+	// Resource is the gateway's RFC 8707 identifier (resourceIdentifier): published in its
+	// protected resource metadata and required in a token's aud.
+	Resource string
+	// Audiences are further aud values accepted (trustedAudiences, plus dex.clientId).
+	Audiences []string
 }
 
 // OAuthConfig is the OAuth client (proxy) part of the configuration.
@@ -70,6 +85,21 @@ type oauthKeys struct {
 	CIMDPath     string `yaml:"cimdPath"`
 }
 
+// serverKeys are the keys of newer muster's aggregator.oauth.server that the reference SUT
+// reads; the rest (storage, registration, encryption, ...) belong to muster's own
+// authorization server, which the reference SUT does not have: it trusts the IdP directly.
+type serverKeys struct {
+	Enabled  *bool  `yaml:"enabled"`
+	BaseURL  string `yaml:"baseUrl"`
+	Provider string `yaml:"provider"`
+	Dex      struct {
+		IssuerURL string `yaml:"issuerUrl"`
+		ClientID  string `yaml:"clientId"`
+	} `yaml:"dex"`
+	ResourceIdentifier string   `yaml:"resourceIdentifier"`
+	TrustedAudiences   []string `yaml:"trustedAudiences"`
+}
+
 type configFile struct {
 	Aggregator struct {
 		Host         string `yaml:"host"`
@@ -78,7 +108,8 @@ type configFile struct {
 		MusterPrefix string `yaml:"musterPrefix"`
 		OAuth        struct {
 			oauthKeys `yaml:",inline"`
-			MCPClient oauthKeys `yaml:"mcpClient"`
+			MCPClient oauthKeys  `yaml:"mcpClient"`
+			Server    serverKeys `yaml:"server"`
 		} `yaml:"oauth"`
 	} `yaml:"aggregator"`
 }
@@ -126,6 +157,9 @@ func LoadConfig(dir string, log *slog.Logger) (*Config, error) {
 		cfg.MusterPrefix = "x"
 	}
 	cfg.OAuth = mergeOAuth(a.OAuth.oauthKeys, a.OAuth.MCPClient, cfg.Host, cfg.Port)
+	if cfg.Server, err = serverAuth(a.OAuth.Server, cfg.OAuth.PublicURL); err != nil {
+		return nil, fmt.Errorf("failed to load muster configuration from path %s: aggregator.oauth.server: %w", dir, err)
+	}
 	cfg.Servers, err = loadServers(filepath.Join(dir, "mcpservers"), log)
 	if err != nil {
 		return nil, err
@@ -162,6 +196,35 @@ func mergeOAuth(old, newer oauthKeys, host string, port int) OAuthConfig {
 		o.ClientID = o.PublicURL + o.CIMDPath
 	}
 	return o
+}
+
+// serverAuth checks protected mode's keys and fills in its defaults.
+func serverAuth(k serverKeys, publicURL string) (ServerAuthConfig, error) {
+	if k.Enabled == nil || !*k.Enabled {
+		return ServerAuthConfig{}, nil
+	}
+	if k.Provider != "" && k.Provider != "dex" {
+		return ServerAuthConfig{}, fmt.Errorf("provider %q is not supported by the reference SUT (use dex: any OIDC issuer with JWT access tokens)", k.Provider)
+	}
+	if k.Dex.IssuerURL == "" {
+		return ServerAuthConfig{}, errors.New("enabled without dex.issuerUrl: the gateway must know the IdP it trusts")
+	}
+	c := ServerAuthConfig{
+		Enabled:   true,
+		BaseURL:   strings.TrimSuffix(k.BaseURL, "/"),
+		Issuer:    strings.TrimSuffix(k.Dex.IssuerURL, "/"),
+		Resource:  k.ResourceIdentifier,
+		Audiences: slices.DeleteFunc(append(slices.Clone(k.TrustedAudiences), k.Dex.ClientID), func(s string) bool { return s == "" }),
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = publicURL
+	}
+	if c.Resource == "" {
+		// The MCP endpoint's URL is the canonical resource of an MCP server (MCP
+		// authorization, RFC 8707); muster defaults to baseUrl instead.
+		c.Resource = c.BaseURL + "/mcp"
+	}
+	return c, nil
 }
 
 func loadServers(dir string, log *slog.Logger) ([]ServerSpec, error) {

@@ -8,6 +8,11 @@
 // through an OAuth proxy: PKCE login per MCP session, tokens keyed by (session, issuer) so that
 // one login covers every server of an issuer within a session, refresh on expiry or 401.
 //
+// Protected mode (aggregator.oauth.server.enabled, off by default; docs/muster-contract.md
+// §10) goes beyond the January muster it copies: the gateway is itself an OAuth resource
+// server of one IdP, each MCP session belongs to the token subject that opened it, `state`
+// is an opaque nonce, and a login completes only in the browser that started it.
+//
 // Faults (see Fault) make it misbehave in one named way each; they exist only so that the
 // scenario suite can prove it catches such a gateway, and are off unless asked for.
 package refsut

@@ -72,6 +72,8 @@ type sutOptions struct {
 	faults  []Fault
 	servers map[string]map[string]any // name -> spec
 	extra   map[string]any            // merged into config.yaml's aggregator block
+	// protectWith turns protected mode on (aggregator.oauth.server), trusting this IdP.
+	protectWith *idp.Server
 }
 
 func freePort(t testing.TB) int {
@@ -101,6 +103,15 @@ func writeConfig(t testing.TB, o sutOptions, port int) string {
 		agg["oauth"] = map[string]any{
 			"enabled": true, "publicUrl": fmt.Sprintf("http://localhost:%d", port), "callbackPath": "/oauth/proxy/callback",
 		}
+	}
+	if o.protectWith != nil {
+		oauth, _ := agg["oauth"].(map[string]any)
+		if oauth == nil {
+			oauth = map[string]any{}
+			agg["oauth"] = oauth
+		}
+		oauth["server"] = map[string]any{"enabled": true, "baseUrl": fmt.Sprintf("http://localhost:%d", port),
+			"provider": "dex", "dex": map[string]any{"issuerUrl": o.protectWith.Issuer()}}
 	}
 	for k, v := range o.extra {
 		agg[k] = v
@@ -221,9 +232,16 @@ type mcpClient struct {
 	changes int // tools/list_changed notifications seen
 }
 
-func (s *sut) connect(t testing.TB) *mcpClient {
+func (s *sut) connect(t testing.TB) *mcpClient { return s.connectWith(t, "") }
+
+// connectWith opens a session that sends the bearer token with every request (none: "").
+func (s *sut) connectWith(t testing.TB, bearer string) *mcpClient {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(s.base+"/mcp", transport.WithContinuousListening(), transport.WithHTTPBasicClient(testHTTPClient))
+	opts := []transport.StreamableHTTPCOption{transport.WithContinuousListening(), transport.WithHTTPBasicClient(testHTTPClient)}
+	if bearer != "" {
+		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + bearer}))
+	}
+	tr, err := transport.NewStreamableHTTP(s.base+"/mcp", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

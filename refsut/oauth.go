@@ -109,6 +109,7 @@ func (a *Aggregator) getJSON(ctx context.Context, u string, into any) error {
 type asMetadata struct {
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"` // protected mode's token validation
 	fetched               time.Time
 }
 
@@ -199,6 +200,10 @@ type pendingLogin struct {
 	resource  string
 	verifier  string
 	created   time.Time
+	// Protected mode: the IdP URL the start endpoint redirects to, and the hash of the
+	// secret it gave the browser that opened it (empty until then).
+	authURL string
+	binding string
 }
 
 const challengeTTL = 10 * time.Minute
@@ -230,6 +235,30 @@ func (c *challengeStore) take(nonce string) (pendingLogin, bool) {
 	if !ok || time.Since(p.created) > challengeTTL {
 		return pendingLogin{}, false
 	}
+	return p, true
+}
+
+// peek returns a live challenge without consuming it.
+func (c *challengeStore) peek(nonce string) (pendingLogin, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[nonce]
+	if !ok || time.Since(p.created) > challengeTTL {
+		return pendingLogin{}, false
+	}
+	return p, true
+}
+
+// bind records the browser binding of a challenge that has none yet.
+func (c *challengeStore) bind(nonce, binding string) (pendingLogin, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[nonce]
+	if !ok || time.Since(p.created) > challengeTTL || p.binding != "" {
+		return pendingLogin{}, false
+	}
+	p.binding = binding
+	c.m[nonce] = p
 	return p, true
 }
 
@@ -270,10 +299,10 @@ func (a *Aggregator) newChallenge(ctx context.Context, sessID string, s *serverS
 		Issuer:     p.issuer,
 	}
 	verifier := oauth2.GenerateVerifier()
-	a.challenges.put(st.Nonce, pendingLogin{
+	pending := pendingLogin{
 		sessionID: sessID, server: s.spec.Name, issuer: p.issuer, resource: p.resource,
 		verifier: verifier, created: time.Now(),
-	})
+	}
 	var opts []oauth2.AuthCodeOption
 	if !a.faults.has(FaultSkipPKCE) {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
@@ -282,5 +311,12 @@ func (a *Aggregator) newChallenge(ctx context.Context, sessID string, s *serverS
 		// RFC 8707, as the MCP authorization spec asks: the token is bound to this upstream.
 		opts = append(opts, oauth2.SetAuthURLParam("resource", p.resource))
 	}
+	if a.cfg.Server.Enabled {
+		// The nonce alone is the state: it says nothing, and maps to the login here.
+		pending.authURL = a.oauthConfig(md, p.scope).AuthCodeURL(st.Nonce, opts...)
+		a.challenges.put(st.Nonce, pending)
+		return a.loginStartURL(st.Nonce), nil
+	}
+	a.challenges.put(st.Nonce, pending)
 	return a.oauthConfig(md, p.scope).AuthCodeURL(encodeState(st), opts...), nil
 }

@@ -21,6 +21,8 @@ const (
 	FaultIgnoreCallbackError   Fault = "ignore-callback-error"    // error= callback shows the success page
 	FaultStaleToolsAfterLogout Fault = "stale-tools-after-logout" // logout leaves the tools listed and callable
 	FaultGlobalCallLock        Fault = "global-call-lock"         // one lock held across every proxied call
+	FaultUnboundSessions       Fault = "unbound-sessions"         // protected mode: any subject's token may use any session id
+	FaultUnboundLogin          Fault = "unbound-login"            // protected mode: any browser may deliver a login's callback
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -28,6 +30,7 @@ var AllFaults = []Fault{
 	FaultSkipPKCE, FaultSkipStateCheck, FaultSharedTokens, FaultNoRefresh,
 	FaultNoSingleFlight, FaultNoMeta, FaultIgnoreCallbackError, FaultStaleToolsAfterLogout,
 	FaultGlobalCallLock,
+	FaultUnboundSessions, FaultUnboundLogin,
 }
 
 // Faults is a set of active faults; the zero value has none.

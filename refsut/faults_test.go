@@ -112,7 +112,31 @@ func TestFaults(t *testing.T) {
 			return c.toolNames(t)["x_alpha_op"]
 		},
 	}
+	// Protected mode's faults, probed on a protected gateway.
+	gatewayProbes := map[Fault]func(t *testing.T, g *gateway) bool{
+		FaultUnboundSessions: func(t *testing.T, g *gateway) bool {
+			sid := g.session(t, "alice").GetSessionId()
+			code, _ := g.post(t, http.MethodPost, sid, g.token(t, "bob"), `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+			return code == http.StatusOK
+		},
+		FaultUnboundLogin: func(t *testing.T, g *gateway) bool {
+			_, callback := g.startLogin(t, g.session(t, "alice"), newBrowser(t))
+			code, _, _ := hop(t, newBrowser(t), callback)
+			return code == http.StatusOK
+		},
+	}
 	for _, fault := range AllFaults {
+		if probe := gatewayProbes[fault]; probe != nil {
+			t.Run(string(fault), func(t *testing.T) {
+				if probe(t, newGateway(t, true)) {
+					t.Errorf("misbehaviour seen without the fault")
+				}
+				if !probe(t, newGateway(t, true, fault)) {
+					t.Errorf("fault %s not observable", fault)
+				}
+			})
+			continue
+		}
 		probe := probes[fault]
 		if probe == nil {
 			t.Errorf("fault %s has no probe", fault)

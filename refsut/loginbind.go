@@ -90,7 +90,8 @@ func (a *Aggregator) takeBound(w http.ResponseWriter, r *http.Request, state str
 		return pendingLogin{}, msgExpired
 	}
 	c, err := r.Cookie(loginCookie(state))
-	if p.binding == "" || err != nil || subtle.ConstantTimeCompare([]byte(bindingOf(c.Value)), []byte(p.binding)) != 1 {
+	bound := p.binding != "" && err == nil && subtle.ConstantTimeCompare([]byte(bindingOf(c.Value)), []byte(p.binding)) == 1
+	if !bound && !a.faults.has(FaultUnboundLogin) {
 		a.log.Warn("OAuth callback from a browser that did not start the login; refused", "server", p.server, "subsystem", "oauth")
 		return pendingLogin{}, msgOtherBrowser
 	}

@@ -92,7 +92,7 @@ func (a *Aggregator) protect(next http.Handler) http.Handler {
 			a.challenge(w, http.StatusUnauthorized, "invalid_token", err.Error())
 			return
 		}
-		if sid := r.Header.Get(server.HeaderKeySessionID); sid != "" {
+		if sid := r.Header.Get(server.HeaderKeySessionID); sid != "" && !a.faults.has(FaultUnboundSessions) {
 			if owner, ok := a.sessOwners.owner(sid); !ok || owner != sub {
 				if ok {
 					a.log.Warn("MCP session presented with another subject's token; refused", "session", sid, "subsystem", "oauth-server")

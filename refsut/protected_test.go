@@ -29,13 +29,13 @@ type gateway struct {
 	protected bool
 }
 
-func newGateway(t *testing.T, protected bool) *gateway {
+func newGateway(t *testing.T, protected bool, faults ...Fault) *gateway {
 	t.Helper()
 	e := newEnv(t)
 	g := &gateway{protected: protected}
 	g.idp = e.idp("idp", idp.Config{SignTokens: true, Users: []idp.User{{Subject: "alice"}, {Subject: "bob"}}})
 	g.alpha = e.mcp(g.idp, "mcp:read", textTool("op", "alpha-op"))
-	o := sutOptions{oauth: true, servers: map[string]map[string]any{"alpha": httpSpec(g.alpha.URL())}}
+	o := sutOptions{oauth: true, faults: faults, servers: map[string]map[string]any{"alpha": httpSpec(g.alpha.URL())}}
 	if protected {
 		o.protectWith = g.idp
 	}

@@ -102,6 +102,9 @@ func (e *Env) startIdPs(ctx context.Context, decls []scenario.MockOAuthServer) e
 
 func (e *Env) startIdP(ctx context.Context, d scenario.MockOAuthServer) error {
 	cfg := d.Config
+	if d.UseAsMusterOAuthServer {
+		cfg.SignTokens = true // the SUT checks its own tokens against the IdP's JWKS
+	}
 	for _, t := range d.TrustedIssuers {
 		trusted, ok := e.lookupIdP(t.OAuthServerRef)
 		if !ok {
@@ -235,6 +238,13 @@ func (e *Env) Server(name string) (*Server, bool) {
 func (e *Env) SUTSpec() *sut.Spec {
 	spec := &sut.Spec{Dir: e.Dir, Upstreams: e.upstream, CAFile: e.CAFile, OAuth: len(e.idps) > 0}
 	if pre := e.sc.PreConfiguration; pre != nil {
+		for _, d := range pre.MockOAuthServers {
+			if s, ok := e.lookupIdP(d.Name); ok && d.UseAsMusterOAuthServer {
+				// One IdP protects the SUT itself; the runner adds how to log in to it.
+				spec.Gateway = &sut.GatewayAuth{Issuer: s.Issuer(), ClientID: s.ClientID()}
+				break
+			}
+		}
 		spec.Workflows, spec.Services, spec.ServiceClasses = pre.Workflows, pre.Services, pre.ServiceClasses
 		if pre.MainConfig != nil {
 			spec.MainConfig = pre.MainConfig.Config

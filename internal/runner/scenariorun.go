@@ -195,6 +195,13 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 			r.res.Notes = append(r.res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")
 		}
 	}
+	if spec.Gateway != nil && spec.Direct == nil {
+		if spec.Gateway.Login, err = testtools.GatewayLogin(r.env); err != nil {
+			return nil, err
+		}
+	} else {
+		spec.Gateway = nil // a sut block's SUT says itself how it is protected
+	}
 	inst, err := r.w.driver.Start(ctx, spec)
 	if inst != nil {
 		r.res.Timings.SUTStart, r.res.Timings.Ready = inst.StartDur, inst.ReadyDur

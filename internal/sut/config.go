@@ -86,6 +86,16 @@ func mainConfig(port int, spec *Spec) map[string]any {
 		// does not know, so one file serves every version.
 		oauth := maps.Clone(client)
 		oauth["mcpClient"] = client
+		if g := spec.Gateway; g != nil {
+			// Newer muster's shape, as its own runner writes it for use_as_muster_oauth_server.
+			dex := map[string]any{"issuerUrl": g.Issuer}
+			if g.ClientID != "" {
+				dex["clientId"] = g.ClientID
+			}
+			// baseUrl names the origin the runner's sessions use (Instance.Endpoint): the
+			// gateway's resource is derived from it, and a client checks the two match.
+			oauth["server"] = map[string]any{"enabled": true, "baseUrl": fmt.Sprintf("http://127.0.0.1:%d", port), "provider": "dex", "dex": dex}
+		}
 		agg["oauth"] = oauth
 	}
 	cfg := map[string]any{"aggregator": agg, "logging": map[string]any{"level": "debug"}}

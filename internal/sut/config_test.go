@@ -38,6 +38,18 @@ func TestWriteMusterConfig(t *testing.T) {
 			wantPrefix: "x",
 		},
 		{
+			name: "a gateway IdP writes newer muster's oauth.server block",
+			spec: Spec{OAuth: true, Gateway: &GatewayAuth{Issuer: "http://localhost:9", ClientID: "cli"}},
+			wantAgg: map[string]any{"enabled": true, "host": "localhost", "port": port, "transport": "streamable-http",
+				"oauth": map[string]any{
+					"enabled": true, "publicUrl": "http://localhost:41234", "callbackPath": "/oauth/proxy/callback",
+					"mcpClient": map[string]any{"enabled": true, "publicUrl": "http://localhost:41234", "callbackPath": "/oauth/proxy/callback"},
+					"server": map[string]any{"enabled": true, "baseUrl": "http://127.0.0.1:41234", "provider": "dex",
+						"dex": map[string]any{"issuerUrl": "http://localhost:9", "clientId": "cli"}},
+				}},
+			wantPrefix: "x",
+		},
+		{
 			name: "main_config aggregator merges but cannot move the listener",
 			spec: Spec{MainConfig: map[string]any{
 				"aggregator": map[string]any{"port": 0, "host": "0.0.0.0", "transport": "sse", "musterPrefix": "y"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client/transport"
+
 	"github.com/muster-test/muster-test/internal/mcpclient"
 )
 
@@ -63,8 +65,21 @@ func (i *Instance) waitReady(ctx context.Context, settle time.Duration) error {
 			}
 		}
 	}
+	var opts mcpclient.Options
+	release := func() {}
+	defer func() { release() }()
 	for {
-		sess, err := i.Connect(ctx, mcpclient.Options{})
+		sess, err := i.Connect(ctx, opts)
+		var unauthorized *transport.AuthorizationRequiredError
+		if g := i.spec.Gateway; g != nil && opts.Transport == nil && errors.As(err, &unauthorized) {
+			// The SUT answers and protects itself: log in to it once. A login that fails
+			// now will not succeed later.
+			if opts.Transport, release, err = g.Login(ctx, i.Endpoint, ""); err != nil {
+				release = func() {}
+				return fmt.Errorf("%v\n--- last lines of the SUT log ---\n%s", err, i.LogTail(20))
+			}
+			continue
+		}
 		if err == nil {
 			output = nil
 			i.StartDur = time.Since(i.started)

@@ -69,8 +69,64 @@ func fakeSUT(mode string, args []string) int {
 	if err != nil {
 		return 1
 	}
-	_ = http.Serve(l, server.NewStreamableHTTPServer(s))
+	var h http.Handler = server.NewStreamableHTTPServer(s)
+	if mode == "protected" {
+		mcpHandler := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer good" {
+				w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://127.0.0.1/prm"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			mcpHandler.ServeHTTP(w, r)
+		})
+	}
+	_ = http.Serve(l, h)
 	return 0
+}
+
+// bearerRT adds a fixed token, as a logged-in transport does.
+type bearerRT struct{}
+
+func (bearerRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer good")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestReadinessLogsInToAProtectedSUT: a SUT that protects itself (a Gateway) is logged in
+// to once it answers 401, and readiness then goes on with the token; a login that fails
+// ends the start at once, with the login's error, instead of waiting out the timeout.
+func TestReadinessLogsInToAProtectedSUT(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeSUTEnv, "protected")
+	for _, fail := range []bool{false, true} {
+		var logins, released int
+		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 6 * time.Second, Gateway: &GatewayAuth{
+			Login: func(_ context.Context, endpoint, subject string) (http.RoundTripper, func(), error) {
+				logins++
+				if fail {
+					return nil, nil, fmt.Errorf("no such user")
+				}
+				return bearerRT{}, func() { released++ }, nil
+			}}}
+		begin := time.Now()
+		inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
+		if inst != nil {
+			inst.Stop()
+		}
+		switch {
+		case fail && (err == nil || !strings.Contains(err.Error(), "no such user") || time.Since(begin) > 3*time.Second):
+			t.Errorf("failing login: %v after %s, want its error at once", err, time.Since(begin))
+		case !fail && err != nil:
+			t.Errorf("Start: %v", err)
+		case !fail && (logins != 1 || released != 1):
+			t.Errorf("%d logins, %d released; want one of each", logins, released)
+		}
+	}
 }
 
 // TestStartRetriesAStalledSUT checks the restart of a SUT that answers but does not

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,20 @@ type Spec struct {
 	ReadyTimeout time.Duration
 	// Direct, when set, is a SUT of any kind from a scenario's sut block (Direct driver).
 	Direct *DirectSpec
+	// Gateway, when set, makes a muster-shaped SUT protect its own endpoint
+	// (aggregator.oauth.server): every session, readiness's included, needs a token.
+	Gateway *GatewayAuth
+}
+
+// GatewayAuth is the IdP a SUT's own endpoint trusts (a mock IdP with
+// use_as_muster_oauth_server), and how the runner's sessions log in through it.
+type GatewayAuth struct {
+	Issuer   string
+	ClientID string // the IdP's pre-registered client
+	// Login logs subject in to the SUT at endpoint ("" for the IdP's default user) and
+	// returns a transport whose requests carry the token, and what releases the login
+	// once its sessions are closed.
+	Login func(ctx context.Context, endpoint, subject string) (http.RoundTripper, func(), error)
 }
 
 // Driver starts one kind of SUT. Every driver starts a Spec with Direct set (a scenario's
@@ -197,6 +212,9 @@ func (i *Instance) Connect(ctx context.Context, opts mcpclient.Options) (*mcpcli
 	}
 	return mcpclient.Connect(ctx, i.Endpoint, opts)
 }
+
+// Gateway is how the SUT protects its own endpoint; nil when it does not.
+func (i *Instance) Gateway() *GatewayAuth { return i.spec.Gateway }
 
 // Fault says why the SUT can no longer answer: it exited. nil while it runs, and always
 // for a server the runner did not start.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -27,6 +28,9 @@ const (
 	outcomeNoCode     = "no_code"
 	outcomeWrongState = "wrong_state"
 	outcomeReplay     = "replay"
+	// outcomeOtherBrowser delivers the callback from a browser that did not start the login
+	// (login CSRF): a SUT that binds logins to the browser refuses it.
+	outcomeOtherBrowser = "other_browser"
 )
 
 var urlRE = regexp.MustCompile(`https?://[^\s"'<>\\]+`)
@@ -47,8 +51,8 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	if outcome == "" {
 		outcome = outcomeApprove
 	}
-	if !slices.Contains([]string{outcomeApprove, outcomeDeny, outcomeNoCode, outcomeWrongState, outcomeReplay}, outcome) {
-		return nil, fmt.Errorf("outcome %q: want approve, deny, no_code, wrong_state or replay", outcome)
+	if !slices.Contains([]string{outcomeApprove, outcomeDeny, outcomeNoCode, outcomeWrongState, outcomeReplay, outcomeOtherBrowser}, outcome) {
+		return nil, fmt.Errorf("outcome %q: want approve, deny, no_code, wrong_state, replay or other_browser", outcome)
 	}
 	issuer, ok := w.Env.IdP(srv.IdP)
 	if !ok {
@@ -68,7 +72,8 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 		}
 		return nil, fmt.Errorf("the SUT gave no authorization URL for %s: %s", srv.Name, text)
 	}
-	if authURL, err = w.followSUTStart(ctx, authURL); err != nil {
+	tab := w.newTab()
+	if authURL, err = tab.followSUTStart(ctx, authURL); err != nil {
 		return nil, err
 	}
 	if err := requireLoopback(authURL, "", "the authorization URL"); err != nil {
@@ -78,7 +83,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	if outcome == outcomeDeny {
 		deny = issuer.DenyNext // also denies under auto_approve, where no consent form is shown
 	}
-	callback, err := w.authorize(ctx, authURL, w.subject(run.CurrentUser()), deny)
+	callback, err := tab.authorize(ctx, authURL, w.subject(run.CurrentUser()), deny)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +98,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	case outcomeWrongState:
 		callback = withQuery(callback, func(q url.Values) { q.Set("state", neverIssuedState()) })
 	case outcomeReplay:
-		status, body, err := w.get(ctx, callback)
+		status, body, err := tab.get(ctx, callback)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +106,10 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 			return nil, fmt.Errorf("the first callback (before the replay) answered %d: %s", status, trimPage(body))
 		}
 	}
-	status, body, err := w.get(ctx, callback)
+	if outcome == outcomeOtherBrowser {
+		tab = w.newTab()
+	}
+	status, body, err := tab.get(ctx, callback)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +159,24 @@ func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server,
 	return text, urlRE.FindString(text), nil
 }
 
+// tab is the runner's browser for one login: its own cookies, which a SUT's start URL may
+// set to bind the login to the browser (docs/muster-contract.md §10.4), and the IdP's
+// consent page sets against CSRF.
+type tab struct {
+	*World
+	client *http.Client
+}
+
+func (w *World) newTab() *tab {
+	jar, _ := cookiejar.New(nil) // never fails without options
+	c := *w.http
+	c.Jar = jar
+	return &tab{World: w, client: &c}
+}
+
 // followSUTStart resolves a SUT-local start URL (newer muster's /oauth/proxy/start) to the
 // IdP URL it redirects to; any other URL is returned unchanged.
-func (w *World) followSUTStart(ctx context.Context, u string) (string, error) {
+func (w *tab) followSUTStart(ctx context.Context, u string) (string, error) {
 	target, err := url.Parse(u)
 	if err != nil {
 		return "", fmt.Errorf("authorization URL %q: %w", u, err)
@@ -200,7 +223,7 @@ func requireLoopback(u, port, what string) error {
 // shows its consent page, posts the form (approve, or deny when deny is set; deny is also
 // called just before the IdP is asked). It returns the URL the IdP redirects the browser
 // to: the SUT's callback.
-func (w *World) authorize(ctx context.Context, authURL, subject string, deny func()) (string, error) {
+func (w *tab) authorize(ctx context.Context, authURL, subject string, deny func()) (string, error) {
 	if subject != "" {
 		authURL = withQuery(authURL, func(q url.Values) { q.Set("login_hint", subject) })
 	}
@@ -215,7 +238,8 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
 		// The consent page: post its form back as the browser would, with the page's fields
-		// (the echoed request, and a CSRF token where the IdP sets one) and its cookies.
+		// (the echoed request, and a CSRF token where the IdP sets one); the tab's jar
+		// carries the page's cookies.
 		action, values, ok := consentForm(string(body))
 		if !ok {
 			return "", fmt.Errorf("the IdP's /authorize answered 200 without a consent form: %s", trimPage(string(body)))
@@ -231,7 +255,7 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 		if err != nil {
 			return "", err
 		}
-		resp, err = w.request(ctx, http.MethodPost, target, values, resp.Cookies()...)
+		resp, err = w.request(ctx, http.MethodPost, target, values)
 		if err != nil {
 			return "", err
 		}
@@ -245,7 +269,7 @@ func (w *World) authorize(ctx context.Context, authURL, subject string, deny fun
 	return resolve(authURL, loc)
 }
 
-func (w *World) request(ctx context.Context, method, u string, form url.Values, cookies ...*http.Cookie) (*http.Response, error) {
+func (w *tab) request(ctx context.Context, method, u string, form url.Values) (*http.Response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -257,17 +281,14 @@ func (w *World) request(ctx context.Context, method, u string, form url.Values, 
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	resp, err := w.http.Do(req)
+	resp, err := w.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s %s: %v", executor.ErrCannotRun, method, u, err)
 	}
 	return resp, nil
 }
 
-func (w *World) get(ctx context.Context, u string) (int, string, error) {
+func (w *tab) get(ctx context.Context, u string) (int, string, error) {
 	resp, err := w.request(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, "", err

@@ -10,7 +10,6 @@ import (
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/mcpclient"
 	"github.com/muster-test/muster-test/internal/oauthclient"
-	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -126,16 +125,7 @@ func (w *World) clientConfig(run *executor.Run, user string, args map[string]any
 			cfg.User.Params[k] = r
 		}
 	}
-	// A mock IdP of the scenario logs in declared subjects only: declare this one.
-	for _, name := range w.Env.IdPNames() {
-		s, _ := w.Env.IdP(name)
-		if !s.HasUser(cfg.User.Subject) {
-			if err := s.AddUser(idp.User{Subject: cfg.User.Subject}); err != nil {
-				return cfg, fmt.Errorf("declare %s at IdP %s: %w", cfg.User.Subject, name, err)
-			}
-		}
-	}
-	return cfg, nil
+	return cfg, declareSubject(w.Env, cfg.User.Subject)
 }
 
 // phaseList is the answer's form of the client's phases.

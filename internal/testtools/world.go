@@ -18,7 +18,6 @@ import (
 	"github.com/muster-test/muster-test/internal/mcpclient"
 	"github.com/muster-test/muster-test/internal/result"
 	"github.com/muster-test/muster-test/internal/sut"
-	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 // World is a scenario's environment as the executor and the test tools see it: the mocks,
@@ -80,15 +79,8 @@ func browser(caFile string) (*http.Client, error) {
 // that the scenario's IdPs do not declare becomes a user of each of them, so the user can
 // log in as it (the IdPs refuse undeclared subjects).
 func (w *World) NewSession(ctx context.Context, user, subject string) (executor.Session, error) {
-	if subject != "" {
-		for _, name := range w.Env.IdPNames() {
-			s, _ := w.Env.IdP(name)
-			if !s.HasUser(subject) {
-				if err := s.AddUser(idp.User{Subject: subject}); err != nil {
-					return nil, fmt.Errorf("declare %s at IdP %s: %w", subject, name, err)
-				}
-			}
-		}
+	if err := declareSubject(w.Env, subject); err != nil {
+		return nil, err
 	}
 	if subject != "" {
 		w.mu.Lock()
@@ -98,7 +90,22 @@ func (w *World) NewSession(ctx context.Context, user, subject string) (executor.
 	if w.Direct {
 		return &lazySession{w: w}, nil
 	}
-	s, err := w.connect(ctx, mcpclient.Options{})
+	var opts mcpclient.Options
+	if g := w.SUT.Gateway(); g != nil {
+		// A SUT that protects itself: the user logs in to it first, as its subject or, like
+		// direct mode's users, under its name.
+		who := subject
+		if who == "" {
+			who = user
+		}
+		rt, release, err := g.Login(ctx, w.SUT.Endpoint, who)
+		if err != nil {
+			return nil, err
+		}
+		w.addCloser(release)
+		opts.Transport = rt
+	}
+	s, err := w.connect(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

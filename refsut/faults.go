@@ -23,6 +23,7 @@ const (
 	FaultGlobalCallLock        Fault = "global-call-lock"         // one lock held across every proxied call
 	FaultUnboundSessions       Fault = "unbound-sessions"         // protected mode: any subject's token may use any session id
 	FaultUnboundLogin          Fault = "unbound-login"            // protected mode: any browser may deliver a login's callback
+	FaultReadableState         Fault = "readable-state"           // protected mode: state is muster's base64 JSON again
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -30,7 +31,7 @@ var AllFaults = []Fault{
 	FaultSkipPKCE, FaultSkipStateCheck, FaultSharedTokens, FaultNoRefresh,
 	FaultNoSingleFlight, FaultNoMeta, FaultIgnoreCallbackError, FaultStaleToolsAfterLogout,
 	FaultGlobalCallLock,
-	FaultUnboundSessions, FaultUnboundLogin,
+	FaultUnboundSessions, FaultUnboundLogin, FaultReadableState,
 }
 
 // Faults is a set of active faults; the zero value has none.

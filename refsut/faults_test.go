@@ -119,6 +119,15 @@ func TestFaults(t *testing.T) {
 			code, _ := g.post(t, http.MethodPost, sid, g.token(t, "bob"), `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
 			return code == http.StatusOK
 		},
+		FaultReadableState: func(t *testing.T, g *gateway) bool {
+			c := g.session(t, "alice")
+			authorize, _ := g.startLogin(t, c, newBrowser(t))
+			u, err := url.Parse(authorize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return stateRevealsSession(u.Query().Get("state"), c.GetSessionId())
+		},
 		FaultUnboundLogin: func(t *testing.T, g *gateway) bool {
 			_, callback := g.startLogin(t, g.session(t, "alice"), newBrowser(t))
 			code, _, _ := hop(t, newBrowser(t), callback)

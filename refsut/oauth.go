@@ -313,9 +313,13 @@ func (a *Aggregator) newChallenge(ctx context.Context, sessID string, s *serverS
 	}
 	if a.cfg.Server.Enabled {
 		// The nonce alone is the state: it says nothing, and maps to the login here.
-		pending.authURL = a.oauthConfig(md, p.scope).AuthCodeURL(st.Nonce, opts...)
-		a.challenges.put(st.Nonce, pending)
-		return a.loginStartURL(st.Nonce), nil
+		state := st.Nonce
+		if a.faults.has(FaultReadableState) {
+			state = encodeState(st)
+		}
+		pending.authURL = a.oauthConfig(md, p.scope).AuthCodeURL(state, opts...)
+		a.challenges.put(state, pending)
+		return a.loginStartURL(state), nil
 	}
 	a.challenges.put(st.Nonce, pending)
 	return a.oauthConfig(md, p.scope).AuthCodeURL(encodeState(st), opts...), nil

@@ -91,6 +91,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 	if err := requireLoopback(callback, public.Port(), "the IdP's redirect"); err != nil {
 		return nil, fmt.Errorf("%w: it is not the SUT's callback (the SUT sent a wrong redirect_uri?)", err)
 	}
+	reveals := w.stateRevealsSession(run, callback)
 
 	switch outcome {
 	case outcomeNoCode:
@@ -114,13 +115,37 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 		return nil, err
 	}
 	if outcome != outcomeApprove {
-		return map[string]any{"success": true, "outcome": outcome, "server": srv.Name, "status_code": status, "body": trimPage(body)}, nil
+		return map[string]any{"success": true, "outcome": outcome, "server": srv.Name, "status_code": status, "body": trimPage(body),
+			"state_reveals_session": reveals}, nil
 	}
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("the SUT's OAuth callback answered %d: %s", status, trimPage(body))
 	}
 	return map[string]any{"success": true, "message": "OAuth callback completed successfully - token stored",
-		"server": srv.Name, "status_code": status}, nil
+		"server": srv.Name, "status_code": status, "state_reveals_session": reveals}, nil
+}
+
+// stateRevealsSession reports whether the state the SUT sent through the IdP (as the IdP
+// hands it back) carries the user's MCP session id readably: as it stands, or base64 of
+// any alphabet (muster's state is base64 JSON holding it, docs/muster-contract.md §4.3).
+func (w *World) stateRevealsSession(run *executor.Run, callback string) bool {
+	sess, err := run.Session("")
+	s, ok := sess.(*sutSession)
+	if err != nil || !ok || s.ID() == "" {
+		return false
+	}
+	u, err := url.Parse(callback)
+	if err != nil {
+		return false
+	}
+	state := u.Query().Get("state")
+	readable := []string{state}
+	for _, enc := range []*base64.Encoding{base64.URLEncoding, base64.RawURLEncoding, base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(state); err == nil {
+			readable = append(readable, string(b))
+		}
+	}
+	return slices.ContainsFunc(readable, func(text string) bool { return strings.Contains(text, s.ID()) })
 }
 
 // authorizationURL asks the SUT to start a login for server: core_auth_login where the SUT

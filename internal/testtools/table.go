@@ -29,7 +29,7 @@ var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url"
 var table = []executor.Tool{
 	{TestTool: scenario.TestTool{Name: "test_simulate_oauth_callback", Server: scenario.MockMCPServer,
 		Args:   []scenario.ToolArg{serverArg, str("outcome")},
-		Answer: []string{"success", "server", "message", "status_code", "outcome", "body", "already_authenticated"}},
+		Answer: []string{"success", "server", "message", "status_code", "outcome", "body", "already_authenticated", "state_reveals_session"}},
 		Run: simulateCallback},
 	{TestTool: scenario.TestTool{Name: "test_inject_token", Server: scenario.MockMCPServer,
 		Args: []scenario.ToolArg{serverArg, required(str("token")), str("scope"),

@@ -92,6 +92,16 @@ func TestProtectedResourceServer(t *testing.T) {
 	}
 }
 
+// TestProtectedModeES256: an IdP that signs with ES256 is trusted as one with RS256.
+func TestProtectedModeES256(t *testing.T) {
+	i := newEnv(t).idp("es", idp.Config{SignTokens: true, SigningAlgorithm: idp.AlgES256, Users: []idp.User{{Subject: "alice"}}})
+	s := startSUT(t, sutOptions{protectWith: i})
+	g := &gateway{sut: s, idp: i, protected: true}
+	if code, body := g.post(t, http.MethodPost, "", g.token(t, "alice"), initialize); code != http.StatusOK {
+		t.Errorf("initialize with an ES256 token: %d %s", code, body)
+	}
+}
+
 // challengeOf sends initialize with the given Authorization header and returns the status
 // and the WWW-Authenticate header.
 func (g *gateway) challengeOf(t *testing.T, authorization string) (int, string) {

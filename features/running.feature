@@ -66,6 +66,7 @@ Feature: Running scenarios against the reference SUT
     And the output contains "contains[0]"
     And the output contains "\"goodbye\""
     And the output contains "hello world"
+    And the output contains "muster-test --config scenarios/fail.yaml --sut builtin --scenario public-tool-disappoints"
     And nothing of the run is left behind
 
   Scenario: Filters select by tag and category
@@ -91,6 +92,8 @@ Feature: Running scenarios against the reference SUT
     Then the exit code is 1
     And "out/junit.xml" is a JUnit report with 2 tests and 1 failure
     And the directory "out/json" holds one JSON report with 2 scenarios
+    And the output contains "JUnit report: out/junit.xml"
+    And the output matches "JSON report: out/json/muster-test-report-\d{8}-\d{6}\.json"
     And nothing of the run is left behind
 
   Scenario: --fail-fast cancels what has not finished
@@ -150,6 +153,7 @@ Feature: Running scenarios against the reference SUT
     And I send SIGINT to muster-test
     Then muster-test exits with code 130
     And the output matches "CANCELLED\s+slow-waits-for-a-state"
+    And the output matches "re-run them with:\n\s+muster-test --config scenarios/slow.yaml --sut builtin --scenario slow-waits-for-a-state\n"
     And the output contains "interrupted by SIGINT"
     And nothing of the run is left behind
 

@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cfg, debug, err := parseFlags(args[1:], stderr)
+	cfg, debug, err := parseFlags(args[1:], stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -67,11 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // parseFlags returns the configuration; a usage error was already printed when its text
-// is empty.
-func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+// is empty. --help prints the usage on stdout.
+func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	var cfg Config
 	fs := flag.NewFlagSet("reference-server serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // help and errors are printed below, each to its stream
 	fs.IntVar(&cfg.Port, "port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&cfg.Issuer, "issuer", "", "issuer URL of the mock IdP to trust (its metadata names the JWKS and introspection endpoint)")
 	fs.BoolVar(&cfg.WithAS, "with-as", false, "mount a mock IdP on the same origin: one process is authorization and resource server")
@@ -92,13 +92,18 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return err
 	})
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
 			return cfg, false, err
 		}
+		fmt.Fprintln(stderr, "reference-server:", err)
+		fs.SetOutput(stderr)
+		fs.Usage()
 		return cfg, false, errors.New("")
 	}
 	switch {

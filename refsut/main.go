@@ -13,12 +13,14 @@ import (
 	"syscall"
 )
 
+const serveUsage = "usage: muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]..."
+
 // Main runs the command line `serve --config-path DIR [--debug] [--silent] [--fault NAME]...`
 // (the arguments after `muster-test reference-sut`) until SIGTERM or SIGINT, and returns the
 // exit code: 0 after a signal, 1 when it cannot start, 2 for a usage error or unknown fault.
 func Main(args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
-		fmt.Fprintln(os.Stderr, "usage: muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...")
+		fmt.Fprintln(os.Stderr, serveUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("reference-sut serve", flag.ContinueOnError)
@@ -34,11 +36,18 @@ func Main(args []string) int {
 		}
 		return err
 	})
+	fs.SetOutput(io.Discard) // help and errors are printed below, each to its stream
 	if err := fs.Parse(args[1:]); err != nil {
+		w, code := io.Writer(os.Stderr), 2
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			w, code = os.Stdout, 0
+		} else {
+			fmt.Fprintln(os.Stderr, "reference-sut:", err)
 		}
-		return 2
+		fmt.Fprintln(w, serveUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))

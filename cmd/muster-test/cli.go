@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,12 +25,14 @@ Usage:
   muster-test [flags]                  run the scenarios
   muster-test validate [flags] PATH... load and validate scenario files only
   muster-test list [flags]             list the scenarios (name, tags, steps)
+  muster-test help [COMMAND]           this text, or one command's
+  muster-test --version                the module version and VCS commit of this binary
   muster-test mock-idp --port N [--config FILE]
                                        run one mock OAuth identity provider
   muster-test reference-sut serve --config-path DIR [--debug] [--fault NAME]...
                                        run the reference SUT (a muster-compatible aggregator)
   muster-test client URL [flags]       log in to an OAuth-protected MCP server as its client
-                                       and list (or --call) its tools (see client --help)
+                                       and list (or --call) its tools (see help client)
   muster-test reference-server serve (--issuer URL | --with-as) [--port N] [--fault NAME]...
                                        run the reference OAuth-protected MCP server
 
@@ -39,6 +42,31 @@ Exit codes: 0 all passed or skipped, 1 a scenario failed, errored or was cancell
 Flags:
 `
 
+// subcommandHeads are the usage texts of the commands that share the run's flags.
+var subcommandHeads = map[string]string{
+	"run": usageHead,
+	"validate": `Usage: muster-test validate [flags] PATH...
+
+Loads the scenario files (PATH... and --config; a directory is searched for *.yaml and
+*.yml) and reports every problem as file:line:col without starting anything: exit 0 when
+they load, 2 otherwise.
+
+Flags (of these, validate reads --config):
+`,
+	"list": `Usage: muster-test list [flags]
+
+Lists the scenarios the flags select (name, steps, tags, file) and where they came from.
+
+Flags (of these, list reads --config and the filters --scenario, --tag, --category,
+--concept and --shard):
+`,
+}
+
+// rerunFlags are the flags the summary's re-run command repeats: where the scenarios are and
+// what they run against. Filters are replaced by --scenario; output and speed flags are the
+// user's choice for the next run.
+var rerunFlags = []string{"sut", "muster-binary", "sut-args", "sut-command", "sut-url", "ready-timeout"}
+
 // multiFlag is a repeatable string flag.
 type multiFlag []string
 
@@ -46,9 +74,9 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // cliFlags binds every run flag to opts; validate and list share the loading ones.
-func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, func() error) {
+func cliFlags(name string, opts *runner.Options) (*flag.FlagSet, func() error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard) // parse errors and help are printed by parseArgs
 	var configs, names, tags multiFlag
 	var shard, sutArgs string
 	fs.Var(&configs, "config", "scenario file or directory walked for *.yaml/*.yml (repeatable; default ./scenarios, else the embedded suite)")
@@ -73,12 +101,10 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 	fs.StringVar(&sutCommand, "sut-command", "", `direct mode: start this command (split as a POSIX shell would, nothing expanded; templates such as {{ .sut.port }} allowed) as every scenario's SUT, in place of its sut block`)
 	fs.StringVar(&opts.SUT.URL, "sut-url", "", "direct mode: test the MCP server already running at this URL (nothing is started), in place of every scenario's sut block")
 	fs.BoolVar(&opts.KeepTempDirs, "keep-temp-config", false, "keep each scenario's temp dir (SUT config and logs) for inspection")
-	fs.Usage = func() {
-		fmt.Fprint(out, usageHead)
-		fs.PrintDefaults()
-	}
+	fs.Bool("version", false, "print the module version and VCS commit of this binary and exit")
 	finish := func() error {
 		opts.ConfigPaths, opts.Filter.Names, opts.Filter.Tags = configs, names, tags
+		opts.Rerun = rerunArgs(fs, configs)
 		if shard != "" {
 			s, err := schedule.ParseShard(shard)
 			if err != nil {
@@ -110,22 +136,74 @@ func cliFlags(name string, opts *runner.Options, out io.Writer) (*flag.FlagSet, 
 	return fs, finish
 }
 
-func runCLI(args []string) int {
-	stdout := &stoppableOutput{f: os.Stdout}
-	opts := &runner.Options{Stdout: stdout, Stderr: os.Stderr, Embedded: embeddedSuite()}
-	cmd := "run"
-	if len(args) > 0 && (args[0] == "validate" || args[0] == "list") {
-		cmd, args = args[0], args[1:]
+// rerunArgs are the given --config paths and rerunFlags, as a re-run must repeat them.
+func rerunArgs(fs *flag.FlagSet, configs []string) []string {
+	var out []string
+	for _, c := range configs {
+		out = append(out, "--config", c)
 	}
-	fs, finish := cliFlags("muster-test", opts, os.Stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(rerunFlags, f.Name) {
+			out = append(out, "--"+f.Name, f.Value.String())
+		}
+	})
+	return out
+}
+
+// parseArgs parses args into fs. --help (-h) prints usage on stdout and exits 0, so that
+// it can be piped; a bad flag is one line on stderr and exit 2. done says to exit with code.
+func parseArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), stdout, stderr io.Writer) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return runner.ExitOK, true
+	default:
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
+		return runner.ExitUsage, true
+	}
+}
+
+// printUsage writes head and fs's flags to w.
+func printUsage(w io.Writer, head string, fs *flag.FlagSet) {
+	fmt.Fprint(w, head)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func runCLI(args []string, stdout, stderr io.Writer) int {
+	out := stoppable(stdout)
+	opts := &runner.Options{Stdout: out, Stderr: stderr, Embedded: embeddedSuite()}
+	cmd := "run"
+	if len(args) > 0 {
+		switch args[0] {
+		case "validate", "list":
+			cmd, args = args[0], args[1:]
+		case "help":
+			return help(args[1:], stdout, stderr)
+		case "version":
+			fmt.Fprintln(stdout, versionText())
 			return runner.ExitOK
 		}
-		return runner.ExitUsage
+	}
+	name := "muster-test"
+	if cmd != "run" {
+		name += " " + cmd
+	}
+	fs, finish := cliFlags(name, opts)
+	usage := func(w io.Writer) { printUsage(w, subcommandHeads[cmd], fs) }
+	if code, done := parseArgs(fs, args, usage, stdout, stderr); done {
+		return code
+	}
+	if fs.Lookup("version").Value.String() == "true" {
+		fmt.Fprintln(stdout, versionText())
+		return runner.ExitOK
 	}
 	if err := finish(); err != nil {
-		fmt.Fprintln(os.Stderr, "muster-test:", err)
+		fmt.Fprintln(stderr, "muster-test:", err)
 		return runner.ExitUsage
 	}
 	switch cmd {
@@ -136,16 +214,16 @@ func runCLI(args []string) int {
 		return runner.List(opts)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "muster-test: unexpected argument %q (see --help)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "muster-test: unexpected argument %q (see muster-test --help)\n", fs.Arg(0))
 		return runner.ExitUsage
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "muster-test: cannot find my own binary:", err)
+		fmt.Fprintln(stderr, "muster-test: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
 	opts.SUT.Self, opts.SUT.Child = self, child.Binary(self)
-	ctx, stop := interruptible(stdout)
+	ctx, stop := interruptible(out)
 	defer stop()
 	return runner.Main(ctx, opts)
 }
@@ -205,9 +283,11 @@ func interruptible(out *stoppableOutput) (context.Context, func()) {
 // stoppableOutput is the run's stdout until Stop; every later write is dropped.
 type stoppableOutput struct {
 	mu      sync.Mutex
-	f       *os.File
+	w       io.Writer
 	stopped bool
 }
+
+func stoppable(w io.Writer) *stoppableOutput { return &stoppableOutput{w: w} }
 
 func (o *stoppableOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()
@@ -215,7 +295,7 @@ func (o *stoppableOutput) Write(p []byte) (int, error) {
 	if o.stopped {
 		return len(p), nil
 	}
-	return o.f.Write(p)
+	return o.w.Write(p)
 }
 
 // Stop returns once no write is in progress, so nothing reaches stdout after it.
@@ -225,5 +305,11 @@ func (o *stoppableOutput) Stop() {
 	o.mu.Unlock()
 }
 
-// Fd lets colour detection see the terminal behind the wrapper.
-func (o *stoppableOutput) Fd() uintptr { return o.f.Fd() }
+// Fd lets colour detection see the terminal behind the wrapper; a writer without a
+// descriptor gets one that is no terminal.
+func (o *stoppableOutput) Fd() uintptr {
+	if f, ok := o.w.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}

@@ -58,10 +58,12 @@ type clientOptions struct {
 	showJSON bool
 }
 
-func parseClientArgs(args []string, stderr io.Writer) (*clientOptions, error) {
+// parseClientArgs parses the client's command line; --help prints its usage on stdout and
+// returns flag.ErrHelp.
+func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 	o := &clientOptions{}
 	fs := flag.NewFlagSet("muster-test client", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	creds, params := keyValues{}, keyValues{}
 	var argsJSON string
 	fs.StringVar(&o.cfg.ClientID, "client-id", "", "pre-registered client id")
@@ -78,13 +80,12 @@ func parseClientArgs(args []string, stderr io.Writer) (*clientOptions, error) {
 	fs.BoolVar(&o.debug, "debug", false, "print every phase (requests, statuses, timings; secrets shortened) to stderr")
 	fs.BoolVar(&o.showJSON, "json", false, "print the login result (discovery documents, phases, claims) as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit for the whole command")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, clientUsage)
-		fs.PrintDefaults()
-	}
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(stdout, clientUsage, fs)
+			}
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -123,21 +124,21 @@ func parseClientArgs(args []string, stderr io.Writer) (*clientOptions, error) {
 }
 
 // runClient is `muster-test client URL [flags]`.
-func runClient(args []string) int {
-	o, err := parseClientArgs(args, os.Stderr)
+func runClient(args []string, stdout, stderr io.Writer) int {
+	o, err := parseClientArgs(args, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return runner.ExitOK
 		}
-		fmt.Fprintln(os.Stderr, "muster-test client:", err)
+		fmt.Fprintln(stderr, "muster-test client:", err)
 		return runner.ExitUsage
 	}
-	stdout := &stoppableOutput{f: os.Stdout}
-	ctx, stop := interruptible(stdout)
+	out := stoppable(stdout)
+	ctx, stop := interruptible(out)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	code := clientMain(ctx, o, stdout, os.Stderr)
+	code := clientMain(ctx, o, out, stderr)
 	var intr *runner.Interrupt
 	if errors.As(context.Cause(ctx), &intr) {
 		return intr.Code

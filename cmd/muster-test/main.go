@@ -8,28 +8,32 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/muster-test/muster-test/internal/child"
+	"github.com/muster-test/muster-test/refserver"
 )
 
 func main() {
-	os.Exit(dispatch(os.Args[1:]))
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func dispatch(args []string) int {
+// dispatch runs the command args name. The child roles (reference-sut, the stdio mock)
+// write to the process's own streams: they are processes of their own.
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if code, ok := child.Main(args); ok {
 		return code
 	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "mock-idp":
-			return runMockIDP(args[1:])
+			return runMockIDP(args[1:], stdout, stderr)
 		case "client":
-			return runClient(args[1:])
+			return runClient(args[1:], stdout, stderr)
 		case "reference-server":
-			return runReferenceServer(args[1:])
+			return refserver.Main(args[1:], stdout, stderr)
 		}
 	}
-	return runCLI(args)
+	return runCLI(args, stdout, stderr)
 }

@@ -22,6 +22,10 @@ type ConsoleOptions struct {
 	Verbose bool
 	// Debug adds each scenario's MCP trace and its whole SUT log.
 	Debug bool
+	// Rerun are the arguments the summary's re-run command keeps (--config and the SUT
+	// flags, already split): without them the command would search another suite or test
+	// another SUT.
+	Rerun []string
 }
 
 // UseColor decides ConsoleOptions.Color the usual way: no color when the user asked for none
@@ -234,8 +238,8 @@ func writeIndented(b *strings.Builder, s, indent string) {
 	}
 }
 
-// RunFinished prints the summary: counts, duration, and a re-run command per scenario that
-// did not pass.
+// RunFinished prints the summary: counts, duration, and one command that re-runs every
+// scenario that did not pass.
 func (c *Console) RunFinished(run event.Run) {
 	sum := summaryOf(&run)
 	var b strings.Builder
@@ -248,19 +252,9 @@ func (c *Console) RunFinished(run event.Run) {
 	if run.Info.Interrupted != "" {
 		fmt.Fprintf(&b, "  stopped early: %s\n", run.Info.Interrupted)
 	}
-	seen := map[string]bool{}
-	var rerun []string
-	for i := range run.Results {
-		r := &run.Results[i]
-		if r.Status == event.Passed || r.Status == event.Skipped || seen[r.Name] {
-			continue
-		}
-		seen[r.Name] = true
-		rerun = append(rerun, fmt.Sprintf("    muster-test --scenario %s  # %s\n", shellQuote(r.Name), r.Status))
-	}
-	if len(rerun) > 0 {
-		b.WriteString("  not passed, re-run with:\n")
-		b.WriteString(strings.Join(rerun, ""))
+	if cmd, names := c.rerun(&run); cmd != "" {
+		fmt.Fprintf(&b, "  not passed: %s\n", names)
+		b.WriteString("  re-run them with:\n    " + cmd + "\n")
 	}
 	if sum.OK() {
 		b.WriteString(c.pass.Sprint("PASSED") + "\n")
@@ -268,6 +262,30 @@ func (c *Console) RunFinished(run event.Run) {
 		b.WriteString(c.fail.Sprint("FAILED") + "\n")
 	}
 	c.write(b.String())
+}
+
+// rerun is the command that runs again the scenarios that did not pass (each name once),
+// and the list of them with their outcomes; "" when all passed.
+func (c *Console) rerun(run *event.Run) (cmd, names string) {
+	seen := map[string]bool{}
+	args := append([]string{"muster-test"}, c.opts.Rerun...)
+	var listed []string
+	for i := range run.Results {
+		r := &run.Results[i]
+		if r.Status == event.Passed || r.Status == event.Skipped || seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		args = append(args, "--scenario", r.Name)
+		listed = append(listed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
+	}
+	if len(listed) == 0 {
+		return "", ""
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " "), strings.Join(listed, ", ")
 }
 
 // count colors a non-zero count, so the eye finds the outcomes that happened.

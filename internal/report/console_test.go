@@ -97,10 +97,8 @@ func TestConsoleKeyLines(t *testing.T) {
 		{"cancel reason", plain, "    reason: cancelled: --fail-fast after token-refresh failed", true},
 		{"counts", plain, "  5 scenarios: 1 passed, 1 failed, 1 error, 1 skipped, 1 cancelled", true},
 		{"duration", plain, "  duration: 8s", true},
-		{"rerun failed", plain, "    muster-test --scenario token-refresh  # FAILED", true},
-		{"rerun error", plain, "    muster-test --scenario sut-crash  # ERROR", true},
-		{"rerun cancelled quoted", plain, "    muster-test --scenario 'slow one'  # CANCELLED", true},
-		{"no rerun of passed", plain, "    muster-test --scenario oauth-login-works  # PASSED", false},
+		{"not passed, with outcomes", plain, "  not passed: token-refresh (FAILED), sut-crash (ERROR), slow one (CANCELLED)", true},
+		{"one rerun command for all, names quoted", plain, "    muster-test --scenario token-refresh --scenario sut-crash --scenario 'slow one'", true},
 		{"verdict", plain, "FAILED", true},
 		{"step-cleanup failure reported without verbose", plain, "    FAIL      - core_mcpserver_delete (4ms) [step-cleanup]", true},
 		{"no passed steps without verbose", plain, "    PASS      get-info test_get_oauth_server_info (12ms)", false},
@@ -118,6 +116,20 @@ func TestConsoleKeyLines(t *testing.T) {
 				t.Errorf("line %q present = %v, want %v; output:\n%s", tc.line, got, tc.want, tc.out)
 			}
 		})
+	}
+}
+
+// The re-run command keeps the arguments that say where the scenarios are and which SUT
+// they ran against, quoted for a shell; a passed or skipped scenario is not in it.
+func TestConsoleRerunKeepsConfigAndSUT(t *testing.T) {
+	opts := ConsoleOptions{Rerun: []string{"--config", "my scenarios", "--sut-command", "./srv --port {{ .sut.port }}"}}
+	out := consoleOutput(t, opts, sampleRun())
+	want := `    muster-test --config 'my scenarios' --sut-command './srv --port {{ .sut.port }}' --scenario token-refresh --scenario sut-crash --scenario 'slow one'`
+	if !lineSet(out)[want] {
+		t.Errorf("missing line %q in:\n%s", want, out)
+	}
+	if n := strings.Count(out, "muster-test --"); n != 1 {
+		t.Errorf("%d re-run commands, want 1:\n%s", n, out)
 	}
 }
 

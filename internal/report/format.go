@@ -187,7 +187,7 @@ func fmtDuration(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// shellQuote quotes a scenario name for a copy-pasted command line when it needs it.
+// shellQuote quotes one word of a copy-pasted command line when it needs it.
 func shellQuote(s string) string {
 	safe := s != ""
 	for _, r := range s {

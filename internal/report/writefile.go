@@ -1,10 +1,34 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 )
+
+// CheckDir makes sure a report can be written into dir: it creates dir when missing and
+// writes and removes a probe file in it.
+func CheckDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	probe, err := os.CreateTemp(dir, ".muster-test-probe-*")
+	if err != nil {
+		return err
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// CheckFile makes sure a report can be written at path (through writeFileAtomic): its
+// directory is writable and path is not a directory.
+func CheckFile(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return errors.New("is a directory")
+	}
+	return CheckDir(filepath.Dir(path))
+}
 
 // writeFileAtomic writes data to path through a temporary file in the same directory and a
 // rename, so a reader (a CI job picking up the report) never sees a half-written file.

@@ -48,6 +48,10 @@ type Options struct {
 	Verbose, Debug, NoColor bool
 	ReportDir, JUnitFile    string
 
+	// Rerun are the command-line arguments a re-run of the failed scenarios must repeat
+	// (--config and the SUT flags); the summary's re-run command adds --scenario NAME.
+	Rerun []string
+
 	SUT          SUTOptions
 	Stdout       io.Writer
 	Stderr       io.Writer
@@ -83,7 +87,7 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 	paths := opts.ConfigPaths
 	switch {
 	case len(paths) > 0:
-		set, source = testtools.Loader().LoadPaths(paths...), fmt.Sprint(paths)
+		set, source = testtools.Loader().LoadPaths(paths...), strings.Join(paths, ", ")
 	case dirExists("scenarios"):
 		abs, _ := filepath.Abs("scenarios")
 		set, source = testtools.Loader().LoadPaths("scenarios"), abs
@@ -102,6 +106,10 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 		fmt.Fprintf(opts.Stderr, "muster-test: %d error(s) in scenario files; nothing was run\n", scenario.Count(set.Errors))
 		return set, source, false
 	}
+	if len(set.Scenarios) == 0 {
+		fmt.Fprintf(opts.Stderr, "muster-test: no scenario files in %s (a directory is searched for *.yaml and *.yml)\n", source)
+		return set, source, false
+	}
 	return set, source, true
 }
 
@@ -117,8 +125,8 @@ func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutIn
 	if !ok {
 		return ExitUsage
 	}
-	if len(selected) == 0 {
-		fmt.Fprintln(opts.Stderr, "muster-test: no scenario matches the filters")
+	if err := checkOutputs(opts); err != nil {
+		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
 	}
 	listeners := report.Multi(reporters(opts)...)
@@ -128,6 +136,7 @@ func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutIn
 	if !run.Summary.OK() {
 		code = ExitFailed
 	}
+	announceReports(opts.Stdout, listeners)
 	if err := listeners.Err(); err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test: writing a report:", err)
 		code = max(code, ExitUsage)
@@ -153,9 +162,10 @@ func reporters(opts *Options) []event.Listener {
 		Color:   report.UseColor(opts.Stdout, opts.NoColor),
 		Verbose: opts.Verbose || opts.Debug,
 		Debug:   opts.Debug,
+		Rerun:   opts.Rerun,
 	})}
 	if opts.ReportDir != "" {
-		ls = append(ls, &announcingJSON{JSON: report.NewJSON(opts.ReportDir), out: opts.Stdout})
+		ls = append(ls, report.NewJSON(opts.ReportDir))
 	}
 	if opts.JUnitFile != "" {
 		ls = append(ls, report.NewJUnit(opts.JUnitFile))
@@ -163,17 +173,37 @@ func reporters(opts *Options) []event.Listener {
 	return ls
 }
 
-// announcingJSON tells the user where the JSON report went, as muster's runner does.
-type announcingJSON struct {
-	*report.JSON
-	out io.Writer
+// announceReports says where the report files went, after the summary, where a user (or a
+// CI log) looks last.
+func announceReports(w io.Writer, ls report.MultiListener) {
+	for _, l := range ls {
+		switch r := l.(type) {
+		case *report.JSON:
+			if p := r.Path(); p != "" {
+				fmt.Fprintln(w, "JSON report:", p)
+			}
+		case *report.JUnit:
+			if r.Err() == nil {
+				fmt.Fprintln(w, "JUnit report:", r.Path())
+			}
+		}
+	}
 }
 
-func (a *announcingJSON) RunFinished(run event.Run) {
-	a.JSON.RunFinished(run)
-	if p := a.Path(); p != "" {
-		fmt.Fprintln(a.out, "JSON report:", p)
+// checkOutputs makes sure the report files can be written before anything starts: a typo
+// in --junit should not cost a whole run.
+func checkOutputs(opts *Options) error {
+	if opts.ReportDir != "" {
+		if err := report.CheckDir(opts.ReportDir); err != nil {
+			return fmt.Errorf("--report %s: %w", opts.ReportDir, err)
+		}
 	}
+	if opts.JUnitFile != "" {
+		if err := report.CheckFile(opts.JUnitFile); err != nil {
+			return fmt.Errorf("--junit %s: %w", opts.JUnitFile, err)
+		}
+	}
+	return nil
 }
 
 // loadSelected loads the scenario files and applies the filters; problems are printed.
@@ -183,11 +213,28 @@ func loadSelected(opts *Options) ([]*scenario.Scenario, string, bool) {
 		return nil, "", false
 	}
 	selected, err := schedule.Select(set.Scenarios, opts.Filter)
-	if err != nil {
+	var unknown *schedule.UnknownNamesError
+	switch {
+	case errors.As(err, &unknown):
+		fmt.Fprintf(opts.Stderr, "muster-test: %s\n  searched: %s%s\n%s\n", unknown.Misses(), source, ownFilesHint(opts), unknown.Available())
+		return nil, "", false
+	case err != nil:
 		fmt.Fprintln(opts.Stderr, "muster-test:", err)
+		return nil, "", false
+	case len(selected) == 0:
+		fmt.Fprintf(opts.Stderr, "muster-test: no scenario in %s matches the filters%s\n", source, schedule.Explain(set.Scenarios, opts.Filter))
 		return nil, "", false
 	}
 	return selected, source, true
+}
+
+// ownFilesHint tells a user who gave no --config that the built-in suite was searched, the
+// usual reason a scenario of their own is not found.
+func ownFilesHint(opts *Options) string {
+	if len(opts.ConfigPaths) > 0 {
+		return ""
+	}
+	return "; no --config given: add --config PATH to search your own files"
 }
 
 // Validate loads the files and reports problems only: exit 0 when they load, 2 otherwise.

@@ -86,8 +86,24 @@ func hasAll(have, want []string) bool {
 	return true
 }
 
-// checkNames makes a --scenario that matches nothing an error that suggests close names
-// and lists what there is.
+// UnknownNamesError is a --scenario that matches nothing: each miss with the close names it
+// may have meant, and every name there is.
+type UnknownNamesError struct {
+	misses []string // one line per name not found, with a did-you-mean
+	known  []string // every scenario name, sorted, once each
+}
+
+// Misses says which names were not found and what they may have meant.
+func (e *UnknownNamesError) Misses() string { return strings.Join(e.misses, "\n") }
+
+// Available lists the names there are.
+func (e *UnknownNamesError) Available() string {
+	return fmt.Sprintf("available scenarios (%d):\n  %s", len(e.known), strings.Join(e.known, "\n  "))
+}
+
+func (e *UnknownNamesError) Error() string { return e.Misses() + "\n" + e.Available() }
+
+// checkNames makes a --scenario that matches nothing an *UnknownNamesError.
 func checkNames(all []*scenario.Scenario, names []string) error {
 	var known []string
 	for _, sc := range all {
@@ -109,7 +125,73 @@ func checkNames(all []*scenario.Scenario, names []string) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s\navailable scenarios (%d):\n  %s", strings.Join(msgs, "\n"), len(known), strings.Join(known, "\n  "))
+	return &UnknownNamesError{misses: msgs, known: known}
+}
+
+// Explain says why f selects none of all: for each of --tag, --category and --concept that
+// no scenario has, the values that exist (with a did-you-mean); for a combination that
+// matches nothing, which filters were given. It starts with ":" or is empty.
+func Explain(all []*scenario.Scenario, f Filter) string {
+	var tags, cats, concepts []string
+	for _, sc := range all {
+		tags = append(tags, sc.Tags...)
+		cats = append(cats, sc.Category)
+		concepts = append(concepts, sc.Concept)
+	}
+	var out []string
+	miss := func(flag, plural string, want []string, have []string) {
+		have = distinctFold(have)
+		for _, w := range want {
+			if w == "" || slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) }) {
+				continue
+			}
+			msg := fmt.Sprintf("no scenario has %s %q", flag, w)
+			if close := scenario.Closest(w, have, 3); len(close) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(quoteAll(close), " or "))
+			}
+			if len(have) == 0 {
+				msg += fmt.Sprintf("; no scenario has any %s", flag)
+			} else {
+				msg += fmt.Sprintf("; known %s: %s", plural, strings.Join(have, ", "))
+			}
+			out = append(out, msg)
+		}
+	}
+	miss("tag", "tags", f.Tags, tags)
+	miss("category", "categories", []string{f.Category}, cats)
+	miss("concept", "concepts", []string{f.Concept}, concepts)
+	if len(out) == 0 {
+		var given []string
+		for _, t := range f.Tags {
+			given = append(given, "--tag "+t)
+		}
+		if f.Category != "" {
+			given = append(given, "--category "+f.Category)
+		}
+		if f.Concept != "" {
+			given = append(given, "--concept "+f.Concept)
+		}
+		if f.Shard.N > 1 {
+			given = append(given, fmt.Sprintf("--shard %d/%d (an empty part)", f.Shard.K, f.Shard.N))
+		}
+		if len(given) == 0 {
+			return ""
+		}
+		return ": no scenario has all of " + strings.Join(given, ", ")
+	}
+	return ":\n  " + strings.Join(out, "\n  ")
+}
+
+// distinctFold sorts values and drops empty ones and case-insensitive repeats.
+func distinctFold(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, v) }) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func quoteAll(s []string) []string {

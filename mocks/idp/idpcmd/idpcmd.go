@@ -4,6 +4,7 @@ package idpcmd
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,19 +24,26 @@ const (
 // stdout and serves until ctx ends.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mock-idp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // help and errors are printed below, each to its stream
 	port := fs.Int("port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
 	configFile := fs.String("config", "", "YAML file with the keys of one mock_oauth_servers entry")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: muster-test mock-idp --port N [--config FILE]")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: muster-test mock-idp --port N [--config FILE]")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout) // asked for: on stdout, to be piped
+			return ExitOK
+		}
+		fmt.Fprintln(stderr, "mock-idp:", err)
+		usage(stderr)
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "mock-idp: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+		usage(stderr)
 		return ExitUsage
 	}
 	if *port < 0 || *port > 65535 {

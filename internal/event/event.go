@@ -11,13 +11,16 @@ import (
 type Status string
 
 // Outcomes. The strings match muster's JSON report (PASSED, FAILED, ERROR, SKIPPED), plus
-// CANCELLED for scenarios that --fail-fast, an interrupt or the run's timeout stopped.
+// CANCELLED for scenarios that --fail-fast, an interrupt or the run's timeout stopped, and
+// NOT_RUN for the steps a scenario never reached (after the step that decided it, or all
+// of them when it never started), which muster's report leaves out.
 const (
 	Passed    Status = "PASSED"
 	Failed    Status = "FAILED"
 	Error     Status = "ERROR"
 	Skipped   Status = "SKIPPED"
 	Cancelled Status = "CANCELLED"
+	NotRun    Status = "NOT_RUN"
 )
 
 // Phase says which list of a scenario a step came from.

@@ -59,6 +59,31 @@ func (x *execution) notRun(ctx context.Context, st *scenario.Step, phase event.P
 		Message: fmt.Sprintf("step %s (tool %s): not run: %s", stepName(st), st.Tool, x.whyStopped(ctx))})
 }
 
+// notReached reports the steps after the one that stopped the scenario (last) as NOT_RUN,
+// so a report shows what the scenario never checked.
+func (x *execution) notReached(ctx context.Context, steps []scenario.Step, last *event.StepResult) {
+	why := fmt.Sprintf("step %s %s", stepRef(last), last.Status)
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		why = "the scenario timed out"
+	case x.stopped(ctx):
+		why = x.whyStopped(ctx)
+	}
+	for i := range steps {
+		st := &steps[i]
+		x.emit(event.StepResult{ID: st.ID, Tool: st.Tool, Description: st.Description, Phase: event.PhaseStep,
+			Line: st.Pos.Line, Status: event.NotRun, Message: "not run: " + why})
+	}
+}
+
+// stepRef names a step result by its id, or its line when it has none.
+func stepRef(sr *event.StepResult) string {
+	if sr.ID != "" {
+		return fmt.Sprintf("%q", sr.ID)
+	}
+	return fmt.Sprintf("at line %d", sr.Line)
+}
+
 // whyStopped says why the scenario cannot go on (see stopped).
 func (x *execution) whyStopped(ctx context.Context) string {
 	switch {

@@ -232,6 +232,7 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 			continue
 		}
 		x.decide(stepsCtx, sr)
+		x.notReached(stepsCtx, sc.Steps[i+1:], &sr)
 		break
 	}
 	x.cleanup(cleanupCtx, stepsCtx, stepCleanups)

@@ -110,7 +110,7 @@ func TestVerdicts(t *testing.T) {
 		{"all pass", []scenario.Step{{ID: "a", Tool: "text", Expected: yes()}, {ID: "b", Tool: "fail", Expected: no()}}, nil,
 			event.Passed, "a:PASSED b:PASSED"},
 		{"first failure ends steps", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes()}, {ID: "b", Tool: "text", Expected: yes()}}, nil,
-			event.Failed, "a:FAILED"},
+			event.Failed, "a:FAILED b:NOT_RUN"},
 		{"continue_on_failure goes on and passes", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes(), ContinueOnFailure: true}, {ID: "b", Tool: "text", Expected: yes()}}, nil,
 			event.Passed, "a:FAILED b:PASSED"},
 		{"cleanup runs after failure", []scenario.Step{{ID: "a", Tool: "fail", Expected: yes()}}, []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}},
@@ -321,8 +321,9 @@ func TestSUTDeathIsErrorWithItsReason(t *testing.T) {
 	if o.Status != event.Error || !strings.Contains(o.Error, "SUT exited with code 2") || !strings.Contains(o.Steps[0].Message, "panic: oops") {
 		t.Fatalf("got %s %q %q", o.Status, o.Error, o.Steps[0].Message)
 	}
-	// The cleanup is reported as not run, never dropped.
-	if statuses(o) != "d:ERROR c:SKIPPED" || f.count("text") != 0 || !strings.Contains(o.Steps[1].Message, "not run: the SUT is gone") {
+	// The step not reached and the cleanup are reported as not run, never dropped.
+	if statuses(o) != "d:ERROR n:NOT_RUN c:SKIPPED" || f.count("text") != 0 || !strings.Contains(o.Steps[1].Message, "not run: the SUT is gone") ||
+		!strings.Contains(o.Steps[2].Message, "not run: the SUT is gone") {
 		t.Fatalf("nothing may run against a dead SUT, and the cleanup must say it did not run: %s, %d calls, %q",
 			statuses(o), f.count("text"), o.Steps[len(o.Steps)-1].Message)
 	}
@@ -461,5 +462,22 @@ func TestTestToolArgumentsCheckedAgainstDeclaration(t *testing.T) {
 		Expected: &scenario.Expectation{Success: no().Success, Contains: []string{`argument "name" must be a string`}}}}}
 	if o := run(t, newFake(), sc, reg); o.Status != event.Passed || called {
 		t.Fatalf("a wrongly typed argument must fail the call before the tool runs: %s %+v called=%v", o.Status, o.Steps, called)
+	}
+}
+
+// The steps after the one that decided the verdict are reported NOT_RUN, each saying which
+// step stopped the scenario, in the order of the file.
+func TestStepsNotReachedAreReported(t *testing.T) {
+	f := newFake()
+	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "a", Tool: "fail", Expected: yes()},
+		{ID: "b", Tool: "text", Expected: yes(), Pos: scenario.Pos{Line: 9}}, {Tool: "text", Expected: yes(), Pos: scenario.Pos{Line: 12}}}}
+	o := run(t, f, sc, nil)
+	if statuses(o) != "a:FAILED b:NOT_RUN :NOT_RUN" || f.count("text") != 0 {
+		t.Fatalf("got %s, %d calls", statuses(o), f.count("text"))
+	}
+	for _, s := range o.Steps[1:] {
+		if s.Message != `not run: step "a" FAILED` || s.Tool != "text" || s.Line == 0 || s.Phase != event.PhaseStep {
+			t.Errorf("not-run step = %+v", s)
+		}
 	}
 }

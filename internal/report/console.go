@@ -94,6 +94,7 @@ var statusMarks = map[event.Status]string{
 	event.Error:     "ERROR",
 	event.Skipped:   "SKIP",
 	event.Cancelled: "CANCELLED",
+	event.NotRun:    "NOT RUN",
 }
 
 const markWidth = len("CANCELLED")
@@ -170,11 +171,12 @@ func (c *Console) block(r *event.ScenarioResult) string {
 	}
 	// Without --verbose the steps that did not pass but did not decide the verdict
 	// (continue_on_failure, step-level cleanup) still get their line: they are reported,
-	// never silently dropped.
+	// never silently dropped. Steps never reached are listed with --verbose only: the
+	// failure above them says why.
 	decisive := r.FailedStep()
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if c.opts.Verbose || c.opts.Debug || (s.Status != event.Passed && s != decisive) {
+		if c.opts.Verbose || c.opts.Debug || (s.Status != event.Passed && s.Status != event.NotRun && s != decisive) {
 			c.stepLine(&b, s)
 		}
 	}
@@ -211,7 +213,10 @@ func (c *Console) stepLine(b *strings.Builder, s *event.StepResult) {
 	if s.Group != "" {
 		indent += "  " // under its concurrently group's line
 	}
-	fmt.Fprintf(b, "%s%s %s %s %s", indent, c.mark(s.Status), id, s.Tool, c.faint.Sprintf("(%s)", fmtDuration(s.Duration)))
+	fmt.Fprintf(b, "%s%s %s %s", indent, c.mark(s.Status), id, s.Tool)
+	if s.Status != event.NotRun {
+		b.WriteString(" " + c.faint.Sprintf("(%s)", fmtDuration(s.Duration)))
+	}
 	if s.Attempts > 1 {
 		fmt.Fprintf(b, " %d attempts", s.Attempts)
 	}

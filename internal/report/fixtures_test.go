@@ -38,6 +38,8 @@ func sampleRun() event.Run {
 				Attempts: 2, Expectation: "contains", Expected: []string{"top-secret"},
 				Response: "{\n  \"value\": \"nothing here\"\n}",
 				Message:  `step read-secret: contains "top-secret": not found in result`},
+			{ID: "read-again", Tool: "x_protected_get_secret", Phase: event.PhaseStep, Line: 22,
+				Status: event.NotRun, Message: `not run: step "read-secret" FAILED`},
 			{ID: "logout", Tool: "test_logout", Phase: event.PhaseCleanup, Line: 30,
 				Status: event.Passed, Start: t0.Add(2 * time.Second), Duration: 5 * time.Millisecond, Attempts: 1},
 		},

@@ -14,6 +14,9 @@ import (
 // JSON writes the run as DIR/muster-test-report-YYYYMMDD-HHMMSS.json (local time of the run's
 // start, muster's naming) at RunFinished. The document has muster's report shape, so tools
 // reading muster's reports read ours, plus extra keys (never renamed ones): see jsonRun.
+// muster's `duration` keys are integer nanoseconds; every duration is also given as
+// `duration_ms` (and the phases as `timings_ms`), milliseconds as a float, which is what a
+// person or a dashboard reads.
 type JSON struct {
 	dir string
 
@@ -85,6 +88,7 @@ type jsonRun struct {
 	StartTime          time.Time            `json:"start_time"`
 	EndTime            time.Time            `json:"end_time"`
 	Duration           time.Duration        `json:"duration"`
+	DurationMS         millis               `json:"duration_ms"`
 	TotalScenarios     int                  `json:"total_scenarios"`
 	PassedScenarios    int                  `json:"passed_scenarios"`
 	FailedScenarios    int                  `json:"failed_scenarios"`
@@ -102,12 +106,14 @@ type jsonScenarioResult struct {
 	StartTime    time.Time        `json:"start_time"`
 	EndTime      time.Time        `json:"end_time"`
 	Duration     time.Duration    `json:"duration"`
+	DurationMS   millis           `json:"duration_ms"`
 	StepResults  []jsonStepResult `json:"step_results"`
 	Error        string           `json:"error,omitempty"`
 	Output       string           `json:"output,omitempty"`
 	InstanceLogs *jsonLogs        `json:"instance_logs,omitempty"`
 	File         string           `json:"file"`
 	Timings      event.Timings    `json:"timings"`
+	TimingsMS    jsonTimingsMS    `json:"timings_ms"`
 	Trace        []string         `json:"trace,omitempty"`
 	Notes        []string         `json:"notes,omitempty"`
 }
@@ -134,6 +140,7 @@ type jsonStepResult struct {
 	StartTime  time.Time     `json:"start_time"`
 	EndTime    time.Time     `json:"end_time"`
 	Duration   time.Duration `json:"duration"`
+	DurationMS millis        `json:"duration_ms"`
 	Response   string        `json:"response,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	RetryCount int           `json:"retry_count"`
@@ -145,6 +152,21 @@ type jsonStepResult struct {
 	Expectation        string      `json:"expectation,omitempty"`
 	ExpectedValue      any         `json:"expected_value,omitempty"`
 	ContinuedOnFailure bool        `json:"continued_on_failure,omitempty"`
+}
+
+// millis is a duration in milliseconds, as a float (1.5 is 1500µs).
+type millis float64
+
+func ms(d time.Duration) millis { return millis(float64(d) / float64(time.Millisecond)) }
+
+// jsonTimingsMS is event.Timings in milliseconds.
+type jsonTimingsMS struct {
+	Environment millis `json:"environment"`
+	SUTStart    millis `json:"sut_start"`
+	SUTListen   millis `json:"sut_listen"`
+	Ready       millis `json:"ready"`
+	Steps       millis `json:"steps"`
+	Teardown    millis `json:"teardown"`
 }
 
 type jsonStep struct {
@@ -160,6 +182,7 @@ func newJSONRun(run *event.Run) jsonRun {
 		StartTime:          run.Start,
 		EndTime:            run.End,
 		Duration:           run.Duration,
+		DurationMS:         ms(run.Duration),
 		TotalScenarios:     sum.Total,
 		PassedScenarios:    sum.Passed,
 		FailedScenarios:    sum.Failed,
@@ -185,12 +208,15 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 		StartTime:   r.Start,
 		EndTime:     r.End,
 		Duration:    r.Duration,
+		DurationMS:  ms(r.Duration),
 		StepResults: make([]jsonStepResult, 0, len(r.Steps)),
 		Error:       r.Error,
 		File:        r.File,
 		Timings:     r.Timings,
-		Trace:       r.Trace,
-		Notes:       r.Notes,
+		TimingsMS: jsonTimingsMS{Environment: ms(r.Timings.Environment), SUTStart: ms(r.Timings.SUTStart),
+			SUTListen: ms(r.Timings.SUTListen), Ready: ms(r.Timings.Ready), Steps: ms(r.Timings.Steps), Teardown: ms(r.Timings.Teardown)},
+		Trace: r.Trace,
+		Notes: r.Notes,
 	}
 	if r.SUTLog != "" {
 		out.InstanceLogs = &jsonLogs{Combined: r.SUTLog}
@@ -202,6 +228,7 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 			StartTime:          s.Start,
 			EndTime:            s.Start.Add(s.Duration),
 			Duration:           s.Duration,
+			DurationMS:         ms(s.Duration),
 			Response:           s.Response,
 			Error:              s.Message,
 			RetryCount:         max(0, s.Attempts-1),

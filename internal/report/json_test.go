@@ -121,11 +121,19 @@ func TestJSONReportShape(t *testing.T) {
 	if tm := asMap(t, passed["timings"], "timings"); tm["steps"] != 352e6 {
 		t.Errorf("timings = %v", tm)
 	}
+	// Durations for people and dashboards: milliseconds as floats, beside muster's nanoseconds.
+	if doc["duration_ms"] != 8000.0 || passed["duration_ms"] != 1230.0 {
+		t.Errorf("duration_ms = %v (run), %v (scenario)", doc["duration_ms"], passed["duration_ms"])
+	}
+	if tm := asMap(t, passed["timings_ms"], "timings_ms"); tm["steps"] != 352.0 || len(tm) != 6 {
+		t.Errorf("timings_ms = %v", tm)
+	}
 	steps := asList(t, passed["step_results"], "step_results")
 	step := asMap(t, steps[1], "step result")
 	hasKeys(t, step, "step result", "step", "result", "start_time", "end_time", "duration", "retry_count",
 		"phase", "attempts", "user")
-	if step["retry_count"] != 2.0 || step["attempts"] != 3.0 || step["user"] != "alice" || step["phase"] != "step" {
+	if step["retry_count"] != 2.0 || step["attempts"] != 3.0 || step["user"] != "alice" || step["phase"] != "step" ||
+		step["duration_ms"] != float64(sampleRun().Results[0].Steps[1].Duration)/1e6 {
 		t.Errorf("step result = %v", step)
 	}
 	if s := asMap(t, asMap(t, steps[0], "step")["step"], "step"); s["id"] != "get-info" ||
@@ -139,6 +147,10 @@ func TestJSONReportShape(t *testing.T) {
 		fstep["error"] != `step read-secret: contains "top-secret": not found in result` ||
 		fstep["response"] != "{\n  \"value\": \"nothing here\"\n}" {
 		t.Errorf("failed step = %v", fstep)
+	}
+	if nr := asMap(t, asList(t, failed["step_results"], "steps")[2], "step not reached"); nr["result"] != "NOT_RUN" ||
+		nr["error"] != `not run: step "read-secret" FAILED` || nr["line"] != 22.0 {
+		t.Errorf("step not reached = %v", nr)
 	}
 	if ev := asList(t, fstep["expected_value"], "expected_value"); len(ev) != 1 || ev[0] != "top-secret" {
 		t.Errorf("expected_value = %v", ev)

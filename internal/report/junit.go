@@ -14,18 +14,23 @@ import (
 )
 
 // JUnit writes the run as a JUnit XML file at RunFinished (through a temporary file and a
-// rename): one testsuite "muster-test", one testcase per scenario. FAILED is a <failure>,
+// rename): one testsuite "muster-test", one testcase per scenario, whose classname is the
+// scenario file's path relative to the config root it was found under (CI systems group
+// test cases by classname) and whose file is its path as loaded. FAILED is a <failure>,
 // ERROR and CANCELLED are <error>s (CI should not take a cancelled scenario for a pass),
 // SKIPPED is <skipped/>; the SUT log tail goes to <system-out>.
 type JUnit struct {
-	path string
+	path  string
+	roots []string
 
 	mu  sync.Mutex
 	err error
 }
 
 // NewJUnit returns a JUnit reporter writing path; its directory is created if missing.
-func NewJUnit(path string) *JUnit { return &JUnit{path: path} }
+// roots are the files and directories the scenarios were loaded from (--config), which
+// classnames are relative to.
+func NewJUnit(path string, roots ...string) *JUnit { return &JUnit{path: path, roots: roots} }
 
 // Path returns the file the reporter writes.
 func (j *JUnit) Path() string { return j.path }
@@ -55,7 +60,7 @@ func (j *JUnit) RunFinished(run event.Run) {
 }
 
 func (j *JUnit) write(run *event.Run) error {
-	data, err := xml.MarshalIndent(newJUnitSuites(run), "", "  ")
+	data, err := xml.MarshalIndent(newJUnitSuites(run, j.roots), "", "  ")
 	if err != nil {
 		return fmt.Errorf("junit report: %w", err)
 	}
@@ -119,7 +124,7 @@ type junitSkipped struct {
 	Message string `xml:"message,attr,omitempty"`
 }
 
-func newJUnitSuites(run *event.Run) junitSuites {
+func newJUnitSuites(run *event.Run, roots []string) junitSuites {
 	sum := summaryOf(run)
 	suite := junitSuite{
 		Name:      "muster-test",
@@ -132,7 +137,7 @@ func newJUnitSuites(run *event.Run) junitSuites {
 		Cases:     make([]junitCase, 0, len(run.Results)),
 	}
 	for i := range run.Results {
-		suite.Cases = append(suite.Cases, newJUnitCase(&run.Results[i]))
+		suite.Cases = append(suite.Cases, newJUnitCase(&run.Results[i], roots))
 	}
 	return junitSuites{
 		Name: "muster-test", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
@@ -140,10 +145,10 @@ func newJUnitSuites(run *event.Run) junitSuites {
 	}
 }
 
-func newJUnitCase(r *event.ScenarioResult) junitCase {
+func newJUnitCase(r *event.ScenarioResult, roots []string) junitCase {
 	c := junitCase{
 		Name:      r.Name,
-		Classname: firstNonEmpty(r.Category, r.Concept, "muster-test"),
+		Classname: relativeTo(roots, r.File),
 		File:      r.File,
 		Time:      seconds(r.Duration),
 	}
@@ -190,13 +195,22 @@ func problemMessage(r *event.ScenarioResult) string {
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
+// relativeTo is file's path relative to the first root it lies under: its base name when
+// the root is the file itself, file unchanged when it lies under none.
+func relativeTo(roots []string, file string) string {
+	for _, root := range roots {
+		root = filepath.Clean(root)
+		if file == root {
+			return filepath.Base(file)
+		}
+		if rel, err := filepath.Rel(root, file); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return filepath.ToSlash(rel)
 		}
 	}
-	return ""
+	if file == "" {
+		return "muster-test"
+	}
+	return filepath.ToSlash(file)
 }
 
 // xmlText replaces what XML 1.0 cannot hold (control characters, invalid UTF-8) with U+FFFD.

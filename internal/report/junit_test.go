@@ -48,7 +48,7 @@ type xCase struct {
 func writeJUnit(t *testing.T) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "junit.xml")
-	j := NewJUnit(path)
+	j := NewJUnit(path, "scenarios")
 	replay(j, sampleRun())
 	if err := j.Err(); err != nil {
 		t.Fatalf("Err: %v", err)
@@ -126,11 +126,11 @@ func TestJUnitContent(t *testing.T) {
 	}
 	c := s.Cases
 	for i, want := range []struct{ name, class, file, time string }{
-		{"oauth-login-works", "behavioral", "scenarios/login.yaml", "1.230"},
-		{"token-refresh", "oauth", "scenarios/refresh.yaml", "2.500"},
-		{"sut-crash", "muster-test", "scenarios/crash.yaml", "3.000"},
-		{"not-ready-yet", "integration", "scenarios/skip.yaml", "0.000"},
-		{"slow one", "muster-test", "scenarios/slow.yaml", "0.700"},
+		{"oauth-login-works", "login.yaml", "scenarios/login.yaml", "1.230"},
+		{"token-refresh", "refresh.yaml", "scenarios/refresh.yaml", "2.500"},
+		{"sut-crash", "crash.yaml", "scenarios/crash.yaml", "3.000"},
+		{"not-ready-yet", "skip.yaml", "scenarios/skip.yaml", "0.000"},
+		{"slow one", "slow.yaml", "scenarios/slow.yaml", "0.700"},
 	} {
 		if c[i].Name != want.name || c[i].Classname != want.class || c[i].File != want.file || c[i].Time != want.time {
 			t.Errorf("case %d = %+v, want %+v", i, c[i], want)
@@ -214,5 +214,26 @@ func TestJUnitHostileTextStaysValid(t *testing.T) {
 	}
 	if !strings.Contains(cases[1].Failure.Text, "resp ]]> <x/>\uFFFD") {
 		t.Errorf("failure text = %q", cases[1].Failure.Text)
+	}
+}
+
+// A testcase's classname is its file's path relative to the --config root it came from,
+// which CI systems group by; a file given itself as --config is its base name.
+func TestJUnitClassnameRelativeToConfigRoot(t *testing.T) {
+	for _, tc := range []struct {
+		roots      []string
+		file, want string
+	}{
+		{[]string{"scenarios"}, "scenarios/oauth/login.yaml", "oauth/login.yaml"},
+		{[]string{"./scenarios/"}, "scenarios/login.yaml", "login.yaml"},
+		{[]string{"other", "/abs/suite"}, "/abs/suite/a/b.yml", "a/b.yml"},
+		{[]string{"one/file.yaml", "dir"}, "one/file.yaml", "file.yaml"},
+		{[]string{"."}, "login.yaml", "login.yaml"}, // the embedded suite
+		{[]string{"scenarios"}, "scenarios-old/x.yaml", "scenarios-old/x.yaml"},
+		{nil, "x/y.yaml", "x/y.yaml"},
+	} {
+		if got := relativeTo(tc.roots, tc.file); got != tc.want {
+			t.Errorf("relativeTo(%q, %q) = %q, want %q", tc.roots, tc.file, got, tc.want)
+		}
 	}
 }

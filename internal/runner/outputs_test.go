@@ -85,7 +85,12 @@ func TestRunPrintsReportPaths(t *testing.T) {
 		lines[len(lines)-1] != "JUnit report: "+junit {
 		t.Errorf("last lines:\n%s", tail)
 	}
-	if _, err := os.Stat(junit); err != nil {
-		t.Error(err)
+	// The testcase's classname is the file's path relative to its --config root.
+	data, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `classname="only.yaml" file="` + filepath.Join(dir, "only.yaml") + `"`; !strings.Contains(string(data), want) {
+		t.Errorf("JUnit lacks %s:\n%s", want, data)
 	}
 }

@@ -84,15 +84,15 @@ func (o SUTOptions) childBinary() string {
 // Load reads the scenario files the options name and prints every diagnostic. ok is false
 // when any file had errors: the run must then exit 2 before starting anything.
 func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
-	paths := opts.ConfigPaths
+	roots, embedded := configRoots(opts)
 	switch {
-	case len(paths) > 0:
-		set, source = testtools.Loader().LoadPaths(paths...), strings.Join(paths, ", ")
-	case dirExists("scenarios"):
-		abs, _ := filepath.Abs("scenarios")
-		set, source = testtools.Loader().LoadPaths("scenarios"), abs
+	case !embedded && len(opts.ConfigPaths) == 0:
+		abs, _ := filepath.Abs(roots[0])
+		set, source = testtools.Loader().LoadPaths(roots...), abs
+	case !embedded:
+		set, source = testtools.Loader().LoadPaths(roots...), strings.Join(roots, ", ")
 	case opts.Embedded != nil:
-		set, source = testtools.Loader().LoadFS(opts.Embedded, "."), "embedded suite (built into this binary)"
+		set, source = testtools.Loader().LoadFS(opts.Embedded, roots[0]), "embedded suite (built into this binary)"
 	default:
 		set = &scenario.Set{Errors: []scenario.Diagnostic{{Msg: "no scenarios: give --config PATH"}}}
 	}
@@ -111,6 +111,19 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 		return set, source, false
 	}
 	return set, source, true
+}
+
+// configRoots are the files and directories the scenarios are loaded from: the --config
+// paths, else ./scenarios when it exists, else the root of the embedded suite (embedded).
+// Reports name files relative to them.
+func configRoots(opts *Options) (roots []string, embedded bool) {
+	switch {
+	case len(opts.ConfigPaths) > 0:
+		return opts.ConfigPaths, false
+	case dirExists("scenarios"):
+		return []string{"scenarios"}, false
+	}
+	return []string{"."}, true
 }
 
 func dirExists(p string) bool {
@@ -168,7 +181,8 @@ func reporters(opts *Options) []event.Listener {
 		ls = append(ls, report.NewJSON(opts.ReportDir))
 	}
 	if opts.JUnitFile != "" {
-		ls = append(ls, report.NewJUnit(opts.JUnitFile))
+		roots, _ := configRoots(opts)
+		ls = append(ls, report.NewJUnit(opts.JUnitFile, roots...))
 	}
 	return ls
 }

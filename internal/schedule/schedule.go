@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,7 @@ func Run(ctx context.Context, scs []*scenario.Scenario, opts Options, runOne Sce
 		if sc.Skip {
 			res := skeleton(sc)
 			res.Status, res.Error = event.Skipped, "skip: true"
+			listNotRun(sc, &res)
 			run.Results[i] = res
 			l.ScenarioFinished(res)
 			continue
@@ -84,6 +86,7 @@ func Run(ctx context.Context, scs []*scenario.Scenario, opts Options, runOne Sce
 		// Stopped before this scenario could start: report it, never drop it.
 		res := skeleton(sc)
 		res.Status, res.Error = event.Cancelled, "not started: "+context.Cause(ctx).Error()
+		listNotRun(sc, &res)
 		run.Results[i] = res
 		l.ScenarioFinished(res)
 	}
@@ -115,8 +118,32 @@ func runGuarded(ctx context.Context, sc *scenario.Scenario, runOne ScenarioFunc,
 			res.Status, res.Error = event.Error, fmt.Sprintf("runner panic: %v", p)
 			res.Start, res.End, res.Duration = start, time.Now(), time.Since(start)
 		}
+		listNotRun(sc, &res)
 	}()
 	return runOne(ctx, sc)
+}
+
+// listNotRun lists every step and cleanup step as NOT_RUN when none has a result: the
+// scenario was skipped, stopped before it started, or its SUT never became ready. (When
+// some steps ran, the executor lists the ones it did not reach.)
+func listNotRun(sc *scenario.Scenario, res *event.ScenarioResult) {
+	if len(res.Steps) > 0 || res.Status == event.Passed {
+		return
+	}
+	why := "not run"
+	if first, _, _ := strings.Cut(res.Error, "\n"); first != "" {
+		why += ": " + first
+	}
+	for _, list := range []struct {
+		phase event.Phase
+		steps []scenario.Step
+	}{{event.PhaseStep, sc.Steps}, {event.PhaseCleanup, sc.Cleanup}} {
+		for i := range list.steps {
+			st := &list.steps[i]
+			res.Steps = append(res.Steps, event.StepResult{ID: st.ID, Tool: st.Tool, Description: st.Description,
+				Phase: list.phase, Line: st.Pos.Line, Status: event.NotRun, Message: why})
+		}
+	}
 }
 
 // skeleton is a result that carries a scenario's identity and no outcome yet.

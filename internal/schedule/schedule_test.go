@@ -249,3 +249,43 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+// A scenario none of whose steps ran (skipped, stopped before it started, or ended before
+// its first step) lists them all as NOT_RUN with the reason, so a report shows what was not
+// checked; the listener sees the same result as the run.
+func TestStepsOfScenariosThatNeverRanAreListed(t *testing.T) {
+	steps := []scenario.Step{{ID: "a", Tool: "t", Pos: scenario.Pos{Line: 5}}, {ID: "b", Tool: "t", Pos: scenario.Pos{Line: 8}}}
+	cleanup := []scenario.Step{{ID: "c", Tool: "t", Pos: scenario.Pos{Line: 12}}}
+	scs := []*scenario.Scenario{
+		{Name: "fail", Steps: steps, Cleanup: cleanup},
+		{Name: "skipped", Skip: true, Steps: steps},
+		{Name: "queued", Steps: steps},
+	}
+	rec := &recorder{}
+	run := Run(context.Background(), scs, Options{Parallel: 1, FailFast: true}, blockingRun, rec)
+	for i, want := range []string{
+		"step a NOT_RUN (line 5); step b NOT_RUN (line 8); cleanup c NOT_RUN (line 12)",
+		"step a NOT_RUN (line 5); step b NOT_RUN (line 8)",
+		"step a NOT_RUN (line 5); step b NOT_RUN (line 8)",
+	} {
+		r := run.Results[i]
+		var got []string
+		for _, s := range r.Steps {
+			got = append(got, fmt.Sprintf("%s %s %s (line %d)", s.Phase, s.ID, s.Status, s.Line))
+			if !strings.HasPrefix(s.Message, "not run") {
+				t.Errorf("%s: step %s message %q", r.Name, s.ID, s.Message)
+			}
+		}
+		if strings.Join(got, "; ") != want {
+			t.Errorf("%s: steps %q, want %q", r.Name, strings.Join(got, "; "), want)
+		}
+	}
+	if m := run.Results[1].Steps[0].Message; m != "not run: skip: true" {
+		t.Errorf("skipped step message %q", m)
+	}
+	for _, r := range rec.finished {
+		if len(r.Steps) == 0 {
+			t.Errorf("listener got %s without its steps", r.Name)
+		}
+	}
+}

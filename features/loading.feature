@@ -80,3 +80,14 @@ Feature: Scenario files are loaded strictly
     When I run muster-test with "--sut builtin --config scenarios --scenario oauth-sso-detektion"
     Then the exit code is 2
     And the error output contains "did you mean \"oauth-sso-detection\"?"
+
+  Scenario: init writes a starter scenario that validates and passes
+    When I run muster-test with "init my-first"
+    Then the exit code is 0
+    And the output contains "my-first.yaml"
+    When I run muster-test with "validate my-first.yaml"
+    Then the exit code is 0
+    When I run muster-test with "--sut builtin --config my-first.yaml"
+    Then the exit code is 0
+    And the output matches "PASS\s+my-first"
+    And nothing of the run is left behind

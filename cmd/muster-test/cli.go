@@ -25,6 +25,8 @@ Usage:
   muster-test [flags]                  run the scenarios
   muster-test validate [flags] PATH... load and validate scenario files only
   muster-test list [flags]             list the scenarios (name, tags, steps)
+  muster-test schema                   print the JSON Schema of scenario files (for editors)
+  muster-test init NAME                write ./NAME.yaml, a commented starter scenario
   muster-test help [COMMAND]           this text, or one command's
   muster-test --version                the module version and VCS commit of this binary
   muster-test mock-idp --port N [--config FILE]
@@ -184,6 +186,10 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 			cmd, args = args[0], args[1:]
 		case "help":
 			return help(args[1:], stdout, stderr)
+		case "schema":
+			return runSchema(args[1:], stdout, stderr)
+		case "init":
+			return runInit(args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, versionText())
 			return runner.ExitOK

@@ -24,6 +24,10 @@ func help(args []string, stdout, stderr io.Writer) int {
 		return runCLI([]string{"--help"}, stdout, stderr)
 	case "validate", "list":
 		return runCLI([]string{cmd, "--help"}, stdout, stderr)
+	case "schema":
+		return runSchema([]string{"--help"}, stdout, stderr)
+	case "init":
+		return runInit([]string{"--help"}, stdout, stderr)
 	case "client":
 		return runClient([]string{"--help"}, stdout, stderr)
 	case "mock-idp":
@@ -31,7 +35,7 @@ func help(args []string, stdout, stderr io.Writer) int {
 	case "reference-sut", "reference-server":
 		return dispatch([]string{cmd, "serve", "--help"}, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "muster-test help: unknown command %q (commands: run, validate, list, client, mock-idp, reference-sut, reference-server)\n", cmd)
+		fmt.Fprintf(stderr, "muster-test help: unknown command %q (commands: run, validate, list, schema, init, client, mock-idp, reference-sut, reference-server)\n", cmd)
 		return runner.ExitUsage
 	}
 }

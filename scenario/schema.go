@@ -22,6 +22,8 @@ import (
 type schemaNeeds struct {
 	required []string
 	keys     map[string]map[string]any
+	// groupable: an entry with `concurrently` is a group, which needs an id only.
+	groupable bool
 }
 
 var stepNeeds = schemaNeeds{required: []string{"id", "tool", "expected"},
@@ -31,8 +33,9 @@ var schemaRequired = map[string]schemaNeeds{
 	"": {required: []string{"name", "steps"}, keys: map[string]map[string]any{"steps": {"minItems": 1}}},
 	// steps and the scenario's cleanup need id, tool and expected.success; a step's own
 	// cleanup items need a tool only.
-	"Scenario.steps":                      stepNeeds,
+	"Scenario.steps":                      {required: stepNeeds.required, keys: stepNeeds.keys, groupable: true},
 	"Scenario.cleanup":                    stepNeeds,
+	"Step.concurrently":                   stepNeeds,
 	"Step.cleanup":                        {required: []string{"tool"}},
 	"PreConfiguration.mock_oauth_servers": {required: []string{"name"}},
 	"PreConfiguration.mcp_servers":        {required: []string{"name"}},
@@ -140,15 +143,22 @@ func (g *schemaGen) needs(s map[string]any, holder string) map[string]any {
 		return s
 	}
 	g.used[holder] = true
-	w := map[string]any{"allOf": []any{s}, "required": n.required}
+	need := map[string]any{"required": n.required}
 	if len(n.keys) > 0 {
 		props := map[string]any{}
 		for k, frag := range n.keys {
 			props[k] = frag
 		}
-		w["properties"] = props
+		need["properties"] = props
 	}
-	return w
+	if !n.groupable {
+		need["allOf"] = []any{s}
+		return need
+	}
+	return map[string]any{"allOf": []any{s},
+		"if":   map[string]any{"required": []string{"concurrently"}},
+		"then": map[string]any{"required": []string{"id"}, "properties": map[string]any{"concurrently": map[string]any{"minItems": 1}}},
+		"else": need}
 }
 
 // ref defines a struct type once (the format's types are recursive: a step holds steps)

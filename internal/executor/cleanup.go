@@ -71,8 +71,16 @@ func (x *execution) notReached(ctx context.Context, steps []scenario.Step, last 
 	}
 	for i := range steps {
 		st := &steps[i]
-		x.emit(event.StepResult{ID: st.ID, Tool: st.Tool, Description: st.Description, Phase: event.PhaseStep,
+		tool := st.Tool
+		if st.IsGroup() {
+			tool = event.GroupTool
+		}
+		x.emit(event.StepResult{ID: st.ID, Tool: tool, Description: st.Description, Phase: event.PhaseStep,
 			Line: st.Pos.Line, Status: event.NotRun, Message: "not run: " + why})
+		for _, m := range st.Concurrently {
+			x.emit(event.StepResult{ID: m.ID, Tool: m.Tool, Description: m.Description, Phase: event.PhaseStep,
+				Line: m.Pos.Line, Status: event.NotRun, Message: "not run: " + why, Group: st.ID})
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ func TestGroupFailsWithItsFirstFailingStep(t *testing.T) {
 		{ID: "never", Tool: "echo", Expected: yes()},
 	}}
 	o := run(t, f, sc, nil)
-	if o.Status != event.Failed || statuses(o) != "g:FAILED ok:PASSED tolerated:FAILED bad:FAILED" {
+	if o.Status != event.Failed || statuses(o) != "g:FAILED ok:PASSED tolerated:FAILED bad:FAILED never:NOT_RUN" {
 		t.Fatalf("status %s, results %s", o.Status, statuses(o))
 	}
 	if !o.Steps[2].ContinuedOnFailure || o.Steps[3].ContinuedOnFailure {
@@ -95,6 +95,21 @@ func TestGroupFailsWithItsFirstFailingStep(t *testing.T) {
 	}
 	if !strings.Contains(o.Steps[0].Message, `group "g": step "bad"`) {
 		t.Errorf("group message %q should name the failing step", o.Steps[0].Message)
+	}
+}
+
+func TestGroupNeverReachedIsListedWithItsSteps(t *testing.T) {
+	f := newFake()
+	sc := &scenario.Scenario{Name: "g", Steps: []scenario.Step{
+		{ID: "first", Tool: "fail", Expected: yes()},
+		{ID: "g", Concurrently: []scenario.Step{{ID: "a", Tool: "echo", Expected: yes()}, {ID: "b", Tool: "echo", Expected: yes()}}},
+	}}
+	o := run(t, f, sc, nil)
+	if got := statuses(o); got != "first:FAILED g:NOT_RUN a:NOT_RUN b:NOT_RUN" {
+		t.Fatalf("results %s", got)
+	}
+	if o.Steps[1].Tool != event.GroupTool || o.Steps[2].Group != "g" {
+		t.Errorf("group not listed as one: %+v", o.Steps[1:])
 	}
 }
 

@@ -64,7 +64,7 @@ var WorldRoots = []string{"sut", "idp", "mcp", "ports", "tempdir", "self"}
 
 // worldFields are the fields a world template may name below each root that has them.
 var worldFields = map[string][]string{
-	"sut": {"port", "url"},
+	"sut": {"port", "url", "path"},
 	"idp": {"issuer_url", "jwks_url", "metadata_url", "port", "client_id", "client_secret"},
 	"mcp": {"url"},
 }

@@ -31,6 +31,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			return runMockIDP(args[1:], stdout, stderr)
 		case "client":
 			return runClient(args[1:], stdout, stderr)
+		case "conform":
+			return runConform(args[1:])
 		case "reference-server":
 			return refserver.Main(args[1:], stdout, stderr)
 		}

@@ -64,3 +64,6 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	return nil
 }
+
+// WriteFile writes a report file as the reporters do: whole or not at all.
+func WriteFile(path string, data []byte) error { return writeFileAtomic(path, data) }

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -89,6 +90,11 @@ func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectS
 		d.URL = fmt.Sprintf("http://127.0.0.1:%d/mcp", self["port"])
 	}
 	self["url"] = d.URL
+	// The endpoint's path lets a check send a raw request with a query string to whatever
+	// path the server's MCP endpoint has.
+	if u, err := url.Parse(d.URL); err == nil {
+		self["path"] = u.EscapedPath()
+	}
 	for _, a := range b.Command {
 		w, err := str(a)
 		if err != nil {

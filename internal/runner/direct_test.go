@@ -103,3 +103,20 @@ func TestDirectModeSUTArgsReachTheServer(t *testing.T) {
 		t.Fatalf("exit %d, want 1 with the step alice-cannot-export failing:\n%s", o.code, o.stdout)
 	}
 }
+
+// TestDirectSpecPath: {{ .sut.path }} is the path of the MCP endpoint, so that a check can
+// send a raw request (a query string, another method) to a server mounted anywhere.
+func TestDirectSpecPath(t *testing.T) {
+	for _, c := range []struct{ url, want string }{
+		{"http://127.0.0.1:1/api/v1/mcp", "/api/v1/mcp"},
+		{"http://127.0.0.1:1/mcp", "/mcp"},
+	} {
+		world := map[string]any{}
+		if _, err := directSpec(&scenario.SUT{URL: c.url}, nil, world); err != nil {
+			t.Fatal(err)
+		}
+		if got := world["sut"].(map[string]any)["path"]; got != c.want {
+			t.Errorf("%s: sut.path %v, want %s", c.url, got, c.want)
+		}
+	}
+}

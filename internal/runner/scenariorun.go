@@ -38,10 +38,31 @@ func Main(ctx context.Context, opts *Options) int {
 // starts children while it runs (see package reaper); at its end it kills what the run's
 // processes left behind that no scenario's teardown could attribute.
 func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
+	defer prepare(opts)()
+	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
+	return Run(ctx, opts, w.run, driver.Describe())
+}
+
+// RunLoaded runs scenarios loaded elsewhere (muster-test conform builds its own) against
+// the SUT the options choose and hands their events to l alone: the caller reports. The
+// run's process rules are those of MainWith.
+func RunLoaded(ctx context.Context, opts *Options, scs []*scenario.Scenario, l event.Listener) (event.Run, error) {
+	driver, err := ChooseDriver(opts.SUT)
+	if err != nil {
+		return event.Run{}, err
+	}
+	defer prepare(opts)()
+	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
+	return schedule.Run(ctx, scs, schedule.Options{Parallel: opts.Parallel,
+		Timeout: opts.Timeout, Info: event.RunInfo{SUT: driver.Describe()}}, w.run, l), nil
+}
+
+// prepare makes this process a child subreaper and sweeps the temp dirs of runners that
+// are gone; the function it returns kills what the run's processes left behind.
+func prepare(opts *Options) func() {
 	if err := reaper.Enable(); err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test: warning: cannot become a child subreaper; orphans of a SUT go to init:", err)
 	}
-	defer func() { reaper.KillAdopted(time.Now().Add(TeardownBudget)) }()
 	removed, err := tempdir.Sweep()
 	if len(removed) > 0 {
 		fmt.Fprintf(opts.Stderr, "muster-test: removed %d temp dir(s) of runners that no longer run: %s\n",
@@ -50,8 +71,7 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	if err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test: warning: removing temp dirs of runners that no longer run:", err)
 	}
-	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
-	return Run(ctx, opts, w.run, driver.Describe())
+	return func() { reaper.KillAdopted(time.Now().Add(TeardownBudget)) }
 }
 
 // Abandon is the exit at once, for a second signal: it kills the process group of every

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/executor"
@@ -148,8 +149,10 @@ func phaseList(ps []oauthclient.Phase) []any {
 
 // oauthDiscover sends one unauthenticated MCP request to the SUT and follows RFC 9728 and
 // RFC 8414 to its authorization server: the challenge, both documents as received with
-// the URLs they came from, and the problems found.
-func oauthDiscover(ctx context.Context, run *executor.Run, _ map[string]any) (map[string]any, error) {
+// the URLs they came from, and the problems found. With fail_on, success says whether
+// one of those problems was found instead, so that one step can judge one requirement
+// (muster-test conform's checks) whatever else is wrong.
+func oauthDiscover(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, err
@@ -168,9 +171,16 @@ func oauthDiscover(ctx context.Context, run *executor.Run, _ map[string]any) (ma
 		return nil, err
 	}
 	out["success"] = d.Fatal() == nil
+	failOn, judged := args["fail_on"].([]any)
+	if judged {
+		out["success"] = true
+	}
 	codes := make([]any, len(d.Problems))
 	for i, p := range d.Problems {
 		codes[i] = p.Code
+		if judged && slices.Contains(failOn, any(p.Code)) {
+			out["success"] = false
+		}
 	}
 	out["problem_codes"] = codes
 	return out, nil

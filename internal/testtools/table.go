@@ -98,6 +98,7 @@ var table = []executor.Tool{
 		Answer: []string{"success", "name", "subject", "token", "claims"}},
 		Run: mintToken},
 	{TestTool: scenario.TestTool{Name: "test_oauth_discover",
+		Args: []scenario.ToolArg{{Name: "fail_on", Kind: scenario.ArgList}},
 		Answer: []string{"success", "server_url", "status", "www_authenticate.raw", "www_authenticate.scheme",
 			"www_authenticate.resource_metadata", "www_authenticate.scope", "www_authenticate.error",
 			"www_authenticate.error_description", "www_authenticate.params", "www_authenticate.challenges",

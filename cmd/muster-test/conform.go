@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/child"
+	"github.com/muster-test/muster-test/internal/conform"
+	"github.com/muster-test/muster-test/internal/runner"
+)
+
+const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE) [flags]
+       muster-test conform --list
+
+Runs the catalogue of MCP authorization checks (each tied to the spec sentence it tests)
+against one MCP server and grades it: PASS, FAIL (a MUST not met), WARN (a SHOULD not met),
+N/A (with the reason), XFAIL (a failure the --baseline expects).
+
+Exit codes: 0 no MUST failed, 1 a MUST failed or a baseline entry is stale, 2 bad input
+(nothing was checked), 130/143 interrupted.
+
+Flags:
+`
+
+func runConform(args []string) int {
+	opts := conform.Options{Stdout: os.Stdout, Stderr: os.Stderr}
+	fs := flag.NewFlagSet("muster-test conform", flag.ContinueOnError)
+	var checks multiFlag
+	var list bool
+	var sutArgs string
+	fs.StringVar(&opts.URL, "sut-url", "", "the MCP endpoint of a running server (checks that need a token it trusts are N/A)")
+	fs.StringVar(&opts.ConfigFile, "config", "", "a scenario-style file with a sut block and mocks: the server is started for each check and trusts the mock IdP named idp")
+	fs.Var(&checks, "check", "run only this check (repeatable; see --list)")
+	fs.BoolVar(&list, "list", false, "print the catalogue: id, level, spec references; run nothing")
+	fs.StringVar(&opts.Baseline, "baseline", "", "YAML list of check ids known to fail: their failures are XFAIL; a listed check that passes fails the run")
+	fs.StringVar(&opts.WriteBaseline, "write-baseline", "", "write the ids of the checks that fail the run (without a baseline) to this file")
+	fs.StringVar(&opts.ReportDir, "report", "", "write the JSON report into this directory")
+	fs.StringVar(&opts.JUnitFile, "junit", "", "write a JUnit XML report to this file")
+	fs.BoolVar(&opts.NoColor, "no-color", false, "plain output (also when NO_COLOR is set or stdout is not a terminal)")
+	fs.BoolVar(&opts.Debug, "debug", false, "keep the MCP traffic and the server's log in the JSON report")
+	fs.IntVar(&opts.Parallel, "parallel", 0, "checks run at once (default: number of CPUs)")
+	fs.DurationVar(&opts.CheckTimeout, "check-timeout", 20*time.Second, "time limit of each check; a check that hangs fails and the rest still run")
+	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the server of --config may take to start")
+	fs.StringVar(&sutArgs, "sut-args", "", "extra arguments for the sut command of --config, split as a POSIX shell would")
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, conformUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return runner.ExitOK
+		}
+		return runner.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "muster-test conform: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return runner.ExitUsage
+	}
+	if list {
+		return conform.List(os.Stdout, os.Stderr)
+	}
+	var err error
+	if opts.SUTArgs, err = runner.SplitWords(sutArgs); err != nil {
+		fmt.Fprintln(os.Stderr, "muster-test conform: --sut-args:", err)
+		return runner.ExitUsage
+	}
+	opts.Checks = checks
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "muster-test conform: cannot find my own binary:", err)
+		return runner.ExitUsage
+	}
+	opts.Self, opts.Child = self, child.Binary(self)
+	ctx, stop := interruptible()
+	defer stop()
+	return conform.Main(ctx, opts)
+}

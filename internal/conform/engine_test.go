@@ -1,0 +1,134 @@
+package conform
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// conformRun runs conform in this process against a server and returns the result, the
+// exit code and what it printed.
+func conformRun(t *testing.T, opts Options) (*Result, int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	opts.Stdout, opts.Stderr, opts.NoColor = &out, &out, true
+	if opts.CheckTimeout == 0 {
+		opts.CheckTimeout = 20 * time.Second
+	}
+	res, code := Run(context.Background(), opts)
+	if res != nil {
+		writeSummary(&out, res, false)
+	}
+	return res, code, out.String()
+}
+
+func verdicts(res *Result) map[string]Verdict {
+	out := map[string]Verdict{}
+	for _, o := range res.Outcomes {
+		out[o.Check.ID] = o.Verdict
+	}
+	return out
+}
+
+// countingServer serves h and counts the requests it got.
+func countingServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestBadInputExits2BeforeAnyCheck: a URL nothing listens on, a server that answers a web
+// page, a baseline or --check naming no check, a config that does not load: a clear
+// message and exit 2, and no check was sent.
+func TestBadInputExits2BeforeAnyCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/mcp"
+	ln.Close()
+	html, htmlHits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<html><body>Welcome</body></html>")
+	})
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"unreachable", Options{URL: closed}, "cannot be reached"},
+		{"html", Options{URL: html.URL + "/mcp"}, "answered an MCP request with a web page"},
+		{"baseline names no check", Options{URL: html.URL + "/mcp", Baseline: write("b.yaml", "- prm-resource-match\n")}, `no check "prm-resource-match" (did you mean prm-resource-matches?)`},
+		{"baseline not a list", Options{URL: html.URL + "/mcp", Baseline: write("c.yaml", "a: b\n")}, "want a YAML list of check ids"},
+		{"check names no check", Options{URL: html.URL + "/mcp", Checks: []string{"nope"}}, `no check "nope"`},
+		{"neither target", Options{}, "give exactly one of --sut-url"},
+		{"both targets", Options{URL: html.URL, ConfigFile: "x.yaml"}, "give exactly one of --sut-url"},
+		{"not a URL", Options{URL: "127.0.0.1:1/mcp"}, "want the http(s) URL"},
+		{"config with steps", Options{ConfigFile: write("s.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nsteps: []\n")}, "a conform config has no steps"},
+		{"config without sut", Options{ConfigFile: write("n.yaml", "pre_configuration: {mock_oauth_servers: [{name: idp}]}\n")}, "no sut block"},
+		{"config with a bad key", Options{ConfigFile: write("k.yaml", "sut:\n  comand: [x]\n")}, "k.yaml:2:3"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := htmlHits.Load()
+			res, code, out := conformRun(t, c.opts)
+			if res != nil || code != 2 || !strings.Contains(out, c.want) {
+				t.Fatalf("exit %d, result %v, output:\n%s\nwant exit 2 and %q", code, res != nil, out, c.want)
+			}
+			if got := htmlHits.Load() - before; got > 1 {
+				t.Errorf("the server got %d requests; want the probe's one at most", got)
+			}
+		})
+	}
+}
+
+// TestHangingCheckIsCutAndTheRestRun: a server whose metadata never answers makes the
+// discovery check fail by its timeout; the other checks still run and get their verdicts.
+func TestHangingCheckIsCutAndTheRestRun(t *testing.T) {
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/.well-known/") {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer scope="x"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	start := time.Now()
+	res, code, out := conformRun(t, Options{URL: srv.URL + "/mcp", CheckTimeout: time.Second,
+		Checks: []string{"prm-discoverable", "unauthenticated-401", "challenge-scope"}})
+	if res == nil || code != 1 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	v := verdicts(res)
+	if v["prm-discoverable"] != Fail || v["unauthenticated-401"] != Pass || v["challenge-scope"] != Pass {
+		t.Fatalf("verdicts %v:\n%s", v, out)
+	}
+	for _, o := range res.Outcomes {
+		if o.Check.ID == "prm-discoverable" && !strings.Contains(o.Reason, "timed out") {
+			t.Errorf("prm-discoverable: reason %q, want the timeout", o.Reason)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s: the hanging check was not cut at its 1s timeout", d)
+	}
+}

@@ -1,0 +1,164 @@
+package conform
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// probeSteps is the one request sent before any check: a server that cannot be reached,
+// does not start, or answers an MCP request with a web page is bad input, not a verdict.
+const probeSteps = `
+steps:
+  - id: probe
+    tool: test_http_request
+    args: {method: POST, path: "{{ .sut.path }}", token: "", headers: {Accept: "application/json, text/event-stream"}, body: {jsonrpc: "2.0", id: 1, method: initialize, params: {protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {name: muster-test-conform, version: "1"}}}}
+    expected: {success: false}
+`
+
+// target is the server the checks run against: a URL (nothing started) or the sut block
+// and mocks of a config file (started per check).
+type target struct {
+	url    string
+	config *scenario.Scenario // nil with a URL
+	file   string
+}
+
+// describe names the target for the summary's first line.
+func (t *target) describe() string {
+	if t.config == nil {
+		return t.url
+	}
+	return "the server of " + t.file + " (started for each check)"
+}
+
+// loadConfig reads a config file: a scenario file without steps (the checks are the
+// steps) that has a sut block and, for the checks that mint tokens, a mock IdP named idp
+// the server trusts. The probe step is added to its text, so that the loader checks it
+// like any scenario and its diagnostics point at the user's lines.
+func loadConfig(file string) (*target, []scenario.Diagnostic, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		// The loader says where.
+		doc = nil
+	}
+	if _, ok := doc["steps"]; ok {
+		return nil, nil, fmt.Errorf("%s: a conform config has no steps: the checks are its steps", file)
+	}
+	text := strings.TrimRight(string(raw), "\n") + "\n"
+	if _, ok := doc["name"]; !ok {
+		text += "name: conform-probe\n"
+	}
+	text += probeSteps
+	sc, diags := testtools.Loader().Parse(file, []byte(text))
+	if scenario.Count(diags) > 0 || sc == nil {
+		return nil, diags, errors.New("the config file does not load")
+	}
+	if sc.SUT == nil {
+		return nil, nil, fmt.Errorf("%s: no sut block: say how to start the server (or use --sut-url for one that runs)", file)
+	}
+	return &target{config: sc, file: file}, diags, nil
+}
+
+// probe is the scenario that tries the target once.
+func (t *target) probe() (*scenario.Scenario, error) {
+	if t.config != nil {
+		return t.config, nil
+	}
+	sc, diags := testtools.Loader().Parse("probe", []byte("name: conform-probe\n"+probeSteps))
+	if scenario.Count(diags) > 0 {
+		return nil, fmt.Errorf("the probe does not load: %s", diags[0].String())
+	}
+	return sc, nil
+}
+
+// judgeProbe says why the probe's result makes the target unusable, or nil.
+func judgeProbe(url string, res event.ScenarioResult) error {
+	if len(res.Steps) == 0 {
+		return fmt.Errorf("the server did not start or cannot be reached: %s", res.Error)
+	}
+	st := res.Steps[0]
+	var answer struct {
+		Status  int               `json:"status_code"`
+		Headers map[string]string `json:"headers"`
+		Body    any               `json:"body"`
+	}
+	if err := json.Unmarshal([]byte(st.Response), &answer); err != nil || answer.Status == 0 {
+		why := firstLine(st.Message)
+		if why == "" {
+			why = firstLine(st.Response)
+		}
+		return fmt.Errorf("%s cannot be reached: %s", url, why)
+	}
+	ct := strings.ToLower(answer.Headers["Content-Type"])
+	if strings.Contains(ct, "text/html") {
+		return fmt.Errorf("%s answered an MCP request with a web page (%d, %s), not with MCP or an OAuth challenge: is this the MCP endpoint?",
+			url, answer.Status, answer.Headers["Content-Type"])
+	}
+	return nil
+}
+
+// scenarioFor is the check's scenario aimed at the target: with a config, its sut block
+// and its mocks (an IdP of the config replaces the check's of the same name, so the
+// check mints tokens at the one the server trusts).
+func (t *target) scenarioFor(c *Check) *scenario.Scenario {
+	sc := *c.Scenario
+	if t.config == nil {
+		return &sc
+	}
+	sc.SUT = t.config.SUT
+	pre := &scenario.PreConfiguration{}
+	if own := t.config.PreConfiguration; own != nil {
+		pre.MockOAuthServers = slices.Clone(own.MockOAuthServers)
+		pre.MCPServers = slices.Clone(own.MCPServers)
+	}
+	if chk := c.Scenario.PreConfiguration; chk != nil {
+		for _, idp := range chk.MockOAuthServers {
+			if !t.hasIdP(idp.Name) {
+				pre.MockOAuthServers = append(pre.MockOAuthServers, idp)
+			}
+		}
+		pre.MCPServers = append(pre.MCPServers, chk.MCPServers...)
+	}
+	sc.PreConfiguration = pre
+	return &sc
+}
+
+func (t *target) hasIdP(name string) bool {
+	if t.config == nil || t.config.PreConfiguration == nil {
+		return false
+	}
+	return slices.ContainsFunc(t.config.PreConfiguration.MockOAuthServers, func(m scenario.MockOAuthServer) bool { return m.Name == name })
+}
+
+// notApplicable says why a check cannot run against the target at all.
+func (t *target) notApplicable(c *Check) string {
+	if !c.needs(NeedsIdP) {
+		return ""
+	}
+	switch {
+	case t.config == nil:
+		return "needs a token the server trusts: run with --config so the server trusts the mock IdP"
+	case !t.hasIdP("idp"):
+		return "needs a token the server trusts: the config declares no mock IdP named idp for the server to trust"
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

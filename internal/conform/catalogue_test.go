@@ -6,6 +6,15 @@ import (
 	catalogue "github.com/muster-test/muster-test/conform"
 )
 
+func mustLoad(t *testing.T) *Catalogue {
+	t.Helper()
+	cat, err := Load(catalogue.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
 // TestCatalogueLoads: the embedded table and check files agree, and there are at least
 // 30 checks with a MUST among them.
 func TestCatalogueLoads(t *testing.T) {

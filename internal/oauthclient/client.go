@@ -217,6 +217,10 @@ func (c *Client) failed(d *Discovery, start int) *Result {
 	return &Result{Discovery: d, Phases: c.log.since(start)}
 }
 
+// FirstScope is the scope a client asks for after discovery d, by the MCP scope selection
+// strategy (the challenge's scope, else the metadata's scopes_supported); "" for none.
+func (c *Client) FirstScope(d *Discovery) string { return strings.Join(c.initialScopes(d), " ") }
+
 // initialScopes applies the MCP scope selection strategy unless Config.Scope is set.
 func (c *Client) initialScopes(d *Discovery) []string {
 	switch {

@@ -171,6 +171,7 @@ func oauthDiscover(ctx context.Context, run *executor.Run, args map[string]any) 
 		return nil, err
 	}
 	out["success"] = d.Fatal() == nil
+	out["scope"] = c.FirstScope(d)
 	failOn, judged := args["fail_on"].([]any)
 	if judged {
 		out["success"] = true

@@ -105,7 +105,7 @@ var table = []executor.Tool{
 			"protected_resource.url", "protected_resource.status", "protected_resource.content_type",
 			"protected_resource.raw", "protected_resource.document", "authorization_server.url",
 			"authorization_server.status", "authorization_server.content_type", "authorization_server.raw",
-			"authorization_server.document", "issuer", "problems", "problem_codes", "phases"}},
+			"authorization_server.document", "issuer", "scope", "problems", "problem_codes", "phases"}},
 		Run: oauthDiscover},
 	{TestTool: scenario.TestTool{Name: "test_oauth_login",
 		Args: []scenario.ToolArg{required(str("user")), str("scope"), str("client"), {Name: "resource", Kind: scenario.ArgBool}},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/refserver"
 )
@@ -35,7 +36,7 @@ func TestDirectSuiteCatchesEveryFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the direct-mode scenarios once per fault; skipped under -short")
 	}
-	bin := buildBinary(t)
+	bin := testbin.Build(t)
 	dir, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/refsut"
 )
 
@@ -23,7 +24,7 @@ func TestSuiteCatchesEveryFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole suite once per fault; skipped under -short")
 	}
-	bin := buildBinary(t)
+	bin := testbin.Build(t)
 	dir, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)
@@ -76,20 +77,6 @@ func allPass(t *testing.T, results []scenarioResult, files int) {
 			t.Errorf("scenario %s: %s without any fault: %s", r.Scenario.Name, r.Result, r.why())
 		}
 	}
-}
-
-// buildBinary builds muster-test once for all runs, with muster-test-child beside it as
-// users install them.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "muster-test")
 }
 
 type scenarioResult struct {

@@ -1,7 +1,6 @@
 package conform
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/refserver"
 )
 
@@ -44,18 +44,6 @@ var faultChecks = map[refserver.Fault][]string{
 		"invalid-token-challenge", "insufficient-scope-challenge"},
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "muster-test")
-}
-
 // shortfalls lists the checks that did not pass, in catalogue order.
 func shortfalls(res *Result) []string {
 	var out []string
@@ -74,7 +62,7 @@ func TestReferenceServerProof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the catalogue once per reference-server fault; skipped under -short")
 	}
-	bin := buildBinary(t)
+	bin := testbin.Build(t)
 	t.Run("healthy", func(t *testing.T) {
 		dir := t.TempDir()
 		cmd := exec.Command(bin, "conform", "--config", referenceConfig, "--no-color", "--report", dir,

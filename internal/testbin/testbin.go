@@ -1,0 +1,25 @@
+// Package testbin builds muster-test and muster-test-child for tests that run them as a
+// user does (test only; nothing in a product imports it).
+package testbin
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Build builds both commands into a temp dir of t and returns the path of muster-test;
+// muster-test-child lies beside it, so the runner starts children from it.
+func Build(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "muster-test")
+}

@@ -1,0 +1,92 @@
+package conform
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/muster-test/muster-test/refserver"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated traceability file")
+
+const traceFile = "../../docs/conform-traceability.md"
+
+// traceability renders requirement -> checks -> status: every requirement of the
+// catalogue with the checks that test it and how each is proven here (passes against the
+// healthy reference server, fails with the faults named), then the requirements no check
+// tests, untested or excluded, with the reason.
+func traceability(cat *Catalogue, faults map[refserver.Fault][]string) string {
+	caught := map[string][]string{}
+	for _, f := range refserver.AllFaults {
+		for _, id := range faults[f] {
+			caught[id] = append(caught[id], "`"+string(f)+"`")
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# Traceability of `muster-test conform`\n\n")
+	b.WriteString("Generated from `conform/catalogue.yaml` by `go test ./internal/conform -run TestTraceability -update`;\n")
+	b.WriteString("`TestTraceability` fails when this file is not current. Each requirement, the checks that\n")
+	b.WriteString("test it, and how each check is proven: every check runs against the healthy reference\n")
+	b.WriteString("server (`TestReferenceServerProof`), and the faults named make it fail there.\n\n")
+	b.WriteString("| requirement | level | spec | checks | status |\n|---|---|---|---|---|\n")
+	var order []string
+	byReq := map[string][]*Check{}
+	for _, c := range cat.Checks {
+		if _, ok := byReq[c.Requirement]; !ok {
+			order = append(order, c.Requirement)
+		}
+		byReq[c.Requirement] = append(byReq[c.Requirement], c)
+	}
+	for _, req := range order {
+		checks := byReq[req]
+		var ids, status, refs []string
+		for _, c := range checks {
+			ids = append(ids, "`"+c.ID+"`")
+			for _, r := range c.Refs {
+				if !slices.Contains(refs, r) {
+					refs = append(refs, r)
+				}
+			}
+			s := "tested, passes healthy; no reference-server fault breaks it"
+			if f := caught[c.ID]; len(f) > 0 {
+				s = "tested, passes healthy, fails with " + strings.Join(f, ", ")
+			}
+			status = append(status, fmt.Sprintf("`%s`: %s", c.ID, s))
+		}
+		links := make([]string, len(refs))
+		for i, r := range refs {
+			links[i] = fmt.Sprintf("[%d](%s)", i+1, r)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(req), checks[0].Level, strings.Join(links, " "),
+			strings.Join(ids, "<br>"), strings.Join(status, "<br>"))
+	}
+	b.WriteString("\n## Not covered\n\n| requirement | spec | status | reason |\n|---|---|---|---|\n")
+	for _, u := range cat.NotCovered {
+		links := make([]string, len(u.Refs))
+		for i, r := range u.Refs {
+			links[i] = fmt.Sprintf("[%d](%s)", i+1, r)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(u.Requirement), strings.Join(links, " "), u.Status, cell(u.Reason))
+	}
+	return b.String()
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// TestTraceability keeps the generated file current.
+func TestTraceability(t *testing.T) {
+	want := traceability(mustLoad(t), faultChecks)
+	if *update {
+		if err := os.WriteFile(traceFile, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(traceFile)
+	if err != nil || string(got) != want {
+		t.Fatalf("%s is not current (%v): run go test ./internal/conform -run TestTraceability -update", traceFile, err)
+	}
+}

@@ -14,11 +14,13 @@ test: lint
 demo: build
 	./$(BIN) --sut builtin --config scenarios
 
-# Component benchmarks of the mocks, the reference SUT and the reference server, then the
-# suite measured as users run it; prints the tables of BENCHMARKS.md.
+# Component benchmarks of the mocks, the reference SUT and the reference server, the conform
+# catalogue against the reference server, then the suite measured as users run it; prints
+# the tables of BENCHMARKS.md.
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... ./internal/oauthclient/... | tee $$tmp && \
+	$(GO) test -run '^$$' -bench Catalogue -benchtime 3x ./internal/conform/ | tee -a $$tmp && \
 	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run 'TestChildStartBenchmark|TestSuiteBenchmark' -v ./internal/benchsuite
 
 # The MCP conformance suite's client authorization scenarios against `muster-test client`.

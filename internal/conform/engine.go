@@ -60,6 +60,9 @@ type Result struct {
 	Outcomes []Outcome
 	Start    time.Time
 	Duration time.Duration
+	// Interrupted names the signal that stopped the run; its checks that did not finish
+	// are N/A, and the grade says so instead of grading.
+	Interrupted string
 }
 
 // Main runs the catalogue as the options say, prints the summary, writes the files and
@@ -157,6 +160,10 @@ func Run(ctx context.Context, opts Options) (*Result, int) {
 		}
 	}
 	out.Duration = time.Since(start)
+	var intr *runner.Interrupt
+	if errors.As(context.Cause(ctx), &intr) {
+		out.Interrupted = intr.Signal
+	}
 	return out, code
 }
 

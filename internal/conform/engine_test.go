@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/runner"
 )
 
 // conformRun runs conform in this process against a server and returns the result, the
@@ -130,5 +132,44 @@ func TestHangingCheckIsCutAndTheRestRun(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %s: the hanging check was not cut at its 1s timeout", d)
+	}
+}
+
+// TestInterruptStopsTheRun: a signal during the checks stops them; the run exits with the
+// signal's code and the summary says it was interrupted instead of grading.
+func TestInterruptStopsTheRun(t *testing.T) {
+	arrived := make(chan struct{}, 8)
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/.well-known/") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var out bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, Options{URL: srv.URL + "/mcp", Checks: []string{"prm-discoverable", "prm-json"},
+			CheckTimeout: time.Minute, Stdout: &out, Stderr: &out, NoColor: true})
+	}()
+	select { // the checks hang on the metadata until the interrupt
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no check asked for the metadata")
+	}
+	cancel(&runner.Interrupt{Signal: "SIGINT", Code: runner.ExitInterrupt})
+	select {
+	case code := <-done:
+		if code != runner.ExitInterrupt || !strings.Contains(out.String(), "INTERRUPTED by SIGINT: 2 of 2 checks did not finish") {
+			t.Fatalf("exit %d:\n%s", code, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run did not stop after the interrupt")
 	}
 }

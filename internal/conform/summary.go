@@ -42,6 +42,9 @@ func grade(res *Result) string {
 	applicable := m[Pass] + m[Fail] + m[XFail]
 	var b strings.Builder
 	switch {
+	case res.Interrupted != "":
+		fmt.Fprintf(&b, "INTERRUPTED by %s: %d of %d checks did not finish, no grade", res.Interrupted, notRun(res), len(res.Outcomes))
+		return b.String()
 	case m[Fail] > 0:
 		fmt.Fprintf(&b, "FAIL: %d of %d applicable MUSTs not met", m[Fail], applicable)
 	case m[XFail] > 0:
@@ -57,6 +60,16 @@ func grade(res *Result) string {
 		fmt.Fprintf(&b, "; %d stale baseline entr%s (the check passes: remove it)", stale, map[bool]string{true: "y", false: "ies"}[stale == 1])
 	}
 	return b.String()
+}
+
+func notRun(res *Result) int {
+	n := 0
+	for _, o := range res.Outcomes {
+		if o.Result != nil && o.Result.Status == event.Cancelled {
+			n++
+		}
+	}
+	return n
 }
 
 // writeSummary prints every check's verdict, the counts per level, the grade, and then

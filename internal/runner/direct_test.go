@@ -59,6 +59,26 @@ func TestDirectModeNeverReady(t *testing.T) {
 	}
 }
 
+// TestDirectModePortTakenIsRetried: a started server that finds the port the runner picked
+// for it taken by another process meanwhile (the race of any free-port pick) is started
+// again on new ports, and the result says so; the scenario passes.
+func TestDirectModePortTakenIsRetried(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "port-taken-once")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := SUTOptions{Self: muster, Command: []string{self, "--port", "{{ .sut.port }}"}}
+	driver, err := ChooseDriver(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
+	if o.code != ExitOK || !strings.Contains(o.stdout, "SUT start 1 failed and was retried on new ports") {
+		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	}
+}
+
 // TestDirectBlockSUTArgs: --sut-args are appended to the command a sut block starts (also
 // one from --sut-command), never to the scenario's own slice, and mean nothing for a
 // server that is only named by URL.

@@ -59,7 +59,8 @@ const fakePIDFileEnv = "MUSTER_TEST_FAKE_PIDFILE"
 
 // fakeSUT serves `serve --config-path DIR` like muster: modes "crash" (the tool `crash`
 // kills the process), "crash-orphan" (the same, leaving a child in a session of its own),
-// "never-ready" (never listens), "exit-early" (fails at start), "setsid-grandchild" (starts
+// "never-ready" (never listens), "exit-early" (fails at start), "port-taken-once" (its
+// first start in a directory finds its port taken; with --port it serves direct mode), "setsid-grandchild" (starts
 // a child in a session of its own, then serves), "freeze" (the tool `freeze` stops the
 // process with SIGSTOP).
 func fakeSUT(mode string, args []string) int {
@@ -70,23 +71,36 @@ func fakeSUT(mode string, args []string) int {
 	case "exit-early":
 		fmt.Fprintln(os.Stderr, "Error: failed to initialize application: simulated bad config")
 		return 1
-	}
-	var cfgDir string
-	for i, a := range args {
-		if a == "--config-path" && i+1 < len(args) {
-			cfgDir = args[i+1]
+	case "port-taken-once":
+		// The first start in a scenario's temp dir (its working directory) loses the race
+		// for its port, as a server does when another process took the port first.
+		if _, err := os.Stat("started-once"); err != nil {
+			_ = os.WriteFile("started-once", nil, 0o644)
+			fmt.Fprintln(os.Stderr, "listen tcp 127.0.0.1:1: bind: address already in use")
+			return 1
 		}
-	}
-	b, err := os.ReadFile(filepath.Join(cfgDir, "config.yaml"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
 	}
 	var cfg struct {
 		Aggregator struct{ Port int } `yaml:"aggregator"`
 	}
-	if err := yaml.Unmarshal(b, &cfg); err != nil {
-		return 1
+	var cfgDir string
+	for i, a := range args {
+		switch {
+		case a == "--config-path" && i+1 < len(args):
+			cfgDir = args[i+1]
+		case a == "--port" && i+1 < len(args): // direct mode: a command with a port
+			cfg.Aggregator.Port, _ = strconv.Atoi(args[i+1])
+		}
+	}
+	if cfgDir != "" {
+		b, err := os.ReadFile(filepath.Join(cfgDir, "config.yaml"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			return 1
+		}
 	}
 	if mode == "setsid-grandchild" {
 		// Leaves the SUT's process group and session: only its tag still ties it to the run.

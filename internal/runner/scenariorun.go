@@ -127,6 +127,9 @@ func ChooseDriver(o SUTOptions) (sut.Driver, error) {
 	}
 }
 
+// directStarts is how often a direct-mode SUT is started before a lost port race is an error.
+const directStarts = 3
+
 // scenarioRunner runs each scenario it is handed (by the scheduler's workers) from
 // environment to teardown; it holds what every scenario of the run shares.
 type scenarioRunner struct {
@@ -207,7 +210,8 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		spec.Trace = r.trace.add
 	}
 	r.values = r.env.World()
-	if b := directBlock(r.sc.SUT, r.w.opts.SUT); b != nil {
+	b := directBlock(r.sc.SUT, r.w.opts.SUT)
+	if b != nil {
 		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
 			return nil, err
 		}
@@ -223,6 +227,16 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		spec.Gateway = nil // a sut block's SUT says itself how it is protected
 	}
 	inst, err := r.w.driver.Start(ctx, spec)
+	// A started server's ports are in its command: after a lost race for one, resolve the
+	// block again on new ports and start it again, as the muster-shaped driver does.
+	for attempt := 1; b != nil && attempt < directStarts && errors.Is(err, sut.ErrPortTaken) && ctx.Err() == nil; attempt++ {
+		r.res.Notes = append(r.res.Notes, fmt.Sprintf("SUT start %d failed and was retried on new ports: %s",
+			attempt, strings.SplitN(err.Error(), "\n", 2)[0]))
+		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
+			return nil, err
+		}
+		inst, err = r.w.driver.Start(ctx, spec)
+	}
 	if inst != nil {
 		r.res.Timings.SUTStart, r.res.Timings.Ready = inst.StartDur, inst.ReadyDur
 	}

@@ -74,6 +74,10 @@ func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 	defer cancel()
 	if err := inst.waitDirectReady(ctx, d, u); err != nil {
 		inst.Stop()
+		if strings.Contains(inst.proc.log.String(), "address already in use") {
+			// The ports are in the command, which the runner resolved: it retries.
+			return nil, fmt.Errorf("%w: %v", ErrPortTaken, err)
+		}
 		return nil, err
 	}
 	inst.StartDur = time.Since(inst.started)

@@ -120,7 +120,7 @@ func (m *ServeDriver) Start(ctx context.Context, spec *Spec) (*Instance, error) 
 			return inst, nil
 		}
 		lastErr = err
-		if ctx.Err() != nil || !(errors.Is(err, errPortTaken) || errors.Is(err, errStalled)) {
+		if ctx.Err() != nil || !(errors.Is(err, ErrPortTaken) || errors.Is(err, errStalled)) {
 			break
 		}
 		why := strings.SplitN(err.Error(), "\n", 2)[0]
@@ -130,7 +130,9 @@ func (m *ServeDriver) Start(ctx context.Context, spec *Spec) (*Instance, error) 
 	return nil, lastErr
 }
 
-var errPortTaken = errors.New("the SUT's port was taken by another process")
+// ErrPortTaken is a start that failed because another process took the SUT's port
+// between the runner's pick and the SUT's bind; a new start on a new port may succeed.
+var ErrPortTaken = errors.New("the SUT's port was taken by another process")
 
 // startOnce starts one SUT process. note, when set, is written at the head of its log so
 // an earlier failed start stays visible.
@@ -172,7 +174,7 @@ func (m *ServeDriver) startOnce(ctx context.Context, spec *Spec, settle time.Dur
 	if err := inst.waitReady(ctx, settle); err != nil {
 		inst.Stop()
 		if strings.Contains(inst.proc.log.String(), "address already in use") {
-			return nil, fmt.Errorf("%w: %v", errPortTaken, err)
+			return nil, fmt.Errorf("%w: %v", ErrPortTaken, err)
 		}
 		return nil, err
 	}

@@ -35,7 +35,7 @@ Usage:
                                        run the reference SUT (a muster-compatible aggregator)
   muster-test client URL [flags]       log in to an OAuth-protected MCP server as its client
                                        and list (or --call) its tools (see help client)
-  muster-test conform (--sut-url URL | --config FILE) [flags]
+  muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster) [flags]
                                        grade an MCP server against cited MCP authorization
                                        checks (see conform --help; --list shows them)
   muster-test reference-server serve (--issuer URL | --with-as) [--port N] [--fault NAME]...

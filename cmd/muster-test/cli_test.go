@@ -35,6 +35,7 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"help", "validate"}, "Usage: muster-test validate"},
 		{[]string{"help", "list"}, "Usage: muster-test list"},
 		{[]string{"help", "client"}, "-client-id"},
+		{[]string{"help", "conform"}, "-write-baseline"},
 		{[]string{"client", "--help"}, "-client-id"},
 		{[]string{"help", "mock-idp"}, "usage: muster-test mock-idp"},
 		{[]string{"help", "reference-server"}, "-with-as"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/muster-test/muster-test/internal/runner"
 )
 
-const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE) [flags]
+const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster) [flags]
        muster-test conform --list
 
 Runs the catalogue of MCP authorization checks (each tied to the spec sentence it tests)
@@ -25,14 +26,18 @@ Exit codes: 0 no MUST failed, 1 a MUST failed or a baseline entry is stale, 2 ba
 Flags:
 `
 
-func runConform(args []string) int {
-	opts := conform.Options{Stdout: os.Stdout, Stderr: os.Stderr}
+func runConform(args []string, stdout, stderr io.Writer) int {
+	out := stoppable(stdout)
+	opts := conform.Options{Stdout: out, Stderr: stderr}
 	fs := flag.NewFlagSet("muster-test conform", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	var checks multiFlag
 	var list bool
 	var sutArgs string
 	fs.StringVar(&opts.URL, "sut-url", "", "the MCP endpoint of a running server (checks that need a token it trusts are N/A)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "a scenario-style file with a sut block and mocks: the server is started for each check and trusts the mock IdP named idp")
+	fs.StringVar(&opts.Gateway, "gateway", "", "run the gateway checks against a muster-shaped gateway started for each check: builtin (the reference SUT) or muster")
+	fs.StringVar(&opts.MusterBinary, "muster-binary", "", "the muster binary for --gateway muster (default: muster on PATH)")
 	fs.Var(&checks, "check", "run only this check (repeatable; see --list)")
 	fs.BoolVar(&list, "list", false, "print the catalogue: id, level, spec references; run nothing")
 	fs.StringVar(&opts.Baseline, "baseline", "", "YAML list of check ids known to fail: their failures are XFAIL; a listed check that passes fails the run")
@@ -44,37 +49,35 @@ func runConform(args []string) int {
 	fs.IntVar(&opts.Parallel, "parallel", 0, "checks run at once (default: number of CPUs)")
 	fs.DurationVar(&opts.CheckTimeout, "check-timeout", 20*time.Second, "time limit of each check; a check that hangs fails and the rest still run")
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the server of --config may take to start")
-	fs.StringVar(&sutArgs, "sut-args", "", "extra arguments for the sut command of --config, split as a POSIX shell would")
-	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, conformUsage)
-		fs.PrintDefaults()
-	}
+	fs.StringVar(&sutArgs, "sut-args", "", "extra arguments for the sut command of --config or the gateway's command line, split as a POSIX shell would")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, conformUsage, fs)
 			return runner.ExitOK
 		}
+		fmt.Fprintln(stderr, "muster-test conform:", err)
 		return runner.ExitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "muster-test conform: unexpected argument %q (see --help)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "muster-test conform: unexpected argument %q (see --help)\n", fs.Arg(0))
 		return runner.ExitUsage
 	}
 	if list {
-		return conform.List(os.Stdout, os.Stderr)
+		return conform.List(stdout, stderr)
 	}
 	var err error
 	if opts.SUTArgs, err = runner.SplitWords(sutArgs); err != nil {
-		fmt.Fprintln(os.Stderr, "muster-test conform: --sut-args:", err)
+		fmt.Fprintln(stderr, "muster-test conform: --sut-args:", err)
 		return runner.ExitUsage
 	}
 	opts.Checks = checks
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "muster-test conform: cannot find my own binary:", err)
+		fmt.Fprintln(stderr, "muster-test conform: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
 	opts.Self, opts.Child = self, child.Binary(self)
-	ctx, stop := interruptible()
+	ctx, stop := interruptible(out)
 	defer stop()
 	return conform.Main(ctx, opts)
 }

@@ -32,7 +32,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		case "client":
 			return runClient(args[1:], stdout, stderr)
 		case "conform":
-			return runConform(args[1:])
+			return runConform(args[1:], stdout, stderr)
 		case "reference-server":
 			return refserver.Main(args[1:], stdout, stderr)
 		}

@@ -30,9 +30,15 @@ const (
 
 var levels = []Level{Must, Should, May}
 
-// NeedsIdP marks a check that mints tokens at the mock IdP "idp", which the server must
-// trust: only a --config run can give that.
-const NeedsIdP = "idp"
+// What a check needs of its target.
+const (
+	// NeedsIdP marks a check that mints tokens at the mock IdP "idp", which the server
+	// must trust: only a --config run can give that.
+	NeedsIdP = "idp"
+	// NeedsGateway marks a check of a muster-shaped gateway (its own mock upstreams, no
+	// sut block): it runs with --gateway only, and the server checks do not.
+	NeedsGateway = "gateway"
+)
 
 // setupPrefix starts the id of a step that only prepares a check; its failure makes the
 // check N/A rather than failed.
@@ -130,8 +136,8 @@ func (c *Check) valid() error {
 		}
 	}
 	for _, n := range c.Needs {
-		if n != NeedsIdP {
-			return fmt.Errorf("needs %q: only %q is known", n, NeedsIdP)
+		if n != NeedsIdP && n != NeedsGateway {
+			return fmt.Errorf("needs %q: want %q or %q", n, NeedsIdP, NeedsGateway)
 		}
 	}
 	return nil

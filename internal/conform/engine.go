@@ -40,18 +40,21 @@ type Outcome struct {
 // Options are a conform run's flags.
 type Options struct {
 	URL, ConfigFile string
-	Checks          []string // --check: only these
-	Baseline        string
-	WriteBaseline   string
-	ReportDir       string
-	JUnitFile       string
-	NoColor, Debug  bool
-	Parallel        int
-	CheckTimeout    time.Duration // each check's limit
-	ReadyTimeout    time.Duration
-	SUTArgs         []string // appended to the config's sut command (tests inject faults)
-	Self, Child     string   // this binary and the slim child binary, as for a run
-	Stdout, Stderr  io.Writer
+	// Gateway runs the gateway checks against a muster-shaped SUT: builtin (the reference
+	// SUT) or muster (MusterBinary, else muster on PATH).
+	Gateway, MusterBinary string
+	Checks                []string // --check: only these
+	Baseline              string
+	WriteBaseline         string
+	ReportDir             string
+	JUnitFile             string
+	NoColor, Debug        bool
+	Parallel              int
+	CheckTimeout          time.Duration // each check's limit
+	ReadyTimeout          time.Duration
+	SUTArgs               []string // appended to the config's sut command (tests inject faults)
+	Self, Child           string   // this binary and the slim child binary, as for a run
+	Stdout, Stderr        io.Writer
 }
 
 // Result is a finished conform run.
@@ -189,9 +192,20 @@ func (cat *Catalogue) selected(ids []string) ([]*Check, error) {
 }
 
 func (opts *Options) target() (*target, error) {
+	given := 0
+	for _, v := range []string{opts.URL, opts.ConfigFile, opts.Gateway} {
+		if v != "" {
+			given++
+		}
+	}
 	switch {
-	case (opts.URL == "") == (opts.ConfigFile == ""):
-		return nil, errors.New("give exactly one of --sut-url URL (a running server) and --config FILE (a sut block and mocks: the server is started for each check)")
+	case given != 1:
+		return nil, errors.New("give exactly one of --sut-url URL (a running server), --config FILE (a sut block and mocks: the server is started for each check) and --gateway builtin|muster (a muster-shaped gateway)")
+	case opts.Gateway != "":
+		if opts.Gateway != "builtin" && opts.Gateway != "muster" {
+			return nil, fmt.Errorf("--gateway %q: want builtin (the reference SUT) or muster", opts.Gateway)
+		}
+		return &target{gateway: opts.Gateway}, nil
 	case opts.URL != "":
 		if !strings.HasPrefix(opts.URL, "http://") && !strings.HasPrefix(opts.URL, "https://") {
 			return nil, fmt.Errorf("--sut-url %q: want the http(s) URL of the MCP endpoint", opts.URL)
@@ -206,9 +220,14 @@ func (opts *Options) target() (*target, error) {
 }
 
 func (opts *Options) runnerOptions(t *target) *runner.Options {
+	kind := "builtin"
+	if t.gateway != "" {
+		kind = t.gateway
+	}
 	return &runner.Options{Parallel: opts.Parallel, ReadyTimeout: opts.ReadyTimeout, Debug: opts.Debug,
 		Stdout: opts.Stdout, Stderr: opts.Stderr,
-		SUT: runner.SUTOptions{Kind: "builtin", URL: t.url, Args: opts.SUTArgs, Self: opts.Self, Child: opts.Child}}
+		SUT: runner.SUTOptions{Kind: kind, URL: t.url, Args: opts.SUTArgs, Self: opts.Self, Child: opts.Child,
+			MusterBinary: opts.MusterBinary}}
 }
 
 // judge turns a check's scenario result into its verdict. A failing setup- step means

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 // conformRun runs conform in this process against a server and returns the result, the
@@ -87,6 +88,8 @@ func TestBadInputExits2BeforeAnyCheck(t *testing.T) {
 		{"neither target", Options{}, "give exactly one of --sut-url"},
 		{"both targets", Options{URL: html.URL, ConfigFile: "x.yaml"}, "give exactly one of --sut-url"},
 		{"not a URL", Options{URL: "127.0.0.1:1/mcp"}, "want the http(s) URL"},
+		{"gateway and URL", Options{URL: html.URL, Gateway: "builtin"}, "give exactly one of --sut-url"},
+		{"unknown gateway", Options{Gateway: "nginx"}, `--gateway "nginx": want builtin`},
 		{"config with steps", Options{ConfigFile: write("s.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nsteps: []\n")}, "a conform config has no steps"},
 		{"config without sut", Options{ConfigFile: write("n.yaml", "pre_configuration: {mock_oauth_servers: [{name: idp}]}\n")}, "no sut block"},
 		{"config with a bad key", Options{ConfigFile: write("k.yaml", "sut:\n  comand: [x]\n")}, "k.yaml:2:3"},
@@ -171,5 +174,33 @@ func TestInterruptStopsTheRun(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the run did not stop after the interrupt")
+	}
+}
+
+// TestNotApplicable: each check says why it cannot run against a target of the wrong kind
+// or without the trusted IdP it needs, and runs where it can.
+func TestNotApplicable(t *testing.T) {
+	cat := mustLoad(t)
+	server, minting, gateway := cat.Find("prm-json"), cat.Find("token-expired-refused"), cat.Find("gateway-state-opaque")
+	cfg := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Name: "idp"}}}}
+	other := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Name: "main"}}}}
+	for _, c := range []struct {
+		name  string
+		t     *target
+		check *Check
+		want  string
+	}{
+		{"server check, URL", &target{url: "http://127.0.0.1:1/mcp"}, server, ""},
+		{"minting check, URL", &target{url: "http://127.0.0.1:1/mcp"}, minting, "run with --config"},
+		{"minting check, config", &target{config: cfg}, minting, ""},
+		{"minting check, config without idp", &target{config: other}, minting, "no mock IdP named idp"},
+		{"gateway check, URL", &target{url: "http://127.0.0.1:1/mcp"}, gateway, "run with --gateway"},
+		{"gateway check, gateway", &target{gateway: "builtin"}, gateway, ""},
+		{"server check, gateway", &target{gateway: "builtin"}, server, "a server check"},
+	} {
+		got := c.t.notApplicable(c.check)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refsut"
 )
 
 // referenceConfig starts the reference protected server for each check, trusting the
@@ -44,15 +45,48 @@ var faultChecks = map[refserver.Fault][]string{
 		"invalid-token-challenge", "insufficient-scope-challenge"},
 }
 
-// shortfalls lists the checks that did not pass, in catalogue order.
+// gatewayPredicted is what the reference SUT fails today: it copies a January 2026 muster
+// design, where the gateway does not authenticate its clients and the session id travels
+// inside the OAuth state.
+var gatewayPredicted = []string{"gateway-session-id-not-credential", "gateway-state-opaque", "gateway-login-csrf"}
+
+// gatewayFaultChecks is faultChecks for the reference SUT's faults and the gateway checks.
+// Refresh, single flight, _meta and logout are behaviours of muster's contract, not
+// requirements of the spec: the built-in suite catches them.
+var gatewayFaultChecks = map[refsut.Fault][]string{
+	refsut.FaultSkipPKCE:              {"gateway-pkce-s256"},
+	refsut.FaultSkipStateCheck:        {"gateway-callback-state-checked"},
+	refsut.FaultSharedTokens:          {"gateway-login-per-session"},
+	refsut.FaultNoRefresh:             {},
+	refsut.FaultNoSingleFlight:        {},
+	refsut.FaultNoMeta:                {},
+	refsut.FaultIgnoreCallbackError:   {},
+	refsut.FaultStaleToolsAfterLogout: {},
+}
+
+// shortfalls lists the checks that failed or warned, sorted.
 func shortfalls(res *Result) []string {
 	var out []string
 	for _, o := range res.Outcomes {
-		if o.Verdict != Pass {
+		if o.Verdict == Fail || o.Verdict == Warn {
 			out = append(out, o.Check.ID)
 		}
 	}
+	slices.Sort(out)
 	return out
+}
+
+// assertShortfalls runs conform and holds what failed or warned to want (any order).
+func assertShortfalls(t *testing.T, opts Options, want []string) {
+	t.Helper()
+	res, code, out := conformRun(t, opts)
+	if res == nil {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	want = slices.Sorted(slices.Values(want))
+	if got := shortfalls(res); !slices.Equal(got, want) {
+		t.Errorf("failed or warned %v\nwant %v\n%s", got, want, out)
+	}
 }
 
 // TestReferenceServerProof: run as a user runs it, the whole catalogue passes every MUST
@@ -88,10 +122,11 @@ func TestReferenceServerProof(t *testing.T) {
 		}
 		var short []string
 		for _, c := range doc.Checks {
-			if c.Level == Must && c.Verdict != Pass {
-				t.Errorf("MUST %s: %s", c.ID, c.Verdict)
+			gateway := strings.HasPrefix(c.ID, "gateway-")
+			if c.Level == Must && !gateway && c.Verdict != Pass || gateway && c.Verdict != NA {
+				t.Errorf("%s %s: %s", c.Level, c.ID, c.Verdict)
 			}
-			if c.Verdict != Pass {
+			if c.Verdict == Fail || c.Verdict == Warn {
 				short = append(short, c.ID)
 			}
 		}
@@ -108,21 +143,33 @@ func TestReferenceServerProof(t *testing.T) {
 			if !ok {
 				t.Fatalf("fault %s is not in faultChecks: name the checks meant to catch it (or none)", f)
 			}
-			want = append(slices.Clone(want), healthyShortfalls...)
-			res, code, out := conformRun(t, Options{ConfigFile: referenceConfig, Self: bin,
-				SUTArgs: []string{"--fault", string(f)}, ReadyTimeout: 30 * time.Second})
-			if res == nil {
-				t.Fatalf("exit %d:\n%s", code, out)
+			assertShortfalls(t, Options{ConfigFile: referenceConfig, Self: bin, SUTArgs: []string{"--fault", string(f)},
+				ReadyTimeout: 30 * time.Second}, append(slices.Clone(want), healthyShortfalls...))
+		})
+	}
+}
+
+// TestReferenceSUTGatewayProof: the gateway checks against the reference SUT in its
+// muster-compatible default mode fail exactly as predicted (a session id is a credential
+// there, the state carries it readably, a login completed by another user agent lands in
+// the session), and each of its faults that breaks a requirement fails exactly the check
+// written for it.
+func TestReferenceSUTGatewayProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gateway checks once per reference-SUT fault; skipped under -short")
+	}
+	bin := testbin.Build(t)
+	t.Run("default", func(t *testing.T) {
+		assertShortfalls(t, Options{Gateway: "builtin", Self: bin, ReadyTimeout: 30 * time.Second}, gatewayPredicted)
+	})
+	for _, f := range refsut.AllFaults {
+		t.Run(string(f), func(t *testing.T) {
+			want, ok := gatewayFaultChecks[f]
+			if !ok {
+				t.Fatalf("fault %s is not in gatewayFaultChecks: name the checks meant to catch it (or none)", f)
 			}
-			got := shortfalls(res)
-			slices.Sort(got)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("fault %s: not passed %v\nwant %v\n%s", f, got, want, out)
-			}
-			if wantCode := map[bool]int{true: 1, false: 0}[len(want) > len(healthyShortfalls)]; code != wantCode {
-				t.Errorf("exit %d, want %d", code, wantCode)
-			}
+			assertShortfalls(t, Options{Gateway: "builtin", Self: bin, SUTArgs: []string{"--fault", string(f)},
+				ReadyTimeout: 30 * time.Second}, append(slices.Clone(want), gatewayPredicted...))
 		})
 	}
 }

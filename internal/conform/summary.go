@@ -116,10 +116,33 @@ func writeSummary(w io.Writer, res *Result, color bool) {
 		}
 		if st := failedStep(o.Result); st != nil {
 			fmt.Fprintf(w, "  sent:        %s %s\n", st.Tool, clip(compact(st.Args), maxShown))
-			fmt.Fprintf(w, "  got:         %s\n", clip(oneLine(st.Response), maxShown))
+			fmt.Fprintf(w, "  got:         %s\n", clip(oneLine(answer(st.Response)), maxShown))
 		}
-		fmt.Fprintf(w, "  why:         %s\n", clip(oneLine(o.Reason), maxShown))
+		fmt.Fprintf(w, "  why:         %s\n", clip(oneLine(o.Reason), maxShown/3))
 	}
+}
+
+// telling are the fields of a test tool's answer that say most about a refusal, shown
+// first so that the clipped line keeps them.
+var telling = []string{"status_code", "www_authenticate", "exit_code", "stdout", "stderr", "problem_codes", "error"}
+
+// answer puts an answer's telling fields before the rest; other text stays as it is.
+func answer(resp string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(resp), &m) != nil {
+		return resp
+	}
+	var parts []string
+	for _, k := range telling {
+		if v, ok := m[k]; ok {
+			parts = append(parts, k+"="+compact(v))
+			delete(m, k)
+		}
+	}
+	if len(parts) == 0 {
+		return resp
+	}
+	return strings.Join(parts, " ") + " " + compact(m)
 }
 
 func failedStep(r *event.ScenarioResult) *event.StepResult {
@@ -129,12 +152,15 @@ func failedStep(r *event.ScenarioResult) *event.StepResult {
 	return r.FailedStep()
 }
 
+// compact is v as one line of JSON, with & < > as they are (URLs are common here).
 func compact(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -17,28 +17,36 @@ import (
 
 // probeSteps is the one request sent before any check: a server that cannot be reached,
 // does not start, or answers an MCP request with a web page is bad input, not a verdict.
+// %s is the endpoint's path: {{ .sut.path }} in direct mode, /mcp for a gateway.
 const probeSteps = `
 steps:
   - id: probe
     tool: test_http_request
-    args: {method: POST, path: "{{ .sut.path }}", token: "", headers: {Accept: "application/json, text/event-stream"}, body: {jsonrpc: "2.0", id: 1, method: initialize, params: {protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {name: muster-test-conform, version: "1"}}}}
+    args: {method: POST, path: "%s", token: "", headers: {Accept: "application/json, text/event-stream"}, body: {jsonrpc: "2.0", id: 1, method: initialize, params: {protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {name: muster-test-conform, version: "1"}}}}
     expected: {success: false}
 `
 
-// target is the server the checks run against: a URL (nothing started) or the sut block
-// and mocks of a config file (started per check).
+// target is what the checks run against: a server at a URL (nothing started), the sut
+// block and mocks of a config file (started per check), or a muster-shaped gateway that
+// the runner configures and starts per check (gateway: builtin or muster).
 type target struct {
-	url    string
-	config *scenario.Scenario // nil with a URL
-	file   string
+	url     string
+	config  *scenario.Scenario // set with a config file
+	file    string
+	gateway string
 }
 
 // describe names the target for the summary's first line.
 func (t *target) describe() string {
-	if t.config == nil {
-		return t.url
+	switch {
+	case t.gateway == "builtin":
+		return "the reference SUT, a muster-compatible gateway (started for each check)"
+	case t.gateway != "":
+		return "muster, as a gateway (started for each check)"
+	case t.config != nil:
+		return "the server of " + t.file + " (started for each check)"
 	}
-	return "the server of " + t.file + " (started for each check)"
+	return t.url
 }
 
 // loadConfig reads a config file: a scenario file without steps (the checks are the
@@ -62,7 +70,7 @@ func loadConfig(file string) (*target, []scenario.Diagnostic, error) {
 	if _, ok := doc["name"]; !ok {
 		text += "name: conform-probe\n"
 	}
-	text += probeSteps
+	text += fmt.Sprintf(probeSteps, "{{ .sut.path }}")
 	sc, diags := testtools.Loader().Parse(file, []byte(text))
 	if scenario.Count(diags) > 0 || sc == nil {
 		return nil, diags, errors.New("the config file does not load")
@@ -78,7 +86,11 @@ func (t *target) probe() (*scenario.Scenario, error) {
 	if t.config != nil {
 		return t.config, nil
 	}
-	sc, diags := testtools.Loader().Parse("probe", []byte("name: conform-probe\n"+probeSteps))
+	path := "{{ .sut.path }}"
+	if t.gateway != "" {
+		path = "/mcp"
+	}
+	sc, diags := testtools.Loader().Parse("probe", []byte("name: conform-probe\n"+fmt.Sprintf(probeSteps, path)))
 	if scenario.Count(diags) > 0 {
 		return nil, fmt.Errorf("the probe does not load: %s", diags[0].String())
 	}
@@ -116,7 +128,7 @@ func judgeProbe(url string, res event.ScenarioResult) error {
 // check mints tokens at the one the server trusts).
 func (t *target) scenarioFor(c *Check) *scenario.Scenario {
 	sc := *c.Scenario
-	if t.config == nil {
+	if t.config == nil || c.needs(NeedsGateway) {
 		return &sc
 	}
 	sc.SUT = t.config.SUT
@@ -146,7 +158,12 @@ func (t *target) hasIdP(name string) bool {
 
 // notApplicable says why a check cannot run against the target at all.
 func (t *target) notApplicable(c *Check) string {
-	if !c.needs(NeedsIdP) {
+	switch {
+	case c.needs(NeedsGateway) && t.gateway == "":
+		return "a gateway check (a muster-shaped SUT with its own mock upstreams): run with --gateway builtin or --gateway muster"
+	case !c.needs(NeedsGateway) && t.gateway != "":
+		return "a server check: run with --sut-url or --config"
+	case !c.needs(NeedsIdP):
 		return ""
 	}
 	switch {

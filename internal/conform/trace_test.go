@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refsut"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated traceability file")
@@ -19,19 +20,25 @@ const traceFile = "../../docs/conform-traceability.md"
 // catalogue with the checks that test it and how each is proven here (passes against the
 // healthy reference server, fails with the faults named), then the requirements no check
 // tests, untested or excluded, with the reason.
-func traceability(cat *Catalogue, faults map[refserver.Fault][]string) string {
+func traceability(cat *Catalogue) string {
 	caught := map[string][]string{}
 	for _, f := range refserver.AllFaults {
-		for _, id := range faults[f] {
-			caught[id] = append(caught[id], "`"+string(f)+"`")
+		for _, id := range faultChecks[f] {
+			caught[id] = append(caught[id], "`"+string(f)+"` (reference server)")
+		}
+	}
+	for _, f := range refsut.AllFaults {
+		for _, id := range gatewayFaultChecks[f] {
+			caught[id] = append(caught[id], "`"+string(f)+"` (reference SUT)")
 		}
 	}
 	var b strings.Builder
 	b.WriteString("# Traceability of `muster-test conform`\n\n")
 	b.WriteString("Generated from `conform/catalogue.yaml` by `go test ./internal/conform -run TestTraceability -update`;\n")
 	b.WriteString("`TestTraceability` fails when this file is not current. Each requirement, the checks that\n")
-	b.WriteString("test it, and how each check is proven: every check runs against the healthy reference\n")
-	b.WriteString("server (`TestReferenceServerProof`), and the faults named make it fail there.\n\n")
+	b.WriteString("test it, and how each check is proven: the server checks run against the healthy reference\n")
+	b.WriteString("server (`TestReferenceServerProof`), the gateway checks against the reference SUT\n")
+	b.WriteString("(`TestReferenceSUTGatewayProof`), and the faults named make them fail there.\n\n")
 	b.WriteString("| requirement | level | spec | checks | status |\n|---|---|---|---|---|\n")
 	var order []string
 	byReq := map[string][]*Check{}
@@ -51,9 +58,12 @@ func traceability(cat *Catalogue, faults map[refserver.Fault][]string) string {
 					refs = append(refs, r)
 				}
 			}
-			s := "tested, passes healthy; no reference-server fault breaks it"
+			s := "tested, passes healthy; no fault breaks it"
+			if slices.Contains(gatewayPredicted, c.ID) {
+				s = "tested, fails against the reference SUT's default mode (predicted)"
+			}
 			if f := caught[c.ID]; len(f) > 0 {
-				s = "tested, passes healthy, fails with " + strings.Join(f, ", ")
+				s += "; fails with " + strings.Join(f, ", ")
 			}
 			status = append(status, fmt.Sprintf("`%s`: %s", c.ID, s))
 		}
@@ -79,7 +89,7 @@ func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // TestTraceability keeps the generated file current.
 func TestTraceability(t *testing.T) {
-	want := traceability(mustLoad(t), faultChecks)
+	want := traceability(mustLoad(t))
 	if *update {
 		if err := os.WriteFile(traceFile, []byte(want), 0o644); err != nil {
 			t.Fatal(err)

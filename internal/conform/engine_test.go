@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -182,8 +183,8 @@ func TestInterruptStopsTheRun(t *testing.T) {
 func TestNotApplicable(t *testing.T) {
 	cat := mustLoad(t)
 	server, minting, gateway := cat.Find("prm-json"), cat.Find("token-expired-refused"), cat.Find("gateway-state-opaque")
-	cfg := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Name: "idp"}}}}
-	other := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Name: "main"}}}}
+	cfg := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Config: idp.Config{Name: "idp"}}}}}
+	other := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Config: idp.Config{Name: "main"}}}}}
 	for _, c := range []struct {
 		name  string
 		t     *target

@@ -91,3 +91,25 @@ Feature: Scenario files are loaded strictly
     Then the exit code is 0
     And the output matches "PASS\s+my-first"
     And nothing of the run is left behind
+
+  Scenario: A protocol revision muster-test does not speak is a load error listing the valid ones
+    Given a scenario file "scenarios/old.yaml":
+      """
+      name: old
+      sut:
+        command: ["./server", "--port", "{{ .sut.port }}"]
+        protocol: "2024-11-05"
+      steps:
+        - id: call
+          tool: echo
+          expected: {success: true}
+      """
+    When I run muster-test with "validate scenarios"
+    Then the exit code is 2
+    And the error output contains "scenarios/old.yaml:4:13: sut.protocol: \"2024-11-05\" is not an MCP protocol revision muster-test speaks (valid: 2026-07-28, 2025-11-25, 2025-06-18)"
+
+  Scenario: --protocol with a revision muster-test does not speak exits 2 before anything starts
+    When I run muster-test with "--sut builtin --protocol 2025-03-26"
+    Then the exit code is 2
+    And the error output contains "--protocol: \"2025-03-26\" is not an MCP protocol revision muster-test speaks (valid: 2026-07-28, 2025-11-25, 2025-06-18)"
+    And nothing of the run is left behind

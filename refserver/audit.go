@@ -16,6 +16,8 @@ type AuditRecord struct {
 	Tool     string    `json:"tool"`
 	Decision string    `json:"decision"` // "allow" or "deny"
 	Reason   string    `json:"reason"`
+	// Protocol is the MCP-Protocol-Version the call was sent with (none: absent).
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // Decisions of an AuditRecord.

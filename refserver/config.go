@@ -48,6 +48,12 @@ type Config struct {
 	MockClock bool
 	// Now is the clock for token lifetimes with Issuer (default time.Now).
 	Now func() time.Time
+	// SelfSignedTLS serves https with a certificate for 127.0.0.1 and localhost from a
+	// throw-away CA made at start (CACertPEM), so a test can trust exactly this server.
+	SelfSignedTLS bool
+	// WriteCA, with SelfSignedTLS, is where the CA's PEM is written before the server
+	// listens: a client started later reads it from there.
+	WriteCA string
 }
 
 // Policy is the server's access policy: the config file (YAML, or JSON, which YAML reads).

@@ -81,7 +81,7 @@ func (s *Server) decide(r *http.Request, req *request) *refusal {
 		return ref
 	}
 	rec := AuditRecord{Time: time.Now().UTC(), Subject: req.caller.Subject, Tenant: req.tenant,
-		Tool: req.tool, Decision: DecisionAllow, Reason: reason}
+		Tool: req.tool, Decision: DecisionAllow, Reason: reason, Protocol: r.Header.Get(mcp.HeaderProtocolVersion)}
 	if ref != nil || req.denied {
 		rec.Decision = DecisionDeny
 	}

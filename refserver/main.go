@@ -16,8 +16,9 @@ import (
 
 const usage = `usage: muster-test reference-server serve (--issuer URL | --with-as) [flags]
 
-An MCP resource server (streamable HTTP on http://127.0.0.1:PORT/mcp) that trusts one
-mock IdP, with per-tenant tools, a scope-gated admin tool and an audit log.
+An MCP resource server (streamable HTTP on http://127.0.0.1:PORT/mcp, or https with
+--tls-self-signed) that trusts one mock IdP, with per-tenant tools, a scope-gated admin
+tool and an audit log. It speaks MCP 2026-07-28 (stateless), 2025-11-25 and 2025-06-18.
 
 Flags:
 `
@@ -82,6 +83,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "secret of --client-id")
 	config := fs.String("config", "", "policy file (YAML or JSON): tenants and their tools, scopes, users of --with-as")
 	fs.StringVar(&cfg.AuditFile, "audit", "", "append one JSON line per tools/call (allowed or denied) to this file")
+	fs.BoolVar(&cfg.SelfSignedTLS, "tls-self-signed", false, "serve https with a certificate for 127.0.0.1 and localhost signed by a CA made at start")
+	fs.StringVar(&cfg.WriteCA, "write-ca", "", "with --tls-self-signed: write that CA's PEM to this file before listening (for a client to trust)")
 	debug := fs.Bool("debug", false, "log every request and decision")
 	cfg.Faults = Faults{}
 	fs.Func("fault", "TEST ONLY: misbehave in one named way (repeatable): "+faultList(), func(v string) error {
@@ -117,6 +120,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, errors.New("--signing-alg is for --with-as; with --issuer the trusted IdP signs")
 	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != idp.AlgES256 && cfg.SigningAlgorithm != idp.AlgRS256:
 		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, idp.AlgES256, idp.AlgRS256)
+	case cfg.WriteCA != "" && !cfg.SelfSignedTLS:
+		return cfg, false, errors.New("--write-ca needs --tls-self-signed")
 	case cfg.WithAS && (cfg.ClientID != "" || cfg.ClientSecret != ""):
 		return cfg, false, errors.New("--client-id and --client-secret are for --issuer; with --with-as set client_id in --config")
 	}

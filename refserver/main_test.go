@@ -50,6 +50,8 @@ func TestUsageErrors(t *testing.T) {
 		"missing config":      {[]string{"serve", "--with-as", "--config", filepath.Join(dir, "nope.yaml")}, 2, "no such file"},
 		"bad config":          {[]string{"serve", "--with-as", "--config", badPolicy}, 2, "unknown_key"},
 		"dead issuer":         {[]string{"serve", "--issuer", "http://127.0.0.1:1"}, 1, "issuer metadata"},
+		"CA without TLS":      {[]string{"serve", "--with-as", "--write-ca", filepath.Join(dir, "ca.pem")}, 2, "--write-ca needs --tls-self-signed"},
+		"CA unwritable":       {[]string{"serve", "--with-as", "--tls-self-signed", "--write-ca", filepath.Join(dir, "no", "ca.pem")}, 1, "write the CA"},
 	}
 	for name, c := range cases {
 		var out, errOut bytes.Buffer

@@ -3,11 +3,13 @@ package refserver
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +41,8 @@ type Server struct {
 	docs      documents
 	sessions  sessionOwners
 
+	caPEM []byte // SelfSignedTLS only
+
 	mcp        *server.MCPServer
 	streamable *server.StreamableHTTPServer
 	httpSrv    *http.Server
@@ -67,11 +71,29 @@ func Start(cfg Config) (*Server, error) {
 	if s.faults == nil {
 		s.faults = Faults{}
 	}
+	var cert tls.Certificate
+	if cfg.SelfSignedTLS {
+		var err error
+		if cert, s.caPEM, err = idp.LoopbackCertificate(); err != nil {
+			return nil, fmt.Errorf("refserver: %w", err)
+		}
+		if cfg.WriteCA != "" {
+			if err := os.WriteFile(cfg.WriteCA, s.caPEM, 0o644); err != nil {
+				return nil, fmt.Errorf("refserver: write the CA: %w", err)
+			}
+		}
+	} else if cfg.WriteCA != "" {
+		return nil, errors.New("refserver: WriteCA needs SelfSignedTLS")
+	}
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Port))
 	if err != nil {
 		return nil, fmt.Errorf("refserver: listen: %w", err)
 	}
 	s.origin = "http://" + ln.Addr().String()
+	if cfg.SelfSignedTLS {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		s.origin = "https://" + ln.Addr().String()
+	}
 	if err := s.trust(); err != nil {
 		ln.Close()
 		s.closeIdP()
@@ -208,11 +230,15 @@ func (s *Server) bindSession(ctx context.Context, _ any, _ *mcp.InitializeReques
 	s.sessions.bind(sess.SessionID(), req.caller.Subject)
 }
 
-// URL is the MCP endpoint and the canonical resource identifier: http://127.0.0.1:PORT/mcp.
+// URL is the MCP endpoint and the canonical resource identifier: http://127.0.0.1:PORT/mcp
+// (https with SelfSignedTLS).
 func (s *Server) URL() string { return s.origin + endpoint }
 
-// Origin is http://127.0.0.1:PORT, the issuer with WithAS.
+// Origin is http://127.0.0.1:PORT (https with SelfSignedTLS), the issuer with WithAS.
 func (s *Server) Origin() string { return s.origin }
+
+// CACertPEM is the CA that signed the server's certificate (SelfSignedTLS), else nil.
+func (s *Server) CACertPEM() []byte { return s.caPEM }
 
 // PRMURL is where the 401 challenges point: the path-inserted RFC 9728 document.
 func (s *Server) PRMURL() string { return s.origin + server.ProtectedResourceMetadataPath(s.URL()) }

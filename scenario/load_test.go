@@ -104,12 +104,13 @@ func TestBadFixtures(t *testing.T) {
 			// back to the document, and the block's templates are checked once it loads.
 			{"1:1", "sut: a scenario with its own SUT cannot use pre_configuration.workflows"},
 			{"6:17", `sut.ready.http: "health" is not a path`},
-			{"7:3", `sut: unknown key "protocol"`},
+			{"7:3", `sut: unknown key "colour"`},
 			{"15:9", `steps[0].id: "self" names the scenario's world in templates`},
 			{"17:20", `template {{ .idp.mian.issuer_url }}: "mian" is not an entry of mock_oauth_servers of this scenario (did you mean "main"?)`},
 			{"18:55", `steps[0].expected: template {{ .mcp.x.url }}: "x" is not an HTTP mock among mcp_servers`},
 		}},
 		{"sut-template.yaml", []want{{"3:90", `sut: template {{ .idp.main.issuer_ur }}: "issuer_ur" is not a field of idp.main`}}},
+		{"sut-protocol.yaml", []want{{"5:13", `sut.protocol: "2025-03-26" is not an MCP protocol revision muster-test speaks (valid: 2026-07-28, 2025-11-25, 2025-06-18)`}}},
 		{"sut-empty.yaml", []want{{"2:6", `sut: needs "command"`}}},
 		{"concurrently.yaml", []want{
 			{"8:19", "steps[1].concurrently: a group needs at least one step"},

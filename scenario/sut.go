@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,13 @@ type SUT struct {
 	URL string `yaml:"url"`
 	// Ready says when a started server is ready (default: its port accepts connections).
 	Ready *SUTReady `yaml:"ready"`
+	// CAFile is a PEM file of CAs to trust, besides the system's, for a server on https: every
+	// HTTP client of the runner that talks to the SUT uses it. It may be written by the
+	// server itself at its start (e.g. {{ .tempdir }}/ca.pem).
+	CAFile string `yaml:"ca_file"`
+	// Protocol pins the MCP protocol revision of every session the runner opens to the SUT
+	// (one of ProtocolVersions); "" negotiates the newest both sides speak.
+	Protocol string `yaml:"protocol"`
 	// Client is a client pre-registered at the server's authorization server.
 	Client *SUTClient `yaml:"client"`
 	// Users are the credentials test_oauth_login uses at an authorization server that is
@@ -55,6 +63,19 @@ type SUTUser struct {
 	Password        string            `yaml:"password"`
 	PasswordEnv     string            `yaml:"password_env"`
 	AuthorizeParams map[string]string `yaml:"authorize_params"`
+}
+
+// ProtocolVersions are the MCP protocol revisions the runner speaks with a SUT, newest
+// first: 2026-07-28 is stateless (no initialize, no Mcp-Session-Id); the older two use
+// the initialize handshake and sessions. Older revisions predate MCP's authorization spec.
+var ProtocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18"}
+
+// CheckProtocol says what is wrong with a protocol revision a user pinned ("" is none).
+func CheckProtocol(v string) error {
+	if v == "" || slices.Contains(ProtocolVersions, v) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an MCP protocol revision muster-test speaks (valid: %s)", v, strings.Join(ProtocolVersions, ", "))
 }
 
 // WorldRoots are the roots of the templates over a scenario's world: `{{ .sut.port }}`,
@@ -110,6 +131,9 @@ func (c *checker) sutKeys(s *Scenario) {
 				c.errorAt(c.at(&r.Log, rAt), "sut.ready.log: %v", err)
 			}
 		}
+	}
+	if err := CheckProtocol(b.Protocol); err != nil {
+		c.errorAt(c.at(&b.Protocol, at), "sut.protocol: %v", err)
 	}
 	if cl := b.Client; cl != nil && cl.ClientID == "" {
 		c.errorAt(c.at(&b.Client, at), "sut.client: missing required key \"client_id\"")

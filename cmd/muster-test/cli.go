@@ -17,6 +17,7 @@ import (
 	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/internal/schedule"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 const usageHead = `muster-test runs YAML BDD scenarios against OAuth-protected MCP aggregators.
@@ -105,6 +106,7 @@ func cliFlags(name string, opts *runner.Options) (*flag.FlagSet, func() error) {
 	fs.StringVar(&sutArgs, "sut-args", "", `extra arguments for the SUT's command line, split as a POSIX shell would (e.g. "--fault skip-pkce")`)
 	fs.StringVar(&sutCommand, "sut-command", "", `direct mode: start this command (split as a POSIX shell would, nothing expanded; templates such as {{ .sut.port }} allowed) as every scenario's SUT, in place of its sut block`)
 	fs.StringVar(&opts.SUT.URL, "sut-url", "", "direct mode: test the MCP server already running at this URL (nothing is started), in place of every scenario's sut block")
+	fs.StringVar(&opts.SUT.Protocol, "protocol", "", "pin the MCP protocol revision of every session to the SUT ("+strings.Join(scenario.ProtocolVersions, ", ")+"), in place of a sut block's protocol; default: negotiate")
 	fs.BoolVar(&opts.KeepTempDirs, "keep-temp-config", false, "keep each scenario's temp dir (SUT config and logs) for inspection")
 	fs.Bool("version", false, "print the module version and VCS commit of this binary and exit")
 	finish := func() error {
@@ -116,6 +118,9 @@ func cliFlags(name string, opts *runner.Options) (*flag.FlagSet, func() error) {
 				return err
 			}
 			opts.Filter.Shard = s
+		}
+		if err := scenario.CheckProtocol(opts.SUT.Protocol); err != nil {
+			return fmt.Errorf("--protocol: %w", err)
 		}
 		if opts.Parallel < 0 {
 			return errors.New("--parallel must be >= 1")

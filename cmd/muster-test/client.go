@@ -15,6 +15,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/oauthclient"
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 const clientUsage = `muster-test client: the runner's OAuth client as a one-shot command.
@@ -74,7 +75,7 @@ func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 	fs.StringVar(&o.cfg.User.Subject, "user", "", "the subject to log in as (login_hint; fills subject/username fields of a login form)")
 	fs.Var(creds, "credential", "login form field NAME=VALUE (repeatable), e.g. --credential password=...")
 	fs.Var(params, "param", "extra authorization request parameter NAME=VALUE (repeatable): a URL-parameter login shortcut")
-	fs.StringVar(&o.cfg.Protocol, "protocol", "", "pin the MCP protocol revision ("+strings.Join(mcp.ValidProtocolVersions, ", ")+"); default: negotiate")
+	fs.StringVar(&o.cfg.Protocol, "protocol", "", "pin the MCP protocol revision ("+strings.Join(scenario.ProtocolVersions, ", ")+"); default: negotiate")
 	fs.StringVar(&o.call, "call", "", "call this tool after listing")
 	fs.StringVar(&argsJSON, "args", "{}", "the tool's arguments as a JSON object")
 	fs.BoolVar(&o.debug, "debug", false, "print every phase (requests, statuses, timings; secrets shortened) to stderr")
@@ -98,8 +99,8 @@ func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 		return nil, fmt.Errorf("want exactly one server URL, got %d arguments", len(positional))
 	}
 	o.url = positional[0]
-	if o.cfg.Protocol != "" && !mcp.IsValidProtocolVersion(o.cfg.Protocol) {
-		return nil, fmt.Errorf("--protocol %q: want one of %s", o.cfg.Protocol, strings.Join(mcp.ValidProtocolVersions, ", "))
+	if err := scenario.CheckProtocol(o.cfg.Protocol); err != nil {
+		return nil, fmt.Errorf("--protocol: %w", err)
 	}
 	if err := json.Unmarshal([]byte(argsJSON), &o.args); err != nil || o.args == nil {
 		return nil, fmt.Errorf("--args %q: not a JSON object", argsJSON)

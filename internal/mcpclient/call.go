@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -71,6 +72,12 @@ func toResult(raw json.RawMessage) (*result.Result, error) {
 	}
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return nil, fmt.Errorf("_meta: %w", err)
+	}
+	// The stateless protocol adds keys of its own (serverInfo, ...) under the reserved
+	// prefix: they describe the wire, not the tool's answer, which is the same on both.
+	maps.DeleteFunc(meta.Meta, func(k string, _ any) bool { return strings.HasPrefix(k, protocolMetaPrefix) })
+	if len(meta.Meta) == 0 {
+		meta.Meta = nil
 	}
 	r := &result.Result{Failed: res.IsError, Meta: meta.Meta}
 	for _, c := range res.Content {

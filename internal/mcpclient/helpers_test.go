@@ -1,9 +1,11 @@
 package mcpclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -28,23 +30,38 @@ type testServer struct {
 
 	mu   sync.Mutex
 	seen []seenRequest
+	h    http.Handler
+}
+
+// wrap puts f's handler in front of the MCP server, behind the recording.
+func (srv *testServer) wrap(f func(http.Handler) http.Handler) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.h = f(srv.h)
 }
 
 type seenRequest struct {
 	method, session string
 	header          http.Header
+	body            []byte
 }
 
 // newTestServer serves s at /mcp. Tests must not run in parallel: the goroutine check
 // in connect looks at the whole process.
 func newTestServer(t *testing.T, s *server.MCPServer, opts ...server.StreamableHTTPOption) *testServer {
 	t.Helper()
-	srv := &testServer{mcp: s}
-	h := server.NewStreamableHTTPServer(s, opts...)
+	srv := &testServer{mcp: s, h: server.NewStreamableHTTPServer(s, opts...)}
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		srv.mu.Lock()
-		srv.seen = append(srv.seen, seenRequest{r.Method, r.Header.Get("Mcp-Session-Id"), r.Header.Clone()})
+		srv.seen = append(srv.seen, seenRequest{r.Method, r.Header.Get("Mcp-Session-Id"), r.Header.Clone(), body})
+		h := srv.h
 		srv.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
@@ -141,6 +158,43 @@ func waitClientGoroutinesGone() string {
 			return left
 		}
 		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling interval, not a wait for an event
+	}
+}
+
+// toolsChanged signals each tools/list_changed the session gets (one pending at most).
+func toolsChanged(s *Session) <-chan struct{} {
+	fired := make(chan struct{}, 1)
+	s.OnToolsChanged(func() {
+		select {
+		case fired <- struct{}{}:
+		default:
+		}
+	})
+	return fired
+}
+
+// addToolAndWait adds a tool to the server and waits for the session's callback.
+func addToolAndWait(t *testing.T, srv *testServer, name string, fired <-chan struct{}) {
+	t.Helper()
+	srv.mcp.AddTool(mcp.NewTool(name), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(name), nil
+	})
+	select {
+	case <-fired:
+	case <-time.After(waitLimit):
+		t.Fatalf("no tools/list_changed callback after the server added %s", name)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after waitLimit.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
 		time.Sleep(10 * time.Millisecond) // polling interval, not a wait for an event
 	}
 }

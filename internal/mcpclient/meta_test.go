@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -59,7 +60,8 @@ func (m *metaServer) addTools(s *server.MCPServer) {
 			return nil, err
 		}
 		out := &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(envelope))}, IsError: res.IsError}
-		out.Meta = mcp.NewMetaFromMap(authMeta)
+		// A copy: on the stateless protocol the server adds its serverInfo to the map.
+		out.Meta = mcp.NewMetaFromMap(maps.Clone(authMeta))
 		return out, nil
 	})
 	s.AddTool(mcp.NewTool("list_tools"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {

@@ -1,6 +1,7 @@
 // Package mcpclient is the MCP client muster-test talks to the system under test with: one
-// Session per scenario user, over streamable HTTP with the session-based protocol that
-// muster speaks (2025-06-18, initialize + Mcp-Session-Id), on mcp-go.
+// Session per scenario user, over streamable HTTP, on mcp-go. It negotiates the newest
+// protocol revision both sides speak (the stateless 2026-07-28, else the session protocol
+// of initialize + Mcp-Session-Id that muster speaks), or the one Options.Protocol pins.
 //
 // Tool calls bypass mcp-go's Client.CallTool, which turns known JSON-RPC error codes into
 // sentinel errors and drops their message: scenario files match on that message (`tool 'x'
@@ -13,6 +14,7 @@ package mcpclient
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -43,18 +45,25 @@ type Options struct {
 	// Transport carries the session's requests below the trace, e.g. one that adds an OAuth
 	// token and refreshes it (default: a transport of the session's own).
 	Transport http.RoundTripper
+	// TLS configures the session's own transport (e.g. the CAs of a SUT on https); unused
+	// with Transport.
+	TLS *tls.Config
+	// Protocol pins the MCP protocol revision (e.g. "2025-06-18"): Connect fails with a
+	// *ProtocolMismatchError when the SUT settles on another. "" negotiates.
+	Protocol string
 }
 
 // Session is one user's MCP session with the SUT. Its methods are safe for concurrent use.
 type Session struct {
-	client  *client.Client
-	tr      transport.Interface
-	conns   *http.Transport // this session's own connections
-	gate    *roundTripper
-	id      string
-	timeout time.Duration
-	life    context.CancelFunc
-	ids     atomic.Int64
+	client   *client.Client
+	tr       transport.Interface
+	conns    *http.Transport // this session's own connections
+	gate     *roundTripper
+	id       string
+	protocol string
+	timeout  time.Duration
+	life     context.CancelFunc
+	ids      atomic.Int64
 
 	styleMu   sync.Mutex
 	styleSet  atomic.Bool
@@ -62,6 +71,7 @@ type Session struct {
 
 	cbMu         sync.Mutex
 	toolsChanged []func()
+	stopListen   func() // ends the subscriptions/listen stream (stateless protocol)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -71,12 +81,16 @@ type Session struct {
 // (initialize is 1), so that no two requests of the session share an id.
 const firstRequestID = 1 << 20
 
-// Connect opens a session: it starts the transport with the GET notification stream and
-// completes the initialize handshake. ctx bounds the handshake only.
+// Connect opens a session: it settles the protocol revision (server/discover, else the
+// initialize handshake) and, on the session protocol, starts the GET notification stream.
+// ctx bounds the handshake only.
 func Connect(ctx context.Context, endpoint string, opts Options) (*Session, error) {
 	// A transport of its own, so Close can drop this session's idle connections without
 	// touching other sessions'.
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.TLS != nil {
+		base.TLSClientConfig = opts.TLS.Clone()
+	}
 	emit := serialize(opts.Trace)
 	var next http.RoundTripper = base
 	if opts.Transport != nil {
@@ -100,7 +114,11 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
+	var copts []client.ClientOption
+	if opts.Protocol != "" {
+		copts = append(copts, client.WithProtocolVersion(opts.Protocol))
+	}
+	c := client.NewClient(anyEra{tr}, copts...)
 
 	// The transport's GET listener lives as long as the context given to Start: not the
 	// caller's ctx, which may end once the handshake is done.
@@ -116,16 +134,23 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	ictx, icancel := s.bound(ctx)
 	defer icancel()
 	_, err = c.Initialize(ictx, mcp.InitializeRequest{Params: mcp.InitializeParams{
-		ProtocolVersion: mcp.ProtocolVersion20250618,
-		ClientInfo:      mcp.Implementation{Name: "muster-test", Version: "1"},
+		ProtocolVersion: opts.Protocol,
+		ClientInfo:      clientInfo,
 	}})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("initialize MCP session with %s: %w", endpoint, err)
 	}
-	s.id = s.tr.GetSessionId()
+	s.id, s.protocol = s.tr.GetSessionId(), c.ProtocolVersion()
+	if opts.Protocol != "" && s.protocol != opts.Protocol {
+		s.Close()
+		return nil, &ProtocolMismatchError{Pinned: opts.Protocol, Settled: s.protocol}
+	}
 	return s, nil
 }
+
+// Protocol is the MCP protocol revision the session settled on.
+func (s *Session) Protocol() string { return s.protocol }
 
 // ID is the Mcp-Session-Id the SUT issued ("" if it issued none). It stays readable after
 // Close.
@@ -137,11 +162,23 @@ func (s *Session) ID() string { return s.id }
 func (s *Session) MetaTools() bool { return s.metaTools.Load() }
 
 // OnToolsChanged registers f to run on every notifications/tools/list_changed. f runs on
-// the goroutine that reads the SUT's stream: it must not block.
+// the goroutine that reads the SUT's stream: it must not block. On the stateless protocol,
+// which has no GET stream, the first registration opens a subscriptions/listen stream.
 func (s *Session) OnToolsChanged(f func()) {
 	s.cbMu.Lock()
 	defer s.cbMu.Unlock()
 	s.toolsChanged = append(s.toolsChanged, f)
+	if s.stopListen != nil || !mcp.IsModernProtocol(s.protocol) || s.gate.closed.Load() {
+		return
+	}
+	stop, err := s.client.ListenAsync(context.Background(), mcp.SubscriptionFilter{ToolsListChanged: true}, func(err error) {
+		if s.gate.emit != nil {
+			s.gate.emit("subscriptions/listen ended: " + err.Error())
+		}
+	})
+	if err == nil {
+		s.stopListen = stop
+	}
 }
 
 func (s *Session) notified(n mcp.JSONRPCNotification) {
@@ -161,6 +198,13 @@ func (s *Session) notified(n mcp.JSONRPCNotification) {
 // returns (they notice the closed transport).
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
+		// Not under cbMu: the stream's reader may be waiting for it to deliver a notification.
+		s.cbMu.Lock()
+		stop := s.stopListen
+		s.cbMu.Unlock()
+		if stop != nil {
+			stop()
+		}
 		s.closeErr = s.client.Close()
 		s.gate.closed.Store(true)
 		s.life()
@@ -202,11 +246,16 @@ func (e *rpcError) Error() string {
 func (s *Session) send(ctx context.Context, method string, params any) (*transport.JSONRPCResponse, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	params, header, err := s.stamp(method, params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
 	resp, err := s.tr.SendRequest(ctx, transport.JSONRPCRequest{
 		JSONRPC: mcp.JSONRPC_VERSION,
 		ID:      mcp.NewRequestId(s.ids.Add(1)),
 		Method:  method,
 		Params:  params,
+		Header:  header,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)

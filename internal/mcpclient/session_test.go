@@ -105,7 +105,8 @@ func TestCallToolCannotRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newTestServer(t, newToolServer(), tc.opts...)
-			s := connect(t, srv.URL, Options{})
+			// The session protocol: a stateless session has no session to delete.
+			s := connect(t, srv.URL, Options{Protocol: mcp.ProtocolVersion20251125})
 			if r, err := s.CallTool(ctxT(t), "echo", nil); err != nil || r.Failed {
 				t.Fatalf("first call = %+v, %v; want success", r, err)
 			}
@@ -160,7 +161,7 @@ func TestConnectFails(t *testing.T) {
 
 func TestSessionIDAndHeaders(t *testing.T) {
 	srv := newTestServer(t, newToolServer())
-	s := connect(t, srv.URL, Options{Headers: map[string]string{"X-Muster-Test": "user-alice"}})
+	s := connect(t, srv.URL, Options{Headers: map[string]string{"X-Muster-Test": "user-alice"}, Protocol: mcp.ProtocolVersion20251125})
 	if !strings.HasPrefix(s.ID(), "mcp-session-") {
 		t.Fatalf("ID() = %q, want an mcp-session-… id", s.ID())
 	}
@@ -188,19 +189,15 @@ func TestSessionIDAndHeaders(t *testing.T) {
 
 func TestCloseDeletesSession(t *testing.T) {
 	srv := newTestServer(t, newToolServer())
-	s := connect(t, srv.URL, Options{})
+	s := connect(t, srv.URL, Options{Protocol: mcp.ProtocolVersion20251125})
 	if _, err := s.CallTool(ctxT(t), "echo", nil); err != nil {
 		t.Fatal(err)
 	}
 	// The GET listener and the connections must exist before Close, or the goroutine
 	// check after it proves nothing.
-	deadline := time.Now().Add(waitLimit)
-	for !slices.ContainsFunc(srv.requests(), func(r seenRequest) bool { return r.method == http.MethodGet }) {
-		if time.Now().After(deadline) {
-			t.Fatal("the session never opened its GET stream")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	waitFor(t, "the session's GET stream", func() bool {
+		return slices.ContainsFunc(srv.requests(), func(r seenRequest) bool { return r.method == http.MethodGet })
+	})
 	if clientGoroutines() == "" {
 		t.Fatal("no client goroutine found while the session is open: the leak check cannot work")
 	}
@@ -236,7 +233,7 @@ func TestCloseWithinAbandonsAnUnansweredDelete(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() { close(release); ts.CloseClientConnections(); ts.Close() })
-	s := connect(t, ts.URL, Options{})
+	s := connect(t, ts.URL, Options{Protocol: mcp.ProtocolVersion20251125})
 	if _, err := s.CallTool(ctxT(t), "echo", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -254,30 +251,32 @@ func TestCloseWithinAbandonsAnUnansweredDelete(t *testing.T) {
 	}
 }
 
+// TestToolsChangedCallback: the notification comes on the GET stream of the session
+// protocol, and on a subscriptions/listen stream on the stateless one.
 func TestToolsChangedCallback(t *testing.T) {
-	srv := newTestServer(t, newToolServer())
-	s := connect(t, srv.URL, Options{})
-	fired := make(chan struct{}, 1)
-	s.OnToolsChanged(func() {
-		select {
-		case fired <- struct{}{}:
-		default:
-		}
-	})
-	srv.mcp.AddTool(mcp.NewTool("late_tool"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return mcp.NewToolResultText("late"), nil
-	})
-	select {
-	case <-fired:
-	case <-time.After(waitLimit):
-		t.Fatal("no tools/list_changed callback after the server added a tool")
-	}
-	names, err := s.ListTools(ctxT(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(names, "late_tool") {
-		t.Errorf("ListTools = %v, want late_tool in it", names)
+	for _, protocol := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
+		t.Run(protocol, func(t *testing.T) {
+			srv := newTestServer(t, newToolServer())
+			var log traceLog
+			s := connect(t, srv.URL, Options{Protocol: protocol, Trace: log.add})
+			fired := toolsChanged(s)
+			// The listen stream is set up by a request of its own; a tool added before the
+			// server acknowledged it would be announced to nobody.
+			if protocol == mcp.ProtocolVersion20260728 {
+				waitFor(t, "the acknowledged subscription", func() bool {
+					_, ok := log.find("<- SSE message ", "notifications/subscriptions/acknowledged", "toolsListChanged")
+					return ok
+				})
+			}
+			addToolAndWait(t, srv, "late_tool", fired)
+			names, err := s.ListTools(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(names, "late_tool") {
+				t.Errorf("ListTools = %v, want late_tool in it", names)
+			}
+		})
 	}
 }
 

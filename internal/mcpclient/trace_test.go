@@ -15,25 +15,12 @@ import (
 func TestTraceRecordsTraffic(t *testing.T) {
 	srv := newTestServer(t, newToolServer())
 	var log traceLog
-	s := connect(t, srv.URL, Options{Trace: log.add})
-	fired := make(chan struct{}, 1)
-	s.OnToolsChanged(func() {
-		select {
-		case fired <- struct{}{}:
-		default:
-		}
-	})
+	s := connect(t, srv.URL, Options{Trace: log.add, Protocol: mcp.ProtocolVersion20251125})
+	fired := toolsChanged(s)
 	if _, err := s.CallTool(ctxT(t), "echo", map[string]any{"name": "tracy"}); err != nil {
 		t.Fatal(err)
 	}
-	srv.mcp.AddTool(mcp.NewTool("later"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return mcp.NewToolResultText("x"), nil
-	})
-	select {
-	case <-fired:
-	case <-time.After(waitLimit):
-		t.Fatal("no list_changed notification")
-	}
+	addToolAndWait(t, srv, "later", fired)
 
 	checks := []struct {
 		what   string
@@ -147,14 +134,10 @@ func TestCallAnsweredAsSSE(t *testing.T) {
 	})
 	srv := newTestServer(t, s0)
 	var log traceLog
-	s := connect(t, srv.URL, Options{Trace: log.add})
-	fired := make(chan struct{}, 1)
-	s.OnToolsChanged(func() {
-		select {
-		case fired <- struct{}{}:
-		default:
-		}
-	})
+	// muster's protocol. On the stateless one this notification once failed to arrive in a
+	// loaded full run (cause not pinned down); its delivery there is not this test's subject.
+	s := connect(t, srv.URL, Options{Trace: log.add, Protocol: mcp.ProtocolVersion20251125})
+	fired := toolsChanged(s)
 	got, err := s.CallTool(ctxT(t), "notify_then_answer", nil)
 	if err != nil || got.Failed || got.Text() != "done" {
 		t.Fatalf("CallTool = %+v, %v; want the text done", got, err)

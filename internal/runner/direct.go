@@ -114,6 +114,9 @@ func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectS
 			return nil, err
 		}
 	}
+	if d.CAFile, err = str(b.CAFile); err != nil {
+		return nil, err
+	}
 	if r := b.Ready; r != nil {
 		if d.ReadyHTTP, err = str(r.HTTP); err != nil {
 			return nil, err

@@ -140,7 +140,8 @@ func fakeSUT(mode string, args []string) int {
 		return nil, nil
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", server.NewStreamableHTTPServer(s))
+	// Sessions, as muster has: the freeze test counts the session DELETE left unanswered.
+	mux.Handle("/mcp", server.NewStreamableHTTPServer(s, server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...)))
 	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(cfg.Aggregator.Port))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

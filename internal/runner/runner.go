@@ -72,6 +72,9 @@ type SUTOptions struct {
 	// and make every scenario a direct-mode one.
 	Command []string
 	URL     string
+	// Protocol (--protocol) pins the MCP protocol revision of every session to the SUT, in
+	// place of a sut block's protocol; "" leaves it to the scenario (default: negotiate).
+	Protocol string
 }
 
 func (o SUTOptions) childBinary() string {

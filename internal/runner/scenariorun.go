@@ -210,10 +210,14 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		spec.Trace = r.trace.add
 	}
 	r.values = r.env.World()
+	spec.Protocol = r.w.opts.SUT.Protocol
 	b := directBlock(r.sc.SUT, r.w.opts.SUT)
 	if b != nil {
 		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
 			return nil, err
+		}
+		if spec.Protocol == "" {
+			spec.Protocol = b.Protocol
 		}
 		if len(spec.Direct.Command) == 0 {
 			r.res.Notes = append(r.res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")

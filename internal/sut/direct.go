@@ -24,6 +24,9 @@ type DirectSpec struct {
 	// output must match. Neither: the URL's port accepts connections.
 	ReadyHTTP string
 	ReadyLog  *regexp.Regexp
+	// CAFile is a PEM file of CAs the SUT's certificate is trusted by. A file that does
+	// not exist when the command starts is read once the server is ready: it may write it.
+	CAFile string
 }
 
 // Direct drives a DirectSpec: no configuration is written, no tools are awaited.
@@ -51,6 +54,11 @@ func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 	}
 	inst := &Instance{Endpoint: d.URL, PublicURL: u.Scheme + "://" + u.Host, spec: spec, started: time.Now(),
 		readyDeadline: time.Now().Add(spec.readyTimeout())}
+	if _, err := os.Stat(d.CAFile); d.CAFile != "" && (len(d.Command) == 0 || err == nil) {
+		if inst.tls, err = TLSConfig(d.CAFile); err != nil {
+			return nil, fmt.Errorf("sut.ca_file: %w", err)
+		}
+	}
 	if len(d.Command) == 0 {
 		return inst, nil // a running server: nothing to start or wait for
 	}
@@ -81,19 +89,34 @@ func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 		return nil, err
 	}
 	inst.StartDur = time.Since(inst.started)
+	if d.CAFile != "" && inst.tls == nil {
+		if inst.tls, err = TLSConfig(d.CAFile); err != nil {
+			inst.Stop()
+			return nil, fmt.Errorf("sut.ca_file: %w (the file did not exist when the SUT started, and the SUT was ready without it)", err)
+		}
+	}
 	return inst, nil
 }
 
 // waitDirectReady polls the readiness condition until it holds, the process exits or ctx
 // ends.
 func (i *Instance) waitDirectReady(ctx context.Context, d *DirectSpec, u *url.URL) error {
-	client := &http.Client{Timeout: time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	client := &http.Client{Timeout: time.Second, Transport: ExplainingTransport{tr}}
 	defer client.CloseIdleConnections()
 	ready := func() (bool, string) {
 		switch {
 		case d.ReadyLog != nil:
 			return d.ReadyLog.MatchString(i.proc.log.String()), "no output line matches " + d.ReadyLog.String()
 		case d.ReadyHTTP != "":
+			if d.CAFile != "" && tr.TLSClientConfig == nil {
+				// The server may write its CA at its start: until it has, it is not ready.
+				cfg, err := TLSConfig(d.CAFile)
+				if err != nil {
+					return false, "sut.ca_file: " + err.Error()
+				}
+				tr.TLSClientConfig = cfg
+			}
 			resp, err := client.Get(u.Scheme + "://" + u.Host + d.ReadyHTTP)
 			if err != nil {
 				return false, err.Error()

@@ -88,6 +88,12 @@ func (i *Instance) waitReady(ctx context.Context, settle time.Duration) error {
 			i.ReadyDur = time.Since(i.started) - i.StartDur
 			return err
 		}
+		var mismatch *mcpclient.ProtocolMismatchError
+		if errors.As(err, &mismatch) {
+			// The SUT answers, and will not learn the pinned revision by waiting.
+			i.StartDur = time.Since(i.started)
+			return err
+		}
 		if werr := wait(ctx); werr != nil {
 			if ctx.Err() != nil {
 				return i.notReady(ctx, "last connection error: "+err.Error())

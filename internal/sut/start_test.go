@@ -69,7 +69,8 @@ func fakeSUT(mode string, args []string) int {
 	if err != nil {
 		return 1
 	}
-	var h http.Handler = server.NewStreamableHTTPServer(s)
+	// The session-based protocol only, as muster speaks.
+	var h http.Handler = server.NewStreamableHTTPServer(s, server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...))
 	if mode == "protected" {
 		mcpHandler := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

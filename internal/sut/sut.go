@@ -6,6 +6,7 @@ package sut
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -46,6 +47,8 @@ type Spec struct {
 	// Trace receives the MCP traffic of every session (nil: none kept).
 	Trace        func(string)
 	ReadyTimeout time.Duration
+	// Protocol pins the MCP protocol revision of every session to the SUT ("" negotiates).
+	Protocol string
 	// Direct, when set, is a SUT of any kind from a scenario's sut block (Direct driver).
 	Direct *DirectSpec
 	// Gateway, when set, makes a muster-shaped SUT protect its own endpoint
@@ -202,17 +205,37 @@ type Instance struct {
 	notes         []string  // earlier failed starts of this scenario's SUT
 	readyDeadline time.Time // when --ready-timeout ends for this scenario's starts
 	proc          *process
+	tls           *tls.Config // trust of the SUT's ca_file (nil: Go's defaults)
 	started       time.Time
 	StartDur      time.Duration // exec until the first MCP initialize answered
 	ReadyDur      time.Duration // first answer until every server settled
 }
 
-// Connect opens an MCP session to the SUT; opts.Trace defaults to the spec's.
+// Connect opens an MCP session to the SUT. opts.Trace and opts.Protocol default to the
+// spec's, opts.TLS to the trust of the SUT's ca_file.
 func (i *Instance) Connect(ctx context.Context, opts mcpclient.Options) (*mcpclient.Session, error) {
 	if opts.Trace == nil {
 		opts.Trace = i.spec.Trace
 	}
-	return mcpclient.Connect(ctx, i.Endpoint, opts)
+	if opts.Protocol == "" {
+		opts.Protocol = i.spec.Protocol
+	}
+	if opts.TLS == nil {
+		opts.TLS = i.tls
+	}
+	s, err := mcpclient.Connect(ctx, i.Endpoint, opts)
+	return s, ExplainTLS(err)
+}
+
+// Protocol is the MCP protocol revision pinned for the SUT ("" when negotiated).
+func (i *Instance) Protocol() string { return i.spec.Protocol }
+
+// CAFile is the PEM file of the CAs the SUT's certificate is trusted by ("" for none).
+func (i *Instance) CAFile() string {
+	if i.spec.Direct == nil {
+		return ""
+	}
+	return i.spec.Direct.CAFile
 }
 
 // Gateway is how the SUT protects its own endpoint; nil when it does not.

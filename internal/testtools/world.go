@@ -4,12 +4,9 @@ package testtools
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -42,7 +39,7 @@ type World struct {
 func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
 	w := &World{Env: e, SUT: inst, Direct: direct, subjects: map[string]string{}, minted: map[string]string{},
 		tokens: map[string]string{}}
-	client, err := browser(e.CAFile)
+	client, err := browser(e.CAFile, inst.CAFile())
 	if err != nil {
 		return nil, err
 	}
@@ -51,25 +48,17 @@ func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
 }
 
 // browser is the HTTP client test tools use where a user's browser would go: it trusts
-// the mock IdPs' CA and never follows redirects, because each hop is inspected.
-func browser(caFile string) (*http.Client, error) {
+// the mock IdPs' CA and the SUT's ca_file, explains a certificate it does not trust, and
+// never follows redirects, because each hop is inspected.
+func browser(caFiles ...string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate in %s", caFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	cfg, err := sut.TLSConfig(caFiles...)
+	if err != nil {
+		return nil, err
 	}
+	tr.TLSClientConfig = cfg
 	return &http.Client{
-		Transport:     tr,
+		Transport:     sut.ExplainingTransport{Next: tr},
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil

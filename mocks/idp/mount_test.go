@@ -59,12 +59,18 @@ func TestMount(t *testing.T) {
 		t.Fatalf("introspection %+v", in)
 	}
 
-	for _, bad := range []string{"https://127.0.0.1:1", "http://127.0.0.1", "http://127.0.0.1:1/path", "::"} {
+	for _, bad := range []string{"ftp://127.0.0.1:1", "http://127.0.0.1", "http://127.0.0.1:1/path", "::"} {
 		if _, err := Mount(Config{}, bad); err == nil {
 			t.Errorf("Mount(%q) succeeded", bad)
 		}
 	}
 	if _, err := Mount(Config{UseTLS: true}, origin); err == nil {
 		t.Error("Mount with UseTLS succeeded")
+	}
+	// A server that serves TLS itself mounts the IdP on its https origin.
+	if s, err := Mount(Config{}, "https://127.0.0.1:1"); err != nil || s.Issuer() != "https://127.0.0.1:1" {
+		t.Errorf("Mount(https origin) = %v; want issuer https://127.0.0.1:1", err)
+	} else {
+		s.Close()
 	}
 }

@@ -76,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.UseTLS {
-		cert, caPEM, err := newTLSCertificate()
+		cert, caPEM, err := LoopbackCertificate()
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -93,9 +93,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // Mount builds an IdP without a listener of its own, for a server that is its own
 // authorization server: that server serves Handler at the root of its origin (an
-// http://host:port URL), where the IdP publishes its endpoints. The origin is the issuer
+// http(s)://host:port URL), where the IdP publishes its endpoints. The origin is the issuer
 // unless cfg.Issuer says otherwise. Close releases the IdP's resources; the caller stops
-// its own listener. TLS is the caller's business, so UseTLS is refused.
+// its own listener. TLS is the caller's business (an https origin), so UseTLS is refused.
 func Mount(cfg Config, origin string) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -104,8 +104,8 @@ func Mount(cfg Config, origin string) (*Server, error) {
 		return nil, errors.New("idp: Mount serves no TLS of its own (UseTLS)")
 	}
 	u, err := url.Parse(origin)
-	if err != nil || u.Scheme != "http" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("idp: Mount: origin %q is not http://host:port", origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("idp: Mount: origin %q is not http(s)://host:port", origin)
 	}
 	port, _ := strconv.Atoi(u.Port())
 	s, err := newServer(cfg.withDefaults(), strings.TrimSuffix(origin, "/"), port)

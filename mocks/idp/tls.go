@@ -15,9 +15,11 @@ import (
 	"time"
 )
 
-// newTLSCertificate makes a throw-away CA and a server certificate it signs for
-// localhost, 127.0.0.1 and ::1. It returns the certificate and the CA's PEM.
-func newTLSCertificate() (tls.Certificate, []byte, error) {
+// LoopbackCertificate makes a throw-away CA and a server certificate it signs for
+// localhost, 127.0.0.1 and ::1, valid for 30 days. It returns the certificate (with the CA
+// in its chain) and the CA's PEM, for a client to trust. The reference server serves TLS
+// with it too.
+func LoopbackCertificate() (tls.Certificate, []byte, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("idp: CA key: %w", err)

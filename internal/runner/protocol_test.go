@@ -116,6 +116,8 @@ func TestDirectModeHTTPS(t *testing.T) {
 		want  []string
 	}{
 		{name: "with ca_file", code: ExitOK},
+		// The readiness check over https waits for the CA the server writes, then trusts it.
+		{name: "ready over https", edits: []string{`ready: {log: "reference-server listening on"}`, "ready: {http: /.well-known/oauth-protected-resource}"}, code: ExitOK},
 		{name: "without ca_file", edits: []string{caLine, ""}, code: ExitFailed,
 			want: []string{"step:        discover", "x509: certificate signed by unknown authority",
 				"set ca_file in the scenario's sut block to that CA's PEM file"}},

@@ -104,18 +104,19 @@ func (i *Instance) waitDirectReady(ctx context.Context, d *DirectSpec, u *url.UR
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	client := &http.Client{Timeout: time.Second, Transport: ExplainingTransport{tr}}
 	defer client.CloseIdleConnections()
+	trusted := d.CAFile == ""
 	ready := func() (bool, string) {
 		switch {
 		case d.ReadyLog != nil:
 			return d.ReadyLog.MatchString(i.proc.log.String()), "no output line matches " + d.ReadyLog.String()
 		case d.ReadyHTTP != "":
-			if d.CAFile != "" && tr.TLSClientConfig == nil {
+			if !trusted {
 				// The server may write its CA at its start: until it has, it is not ready.
 				cfg, err := TLSConfig(d.CAFile)
 				if err != nil {
 					return false, "sut.ca_file: " + err.Error()
 				}
-				tr.TLSClientConfig = cfg
+				tr.TLSClientConfig, trusted = cfg, true
 			}
 			resp, err := client.Get(u.Scheme + "://" + u.Host + d.ReadyHTTP)
 			if err != nil {

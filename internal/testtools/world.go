@@ -56,7 +56,9 @@ func browser(caFiles ...string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr.TLSClientConfig = cfg
+	if cfg != nil {
+		tr.TLSClientConfig = cfg
+	}
 	return &http.Client{
 		Transport:     sut.ExplainingTransport{Next: tr},
 		Timeout:       30 * time.Second,

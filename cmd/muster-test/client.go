@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/oauthclient"
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -66,7 +68,7 @@ func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 	fs := flag.NewFlagSet("muster-test client", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	creds, params := keyValues{}, keyValues{}
-	var argsJSON string
+	var argsJSON, caFile string
 	fs.StringVar(&o.cfg.ClientID, "client-id", "", "pre-registered client id")
 	fs.StringVar(&o.cfg.ClientSecret, "client-secret", "", "pre-registered client secret (empty: a public client)")
 	fs.StringVar(&o.cfg.Registration, "registration", "", "force preregistered, cimd or dcr (default: pre-registered if --client-id, else CIMD if supported, else DCR)")
@@ -76,6 +78,7 @@ func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 	fs.Var(creds, "credential", "login form field NAME=VALUE (repeatable), e.g. --credential password=...")
 	fs.Var(params, "param", "extra authorization request parameter NAME=VALUE (repeatable): a URL-parameter login shortcut")
 	fs.StringVar(&o.cfg.Protocol, "protocol", "", "pin the MCP protocol revision ("+strings.Join(scenario.ProtocolVersions, ", ")+"); default: negotiate")
+	fs.StringVar(&caFile, "ca-file", "", "PEM file of CAs to trust besides the system's, for a server (or authorization server) on https")
 	fs.StringVar(&o.call, "call", "", "call this tool after listing")
 	fs.StringVar(&argsJSON, "args", "{}", "the tool's arguments as a JSON object")
 	fs.BoolVar(&o.debug, "debug", false, "print every phase (requests, statuses, timings; secrets shortened) to stderr")
@@ -101,6 +104,15 @@ func parseClientArgs(args []string, stdout io.Writer) (*clientOptions, error) {
 	o.url = positional[0]
 	if err := scenario.CheckProtocol(o.cfg.Protocol); err != nil {
 		return nil, fmt.Errorf("--protocol: %w", err)
+	}
+	if caFile != "" {
+		tlsCfg, err := sut.TLSConfig(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		o.cfg.HTTPClient = &http.Client{Transport: tr}
 	}
 	if err := json.Unmarshal([]byte(argsJSON), &o.args); err != nil || o.args == nil {
 		return nil, fmt.Errorf("--args %q: not a JSON object", argsJSON)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
+	"github.com/muster-test/muster-test/refserver"
 )
 
 func startProtected(t *testing.T, cfg idp.Config) string {
@@ -98,5 +100,30 @@ func TestClientCommandFailures(t *testing.T) {
 				t.Fatalf("exit %d (want %d), stderr %q (want %q)\nstdout %s", code, tc.code, errOut, tc.want, out)
 			}
 		})
+	}
+}
+
+// TestClientProtocolAndCAFile: --protocol pins the session's revision; --ca-file makes the
+// client trust a server on https whose CA the system does not know, which it refuses
+// without it.
+func TestClientProtocolAndCAFile(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	s, err := refserver.Start(refserver.Config{WithAS: true, SelfSignedTLS: true, WriteCA: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	code, out, errOut := runClientCmd(t, s.URL(), "--ca-file", caFile, "--user", "alice", "--protocol", "2025-06-18",
+		"--call", "echo", "--args", `{"message":"tls"}`)
+	if code != 0 || !strings.Contains(out, "session: protocol 2025-06-18, session id mcp-session-") || !strings.Contains(out, "tls") {
+		t.Fatalf("exit %d, want 0 with a 2025-06-18 session and the echo\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runClientCmd(t, s.URL(), "--user", "alice")
+	if code != runner.ExitFailed || !strings.Contains(errOut, "x509: certificate signed by unknown authority") {
+		t.Fatalf("without --ca-file: exit %d, want 1 with the x509 error\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = runClientCmd(t, s.URL(), "--ca-file", filepath.Join(t.TempDir(), "nope.pem"))
+	if code != runner.ExitUsage || !strings.Contains(errOut, "--ca-file: read CA file") {
+		t.Fatalf("missing --ca-file: exit %d, stderr %q", code, errOut)
 	}
 }

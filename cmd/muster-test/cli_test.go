@@ -37,6 +37,7 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"help", "client"}, "-client-id"},
 		{[]string{"help", "conform"}, "-write-baseline"},
 		{[]string{"client", "--help"}, "-client-id"},
+		{[]string{"conform", "--help"}, "-protocol"},
 		{[]string{"help", "mock-idp"}, "usage: muster-test mock-idp"},
 		{[]string{"help", "reference-server"}, "-with-as"},
 	} {
@@ -47,7 +48,8 @@ func TestHelpOnStdout(t *testing.T) {
 			}
 		})
 	}
-	for _, args := range [][]string{{"--no-such-flag"}, {"help", "no-such-command"}, {"help", "a", "b"}, {"client", "--nope"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"help", "no-such-command"}, {"help", "a", "b"}, {"client", "--nope"},
+		{"conform", "--nope"}, {"conform", "--protocol", "2024-11-05", "--sut-url", "http://127.0.0.1:1/mcp"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := cli(t, args...)
 			if code != 2 || out != "" || errOut == "" {

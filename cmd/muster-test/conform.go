@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/conform"
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster) [flags]
@@ -49,6 +51,7 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Parallel, "parallel", 0, "checks run at once (default: number of CPUs)")
 	fs.DurationVar(&opts.CheckTimeout, "check-timeout", 20*time.Second, "time limit of each check; a check that hangs fails and the rest still run")
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the server of --config may take to start")
+	fs.StringVar(&opts.Protocol, "protocol", "", "pin the MCP protocol revision of the runner's sessions ("+strings.Join(scenario.ProtocolVersions, ", ")+"); default: negotiate. The checks' raw requests keep their own revision")
 	fs.StringVar(&sutArgs, "sut-args", "", "extra arguments for the sut command of --config or the gateway's command line, split as a POSIX shell would")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,6 +63,10 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "muster-test conform: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return runner.ExitUsage
+	}
+	if err := scenario.CheckProtocol(opts.Protocol); err != nil {
+		fmt.Fprintln(stderr, "muster-test conform: --protocol:", err)
 		return runner.ExitUsage
 	}
 	if list {

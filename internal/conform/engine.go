@@ -53,6 +53,7 @@ type Options struct {
 	CheckTimeout          time.Duration // each check's limit
 	ReadyTimeout          time.Duration
 	SUTArgs               []string // appended to the config's sut command (tests inject faults)
+	Protocol              string   // pins the MCP revision of the runner's sessions ("": negotiate)
 	Self, Child           string   // this binary and the slim child binary, as for a run
 	Stdout, Stderr        io.Writer
 }
@@ -227,7 +228,7 @@ func (opts *Options) runnerOptions(t *target) *runner.Options {
 	return &runner.Options{Parallel: opts.Parallel, ReadyTimeout: opts.ReadyTimeout, Debug: opts.Debug,
 		Stdout: opts.Stdout, Stderr: opts.Stderr,
 		SUT: runner.SUTOptions{Kind: kind, URL: t.url, Args: opts.SUTArgs, Self: opts.Self, Child: opts.Child,
-			MusterBinary: opts.MusterBinary}}
+			MusterBinary: opts.MusterBinary, Protocol: opts.Protocol}}
 }
 
 // judge turns a check's scenario result into its verdict. A failing setup- step means

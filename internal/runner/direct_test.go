@@ -42,17 +42,7 @@ func TestDirectMode(t *testing.T) {
 // TestDirectModeNeverReady: a command that never listens is an ERROR within the ready
 // timeout, with its output.
 func TestDirectModeNeverReady(t *testing.T) {
-	t.Setenv(fakeSUTEnv, "never-ready")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := SUTOptions{Self: muster, Command: []string{self, "--port", "{{ .sut.port }}"}}
-	driver, err := ChooseDriver(so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
+	o := runFakeDirect(t, "never-ready")
 	if o.code != ExitFailed || !strings.Contains(o.stdout, "SUT not ready after "+testReadyTimeout.String()) ||
 		!strings.Contains(o.stdout, "fake SUT starting in mode never-ready") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
@@ -63,17 +53,7 @@ func TestDirectModeNeverReady(t *testing.T) {
 // for it taken by another process meanwhile (the race of any free-port pick) is started
 // again on new ports, and the result says so; the scenario passes.
 func TestDirectModePortTakenIsRetried(t *testing.T) {
-	t.Setenv(fakeSUTEnv, "port-taken-once")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := SUTOptions{Self: muster, Command: []string{self, "--port", "{{ .sut.port }}"}}
-	driver, err := ChooseDriver(so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
+	o := runFakeDirect(t, "port-taken-once")
 	if o.code != ExitOK || !strings.Contains(o.stdout, "SUT start 1 failed and was retried on new ports") {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
 	}
@@ -139,4 +119,20 @@ func TestDirectSpecPath(t *testing.T) {
 			t.Errorf("%s: sut.path %v, want %s", c.url, got, c.want)
 		}
 	}
+}
+
+// runFakeDirect runs the plain e2e scenario against this test binary as a --sut-command
+// SUT playing the given fake mode.
+func runFakeDirect(t *testing.T, mode string) runOutcome {
+	t.Setenv(fakeSUTEnv, mode)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := SUTOptions{Self: muster, Command: []string{self, "--port", "{{ .sut.port }}"}}
+	driver, err := ChooseDriver(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
 }

@@ -126,6 +126,8 @@ func TestBadFixtures(t *testing.T) {
 			{"6:22", `faults[0]: fault endpoint "tokn": want one of authorize, token, introspect, revoke, register, userinfo, jwks, metadata (did you mean "token"?)`},
 			{"7:39", `faults[1]: fault grant "refresh_token": only a token endpoint fault has a grant`},
 		}},
+		{"sut-on-timeout.yaml", []want{{"4:24", `sut.on_timeout.signal: "QUITE": want one of QUIT, ABRT, USR1, USR2, HUP, INT, TERM (did you mean "QUIT"?)`}}},
+		{"sut-on-timeout-url.yaml", []want{{"4:15", "sut.on_timeout: needs a started server (command)"}}},
 		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
 	}
 	for _, tt := range tests {

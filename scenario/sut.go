@@ -35,9 +35,20 @@ type SUT struct {
 	// Users are the credentials test_oauth_login uses at an authorization server that is
 	// not a mock IdP of the scenario: user name -> how to log in.
 	Users map[string]SUTUser `yaml:"users"`
+	// OnTimeout is sent to a started server when a step or the scenario times out: a hung
+	// server's own account of itself (a Go server prints every goroutine's stack on QUIT).
+	OnTimeout *SUTOnTimeout `yaml:"on_timeout"`
 
 	Pos Pos `yaml:"-"`
 }
+
+// SUTOnTimeout names the signal (QUIT, ABRT, USR1, USR2, HUP, INT or TERM, without SIG).
+type SUTOnTimeout struct {
+	Signal string `yaml:"signal"`
+}
+
+// TimeoutSignals are the signals on_timeout may name.
+var TimeoutSignals = []string{"QUIT", "ABRT", "USR1", "USR2", "HUP", "INT", "TERM"}
 
 // SUTReady is a readiness check: an HTTP path that must answer below 500, or a regular
 // expression a line of the server's output must match.
@@ -134,6 +145,15 @@ func (c *checker) sutKeys(s *Scenario) {
 	}
 	if err := CheckProtocol(b.Protocol); err != nil {
 		c.errorAt(c.at(&b.Protocol, at), "sut.protocol: %v", err)
+	}
+	if o := b.OnTimeout; o != nil {
+		switch {
+		case len(b.Command) == 0:
+			c.errorAt(c.at(&b.OnTimeout, at), "sut.on_timeout: needs a started server (command); a server named by url alone is not the runner's to signal")
+		case !slices.Contains(TimeoutSignals, o.Signal):
+			c.errorAt(c.at(&o.Signal, c.at(&b.OnTimeout, at)), "sut.on_timeout.signal: %q: want one of %s%s", o.Signal,
+				strings.Join(TimeoutSignals, ", "), didYouMean(o.Signal, TimeoutSignals))
+		}
 	}
 	if cl := b.Client; cl != nil && cl.ClientID == "" {
 		c.errorAt(c.at(&b.Client, at), "sut.client: missing required key \"client_id\"")

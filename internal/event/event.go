@@ -57,6 +57,8 @@ type StepResult struct {
 	ContinuedOnFailure bool `json:"continued_on_failure,omitempty"`
 	// Group is the id of the concurrently group the step ran in.
 	Group string `json:"group,omitempty"`
+	// TimedOut: the step's timeout cut its call off.
+	TimedOut bool `json:"timed_out,omitempty"`
 }
 
 // Timings splits a scenario's wall time into the runner's phases.
@@ -92,6 +94,9 @@ type ScenarioResult struct {
 	// retried, a kept temp dir.
 	Notes   []string `json:"notes,omitempty"`
 	Timings Timings  `json:"timings"`
+	// AfterSignal is what the SUT wrote after the runner sent it the sut block's
+	// on_timeout signal (a Go SUT's goroutine stacks for SIGQUIT).
+	AfterSignal string `json:"sut_output_after_signal,omitempty"`
 }
 
 // GroupTool is the Tool of a concurrently group's own result.

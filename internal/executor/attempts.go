@@ -171,7 +171,7 @@ func (x *execution) call(ctx context.Context, st *scenario.Step, args map[string
 		m, err := tool.Run(cctx, x.run, args)
 		switch {
 		case timedOut():
-			return nil, fmt.Errorf("%s timed out after %s", st.Tool, timeout)
+			return nil, fmt.Errorf("%s %w after %s", st.Tool, ErrTimedOut, timeout)
 		case errors.Is(err, ErrCannotRun):
 			return nil, err
 		case err != nil:
@@ -185,7 +185,7 @@ func (x *execution) call(ctx context.Context, st *scenario.Step, args map[string
 	}
 	res, err := sess.CallTool(cctx, st.Tool, args)
 	if err != nil && timedOut() {
-		return nil, fmt.Errorf("call timed out after %s", timeout)
+		return nil, fmt.Errorf("call %w after %s", ErrTimedOut, timeout)
 	}
 	return res, err
 }

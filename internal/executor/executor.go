@@ -48,6 +48,9 @@ type ToolFunc func(ctx context.Context, run *Run, args map[string]any) (map[stri
 // ErrCannotRun marks a test tool error that means the step could not run at all.
 var ErrCannotRun = errors.New("cannot run")
 
+// ErrTimedOut marks a call that its step's timeout cut off.
+var ErrTimedOut = errors.New("timed out")
+
 // Tool is one test tool: its declaration in the scenario format (arguments are checked
 // against it before Run is called, once templates are resolved) and its implementation.
 type Tool struct {
@@ -73,6 +76,9 @@ type Outcome struct {
 	Status event.Status
 	Error  string // why an ERROR or CANCELLED scenario stopped
 	Steps  []event.StepResult
+	// TimedOut: the scenario ran out of time, or the step that decided it did (the SUT may
+	// be hung: a runner can ask it for its stacks then).
+	TimedOut bool
 }
 
 // Run is the state of one scenario while it runs; test tools receive it.
@@ -263,7 +269,8 @@ func (x *execution) stopped(ctx context.Context) bool {
 }
 
 func (x *execution) outcome(ctx context.Context) Outcome {
-	o := Outcome{Status: event.Passed, Steps: x.steps}
+	o := Outcome{Status: event.Passed, Steps: x.steps,
+		TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded) || (x.verdict != nil && x.verdict.TimedOut)}
 	cancelled := "cancelled"
 	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
 		cancelled = "cancelled: " + cause.Error()
@@ -343,6 +350,7 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 
 	res, unmet, err := x.attempts(ctx, st, argMap, &sr)
 	if err != nil {
+		sr.TimedOut = errors.Is(err, ErrTimedOut)
 		return finish(event.Error, x.explain(err)), nil
 	}
 	if res != nil {

@@ -51,7 +51,7 @@ func (x *execution) group(ctx context.Context, g *scenario.Step) event.StepResul
 			case g.Concurrently[i].ContinueOnFailure && !x.stopped(ctx):
 				r.ContinuedOnFailure = true
 			case sr.Status == event.Passed:
-				sr.Status, sr.Expectation, sr.Expected, sr.Got = r.Status, r.Expectation, r.Expected, r.Got
+				sr.Status, sr.Expectation, sr.Expected, sr.Got, sr.TimedOut = r.Status, r.Expectation, r.Expected, r.Got, r.TimedOut
 				sr.Message = fmt.Sprintf("group %s: %s", stepName(g), r.Message)
 			}
 			done = append(done, r)

@@ -200,6 +200,14 @@ func (c *Console) block(r *event.ScenarioResult) string {
 		b.WriteString("    " + c.label.Sprint(title) + "\n")
 		writeIndented(&b, strings.TrimRight(log, "\r\n"), "      | ")
 	}
+	if r.AfterSignal != "" {
+		// Whole: the stacks of a hung server are the point, and the run asked for them.
+		head, rest, _ := strings.Cut(r.AfterSignal, "\n")
+		b.WriteString("    " + c.label.Sprint("on timeout:") + " " + head + "\n")
+		if rest != "" {
+			writeIndented(&b, rest, "      | ")
+		}
+	}
 	return b.String()
 }
 

@@ -116,6 +116,7 @@ type jsonScenarioResult struct {
 	TimingsMS    jsonTimingsMS    `json:"timings_ms"`
 	Trace        []string         `json:"trace,omitempty"`
 	Notes        []string         `json:"notes,omitempty"`
+	AfterSignal  string           `json:"sut_output_after_signal,omitempty"`
 }
 
 type jsonScenario struct {
@@ -215,8 +216,9 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 		Timings:     r.Timings,
 		TimingsMS: jsonTimingsMS{Environment: ms(r.Timings.Environment), SUTStart: ms(r.Timings.SUTStart),
 			SUTListen: ms(r.Timings.SUTListen), Ready: ms(r.Timings.Ready), Steps: ms(r.Timings.Steps), Teardown: ms(r.Timings.Teardown)},
-		Trace: r.Trace,
-		Notes: r.Notes,
+		Trace:       r.Trace,
+		Notes:       r.Notes,
+		AfterSignal: r.AfterSignal,
 	}
 	if r.SUTLog != "" {
 		out.InstanceLogs = &jsonLogs{Combined: r.SUTLog}

@@ -161,8 +161,8 @@ func newJUnitCase(r *event.ScenarioResult, roots []string) junitCase {
 	default: // ERROR, CANCELLED and anything unknown: never let it look like a pass
 		c.Error = problem(r)
 	}
-	if r.SUTLog != "" {
-		c.SystemOut = &junitText{xmlText(stripANSI(tailLines(r.SUTLog, sutTailLines)))}
+	if out := strings.TrimSpace(tailLines(r.SUTLog, sutTailLines) + "\n" + r.AfterSignal); out != "" {
+		c.SystemOut = &junitText{xmlText(stripANSI(out))}
 	}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/muster-test/muster-test/internal/env"
 	"github.com/muster-test/muster-test/internal/executor"
@@ -117,6 +118,9 @@ func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectS
 	if d.CAFile, err = str(b.CAFile); err != nil {
 		return nil, err
 	}
+	if o := b.OnTimeout; o != nil {
+		d.OnTimeout = timeoutSignals[o.Signal] // one of them: the loader checked
+	}
 	if r := b.Ready; r != nil {
 		if d.ReadyHTTP, err = str(r.HTTP); err != nil {
 			return nil, err
@@ -130,3 +134,7 @@ func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectS
 	}
 	return d, nil
 }
+
+// timeoutSignals are scenario.TimeoutSignals by name.
+var timeoutSignals = map[string]syscall.Signal{"QUIT": syscall.SIGQUIT, "ABRT": syscall.SIGABRT,
+	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM}

@@ -124,6 +124,10 @@ func TestDirectSpecPath(t *testing.T) {
 // runFakeDirect runs the plain e2e scenario against this test binary as a --sut-command
 // SUT playing the given fake mode.
 func runFakeDirect(t *testing.T, mode string) runOutcome {
+	return runFakeDirectFile(t, mode, "../../testdata/e2e/plain.yaml")
+}
+
+func runFakeDirectFile(t *testing.T, mode, file string) runOutcome {
 	t.Setenv(fakeSUTEnv, mode)
 	self, err := os.Executable()
 	if err != nil {
@@ -134,5 +138,20 @@ func runFakeDirect(t *testing.T, mode string) runOutcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runFilesWith(t, driver, so, "../../testdata/e2e/plain.yaml")
+	return runFilesWith(t, driver, so, file)
+}
+
+// TestOnTimeoutSignal: when a step times out on a hung server, the sut block's on_timeout
+// signal goes to it, and what it then writes (a Go server's goroutine stacks on SIGQUIT,
+// the deadlocked one among them) is in the result.
+func TestOnTimeoutSignal(t *testing.T) {
+	o := runFakeDirectFile(t, "deadlock", "../../testdata/e2e/deadlock.yaml")
+	for _, want := range []string{"on timeout: sent SIGQUIT to the SUT (pid ", "SIGQUIT: quit", "goroutine ", "takeTwice"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if o.code != ExitFailed || t.Failed() {
+		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	}
 }

@@ -54,6 +54,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// takeTwice locks mu twice, which blocks for good.
+func takeTwice(mu *sync.Mutex) {
+	mu.Lock()
+	mu.Lock()
+}
+
 // fakePIDFileEnv names a file where the fake SUT writes the pid of a process it started.
 const fakePIDFileEnv = "MUSTER_TEST_FAKE_PIDFILE"
 
@@ -124,6 +130,11 @@ func fakeSUT(mode string, args []string) int {
 	})
 	s.AddTool(mcp.NewTool("ok"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("fine"), nil
+	})
+	s.AddTool(mcp.NewTool("deadlock"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var mu sync.Mutex
+		takeTwice(&mu) // never returns: the hung call a SIGQUIT dump must show
+		return nil, nil
 	})
 	s.AddTool(mcp.NewTool("crash"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if mode == "crash-orphan" {

@@ -188,6 +188,10 @@ func (w *scenarioRunner) run(ctx context.Context, sc *scenario.Scenario) (res ev
 	out := ex.Execute(ctx, run)
 	r.res.Timings.Steps = time.Since(t)
 	r.res.Steps, r.res.Status, r.res.Error = out.Steps, out.Status, out.Error
+	if out.TimedOut && r.inst != nil {
+		// Before the teardown stops it: a hung server's stacks say where it hangs.
+		r.res.AfterSignal = r.inst.SignalOnTimeout()
+	}
 	return
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type DirectSpec struct {
 	// CAFile is a PEM file of CAs the SUT's certificate is trusted by. A file that does
 	// not exist when the command starts is read once the server is ready: it may write it.
 	CAFile string
+	// OnTimeout is the signal (e.g. syscall.SIGQUIT) SignalOnTimeout sends; 0: none.
+	OnTimeout syscall.Signal
 }
 
 // Direct drives a DirectSpec: no configuration is written, no tools are awaited.

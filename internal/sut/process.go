@@ -164,6 +164,7 @@ type tailBuffer struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	max     int
+	total   int64 // bytes written since the start, kept or not
 	dropped bool
 	wrote   chan struct{} // receives once after any number of writes (nil: no one listens)
 }
@@ -172,6 +173,7 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
+	b.total += int64(len(p))
 	if over := b.buf.Len() - b.max; over > 0 {
 		b.buf.Next(over)
 		b.dropped = true
@@ -187,6 +189,21 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// mark is a position in the output, for since.
+func (b *tailBuffer) mark() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.total
+}
+
+// since is what was written after mark, as far as it is still kept.
+func (b *tailBuffer) since(mark int64) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := int(min(b.total-mark, int64(b.buf.Len())))
+	return string(b.buf.Bytes()[b.buf.Len()-n:])
 }
 
 // tail returns the last n lines.

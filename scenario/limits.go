@@ -37,6 +37,8 @@ const (
 	MaxWaitForState      = Duration(time.Hour)
 	MaxScenarioTimeout   = Duration(24 * time.Hour)
 	MaxMockDelay         = Duration(10 * time.Minute)
+	// MaxVirtualUsers bounds a workload's users: each holds an MCP session (a connection).
+	MaxVirtualUsers = 100000
 	// minTimeout is the least written timeout: `timeout: 0s` would otherwise silently
 	// mean "the default" (or, for a scenario, "none").
 	minTimeout = Duration(time.Millisecond)

@@ -131,6 +131,7 @@ type Step struct {
 	Tool              string         `yaml:"tool"`
 	Args              map[string]any `yaml:"args"`
 	AsUser            string         `yaml:"as_user"`
+	AsRole            string         `yaml:"as_role"` // a workload's steps only
 	Timeout           Duration       `yaml:"timeout"`
 	Retry             *Retry         `yaml:"retry"`
 	ContinueOnFailure bool           `yaml:"continue_on_failure"`

@@ -301,6 +301,9 @@ func (c *checker) flow() {
 			group = p.group
 		}
 		st := p.st
+		if st.AsRole != "" {
+			c.errorAt(c.at(&st.AsRole, st.Pos), "%s.as_role: roles belong to a workload's workflows (muster-test load); a scenario names users with as_user", p.path)
+		}
 		if st.AsUser != "" && !users[st.AsUser] {
 			c.errorAt(c.at(&st.AsUser, st.Pos), "%s.as_user: unknown user %q%s", p.path, st.AsUser, userHint(users))
 		}

@@ -1,0 +1,105 @@
+package scenario_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/muster-test/muster-test/scenario"
+)
+
+const goodWorkload = `name: share
+virtual_users: {count: 4, name_prefix: lt-, claims: {tenant: "t{{ .n }}"}}
+pre_configuration:
+  mock_oauth_servers: [{name: idp}]
+sut:
+  command: ["{{ .self }}", reference-server, serve, --issuer, "{{ .idp.idp.issuer_url }}", --port, "{{ .sut.port }}"]
+workflows:
+  - name: note_share
+    weight: 3
+    roles: [owner, reader]
+    think_time: 10ms
+    steps:
+      - {id: create, tool: echo, args: {message: hi}, expected: {success: true}}
+      - {id: read, tool: echo, as_role: reader, args: {message: "{{ create.text }}"}, expected: {success: true}}
+  - name: solo
+    steps:
+      - {id: ping, tool: echo, expected: {success: true}}
+thresholds:
+  "step:create p95": "< 200ms"
+  "workflow:note_share error_rate": "< 1%"
+  rps: "> 100"
+`
+
+func TestWorkloadParses(t *testing.T) {
+	w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(goodWorkload))
+	if w == nil {
+		t.Fatalf("not loaded: %v", diags)
+	}
+	if w.VirtualUsers.Count != 4 || len(w.Workflows) != 2 || w.Workflows[1].W() != 1 || w.Workflows[0].W() != 3 {
+		t.Fatalf("decoded %+v", w)
+	}
+	if got := w.Workflows[1].RoleNames(); len(got) != 1 || got[0] != "user" {
+		t.Errorf("default roles = %v", got)
+	}
+	if len(w.Parsed) != 3 {
+		t.Fatalf("thresholds %+v", w.Parsed)
+	}
+	p95 := w.Parsed[0]
+	if p95.Scope != "step" || p95.Name != "create" || p95.Metric != "p95" || p95.Op != "<" || p95.Bound != 200 || p95.Pos.Line != 19 {
+		t.Errorf("p95 threshold %+v", p95)
+	}
+	if er := w.Parsed[1]; er.Bound != 0.01 || er.Holds(0.01) || !er.Holds(0.009) {
+		t.Errorf("error_rate threshold %+v", er)
+	}
+}
+
+func TestWorkloadErrors(t *testing.T) {
+	cases := []struct{ name, edit, from, want string }{
+		{"unknown key", "think_time: 10ms", "thinktime: 10ms", `w.yaml:11:5: workflows[0]: unknown key "thinktime" (did you mean "think_time"?)`},
+		{"undeclared role", "as_role: reader", "as_role: writer", `w.yaml:14:41: workflows[0].steps[1].as_role: "writer" is not a role of workflow "note_share"`},
+		{"bad threshold", `"< 200ms"`, `"fast"`, `w.yaml:19:22: thresholds: threshold "step:create p95": value "fast": start with <`},
+		{"unknown step in threshold", `"step:create p95"`, `"step:creat p95"`, `w.yaml:19:3: thresholds: threshold "step:creat p95": no workflow step has id "creat" (did you mean "create"?)`},
+		{"as_user", "as_role: reader", "as_user: reader", `w.yaml:14:41: workflows[0].steps[1].as_user: a workload's users are its virtual users`},
+		{"duplicate id", "{id: ping,", "{id: create,", `w.yaml:17:14: workflows[1].steps[0].id: step id "create" is used twice`},
+		{"too few users", "count: 4", "count: 1", `w.yaml:2:24: virtual_users.count: 1 users cannot fill a workflow of 2 roles`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(goodWorkload, tc.edit, tc.from, 1)
+			if src == goodWorkload {
+				t.Fatal("edit did not apply")
+			}
+			w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(src))
+			if w != nil {
+				t.Fatal("loaded a bad workload")
+			}
+			for _, d := range diags {
+				if strings.HasPrefix(d.String(), tc.want) {
+					return
+				}
+			}
+			t.Errorf("no diagnostic %q in %v", tc.want, diags)
+		})
+	}
+}
+
+func TestWorkloadZeroWeights(t *testing.T) {
+	src := strings.Replace(goodWorkload, "weight: 3", "weight: 0", 1)
+	src = strings.Replace(src, "  - name: solo\n", "  - name: solo\n    weight: 0\n", 1)
+	_, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(src))
+	want := "w.yaml:8:3: workflows: the weights sum to 0"
+	for _, d := range diags {
+		if strings.HasPrefix(d.String(), want) {
+			return
+		}
+	}
+	t.Errorf("no %q in %v", want, diags)
+}
+
+func TestScenarioRejectsAsRole(t *testing.T) {
+	src := "name: x\nsteps:\n  - {id: a, tool: echo, as_role: r, expected: {success: true}}\n"
+	_, diags := scenario.Loader{}.Parse("s.yaml", []byte(src))
+	if len(diags) == 0 || !strings.Contains(diags[0].String(), "s.yaml:3:34: steps[0].as_role: roles belong to a workload") {
+		t.Errorf("diags %v", diags)
+	}
+}

@@ -35,6 +35,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			return runConform(args[1:], stdout, stderr)
 		case "reference-server":
 			return refserver.Main(args[1:], stdout, stderr)
+		case "load":
+			return runLoad(args[1:], stdout, stderr)
 		}
 	}
 	return runCLI(args, stdout, stderr)

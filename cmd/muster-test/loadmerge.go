@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/muster-test/muster-test/internal/load"
+	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// loadRun runs the load and decides the exit code: the interrupt's, else the set-up's or
+// the figures'.
+func loadRun(ctx context.Context, lo *load.Options, f *loadFlags, out, stderr io.Writer) int {
+	fmt.Fprintf(out, "muster-test load: %s: %d users (shard %d/%d), %s after a %s warm-up\n", lo.Workload.Name, lo.Users,
+		lo.ShardK, lo.ShardN, lo.Duration, lo.Warmup)
+	r, notes, err := load.Run(ctx, lo)
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "muster-test load: note:", n)
+	}
+	var intr *runner.Interrupt
+	interrupted := errors.As(context.Cause(ctx), &intr)
+	if err != nil {
+		fmt.Fprintln(stderr, "muster-test load: set-up failed:", err)
+		if interrupted {
+			return intr.Code
+		}
+		return runner.ExitFailed
+	}
+	code := finishReport(out, stderr, r, lo.Workload.Parsed, f)
+	if interrupted {
+		return intr.Code
+	}
+	return code
+}
+
+// runLoadMerge adds the shards' --out files up into one and checks the workload's
+// thresholds (given with --workload) on the total.
+func runLoadMerge(args []string, stdout, stderr io.Writer) int {
+	var f loadFlags
+	fs := flag.NewFlagSet("muster-test load merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.out, "out", "", "write the merged figures to this JSON file")
+	fs.StringVar(&f.workload, "workload", "", "check this workload's thresholds on the merged figures")
+	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
+	fs.Usage = func() { fmt.Fprint(stderr, loadUsage); fs.PrintDefaults() }
+	// Flags may follow the files, as in `load merge a.json b.json --out total.json`.
+	var files []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return runner.ExitOK
+			}
+			return runner.ExitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	f.set = map[string]bool{}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "muster-test load merge: give the shards' --out files")
+		return runner.ExitUsage
+	}
+	var parts []*load.Report
+	for _, p := range files {
+		r, err := load.ReadReport(p)
+		if err != nil {
+			fmt.Fprintln(stderr, "muster-test load merge:", err)
+			return runner.ExitUsage
+		}
+		parts = append(parts, r)
+	}
+	total, err := load.Merge(parts...)
+	if err != nil {
+		fmt.Fprintln(stderr, "muster-test load merge:", err)
+		return runner.ExitUsage
+	}
+	var ts []scenario.Threshold
+	if f.workload != "" {
+		w, ok := readWorkload(f.workload, stderr)
+		if !ok {
+			return runner.ExitUsage
+		}
+		ts = w.Parsed
+	}
+	return finishReport(stdout, stderr, total, ts, &f)
+}

@@ -36,6 +36,9 @@ type Options struct {
 	// Progress gets a plain line every 5 s, or with Live one line rewritten every second.
 	Progress io.Writer
 	Live     bool
+	// Observe, when set, sees the world after the load and before the teardown: a test
+	// counts the calls that reached the mocks.
+	Observe func(*testtools.World)
 }
 
 // maxInFlight bounds the open model's workflows in flight. A start that finds it full
@@ -101,6 +104,9 @@ func Run(ctx context.Context, o *Options) (rep *Report, notes []string, err erro
 			ErrTooFewUsers, len(e.users), len(numbers), e.maxRoles(), e.rep.Setup.FirstFailed)
 	}
 	e.drive(ctx)
+	if o.Observe != nil {
+		o.Observe(stage.World)
+	}
 	e.rep.Interrupted = ctx.Err() != nil
 	e.rep.finish()
 	return e.rep, nil, nil
@@ -144,6 +150,9 @@ func (e *engine) drive(ctx context.Context) {
 	e.from = e.t0.Add(e.o.Warmup)
 	e.end = e.from.Add(e.o.Duration)
 	e.rep.Started = e.from
+	if e.o.Progress != nil {
+		fmt.Fprintf(e.o.Progress, "load: %d users logged in in %.2fs; running\n", len(e.users), e.rep.Setup.Seconds)
+	}
 	side, stopSide := context.WithCancel(ctx)
 	var sideWG sync.WaitGroup
 	sideWG.Go(func() { e.clock(side) })

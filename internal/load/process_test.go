@@ -1,0 +1,169 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeWorkload(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "counter.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestShardsMergeExactly runs three shard processes and merges their files with the
+// command: counts are the shards' sums, and the merged percentiles are those of all the
+// shards' samples (their histograms added), not an average of the shards' percentiles.
+func TestShardsMergeExactly(t *testing.T) {
+	wl := writeWorkload(t, counterWorkload)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	outs := make([]string, 3)
+	errs := make([]error, 3)
+	for k := range 3 {
+		outs[k] = filepath.Join(dir, "shard-"+string(rune('1'+k))+".json")
+		wg.Go(func() {
+			cmd := exec.Command(muster, "load", "--workload", wl, "--users", "6", "--duration", "1s", "--no-color",
+				"--shard", string(rune('1'+k))+"/3", "--out", outs[k])
+			if out, err := cmd.CombinedOutput(); err != nil && cmd.ProcessState.ExitCode() != 1 { // thresholds may break
+				errs[k] = err
+				t.Logf("shard %d: %s", k+1, out)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := filepath.Join(dir, "total.json")
+	if out, err := exec.Command(muster, append([]string{"load", "merge"}, append(outs, "--out", total)...)...).CombinedOutput(); err != nil {
+		t.Fatalf("merge: %v\n%s", err, out)
+	}
+	merged, err := ReadReport(total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all Histogram
+	var count, errors uint64
+	users := map[string]bool{}
+	for _, p := range outs {
+		r, err := ReadReport(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Users != 2 || len(r.UsersFig) != 2 {
+			t.Errorf("%s: %d users, figures of %d", p, r.Users, len(r.UsersFig))
+		}
+		for u := range r.UsersFig {
+			if users[u] {
+				t.Errorf("user %s in two shards", u)
+			}
+			users[u] = true
+		}
+		count += r.Run.Count
+		errors += r.Run.Errors
+		all.Merge(&r.Run.Hist)
+	}
+	if merged.Run.Count != count || merged.Run.Errors != errors || merged.Users != 6 || len(merged.Shards) != 3 {
+		t.Errorf("merged count %d errors %d users %d shards %v; shards sum to %d, %d", merged.Run.Count, merged.Run.Errors,
+			merged.Users, merged.Shards, count, errors)
+	}
+	for _, q := range []float64{.5, .9, .95, .99} {
+		if got, want := merged.Run.Hist.Quantile(q), all.Quantile(q); got != want {
+			t.Errorf("merged q%v = %v, over all samples %v", q, got, want)
+		}
+	}
+	if merged.Run.P95MS != all.Quantile(.95) || merged.Run.MaxMS != all.Max() {
+		t.Errorf("merged p95_ms %v max_ms %v; all samples %v, %v", merged.Run.P95MS, merged.Run.MaxMS, all.Quantile(.95), all.Max())
+	}
+}
+
+// TestInterruptPrintsFiguresAndLeavesNothing: SIGINT during the run stops it, prints the
+// figures so far, exits 130, and no process of the run is left.
+func TestInterruptPrintsFiguresAndLeavesNothing(t *testing.T) {
+	wl := writeWorkload(t, counterWorkload)
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(muster, "load", "--workload", wl, "--duration", "1m", "--no-color", "--out", out)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	running := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "; running") {
+			running = true
+			break
+		}
+	}
+	if !running {
+		cmd.Wait()
+		t.Fatalf("the run never started: %s", stdout.String())
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130\n%s", code, stdout.String())
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stopping took %s", took)
+	}
+	if !strings.Contains(stdout.String(), "interrupted: figures so far") {
+		t.Errorf("no figures:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(b, &r); err != nil || r["interrupted"] != true {
+		t.Errorf("--out file: %v, interrupted=%v", err, r["interrupted"])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := processesOf(muster)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes left running: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the process table, with a deadline
+	}
+}
+
+// processesOf lists the pids running the binary.
+func processesOf(bin string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}

@@ -167,3 +167,32 @@ func processesOf(bin string) []string {
 	}
 	return pids
 }
+
+// TestBadWorkloadExits2BeforeAnythingStarts: load errors are reported with file:line:col
+// and exit 2; bad flags exit 2 too.
+func TestBadWorkloadExits2BeforeAnythingStarts(t *testing.T) {
+	bad := strings.Replace(counterWorkload, "as_role: b", "as_role: c", 1)
+	bad = strings.Replace(bad, `"< 5s"`, `"soon"`, 1)
+	wl := writeWorkload(t, bad)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--workload", wl}, []string{wl + ":23:52: workflows[1].steps[1].as_role: \"c\" is not a role",
+			wl + ":33:19: thresholds: threshold \"step:hit p99\": value \"soon\"", "2 error(s) in the workload; nothing was started"}},
+		{[]string{"--workload", "no-such-workload"}, []string{"no such file, nor a built-in workload (refserver-direct, refsut-gateway)"}},
+		{[]string{"--workload", "refsut-gateway", "--shard", "3/2"}, []string{"want K/N"}},
+		{[]string{"--workload", "refsut-gateway", "--users", "1"}, []string{"1 user(s) in shard 1/1 cannot fill a workflow of 2 roles"}},
+	} {
+		cmd := exec.Command(muster, append([]string{"load"}, tc.args...)...)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", tc.args, code, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%v: no %q in:\n%s", tc.args, w, out)
+			}
+		}
+	}
+}

@@ -16,12 +16,13 @@ demo: build
 
 # Component benchmarks of the mocks, the reference SUT and the reference server, the conform
 # catalogue against the reference server, then the suite measured as users run it; prints
-# the tables of BENCHMARKS.md.
+# the tables of BENCHMARKS.md, then the load generator's ceiling (one load run each).
 bench:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mocks/... ./refsut/... ./refserver/... ./internal/oauthclient/... | tee $$tmp && \
 	$(GO) test -run '^$$' -bench Catalogue -benchtime 3x ./internal/conform/ | tee -a $$tmp && \
-	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run 'TestChildStartBenchmark|TestSuiteBenchmark' -v ./internal/benchsuite
+	MUSTER_TEST_BENCH=1 MUSTER_TEST_BENCH_GO=$$tmp $(GO) test -count=1 -run 'TestChildStartBenchmark|TestSuiteBenchmark' -v ./internal/benchsuite && \
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/load
 
 # The MCP conformance suite's client authorization scenarios against `muster-test client`.
 # Node 22 and the suite (versions locked in testdata/conformance/) come from npm into a

@@ -27,8 +27,12 @@ func Summary(out io.Writer, r *Report) {
 	if s.FirstFailed != "" {
 		fmt.Fprintf(out, "setup: %d login(s) failed; first: %s\n", s.Failed, s.FirstFailed)
 	}
-	fmt.Fprintf(out, "run: %d calls (%.1f/s), %.1f workflows/s, %d errors (%.2f%%)\n\n", r.Run.Count, r.RPS, r.WorkflowsPS,
+	fmt.Fprintf(out, "run: %d calls (%.1f/s), %.1f workflows/s, %d errors (%.2f%%)", r.Run.Count, r.RPS, r.WorkflowsPS,
 		r.Run.Errors, r.Run.ErrorRate*100)
+	if r.CPUPer1000 > 0 {
+		fmt.Fprintf(out, "; this process's CPU %.0f ms per 1,000 calls", r.CPUPer1000)
+	}
+	fmt.Fprint(out, "\n\n")
 	table(out, "WORKFLOW", r.Workflows, sortedKeys(r.Workflows))
 	table(out, "STEP", r.Steps, sortedKeys(r.Steps))
 	users := sortedKeys(r.UsersFig)

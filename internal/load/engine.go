@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
@@ -56,8 +57,9 @@ type engine struct {
 
 	t0, from, end time.Time // start, end of the warm-up, end of the measured window
 
-	mu  sync.Mutex // guards rep during the run
-	rep *Report
+	mu    sync.Mutex // guards rep and calls during the run
+	rep   *Report
+	calls int // every step call, the warm-up's included, for the CPU per call
 }
 
 // flow is a workflow ready to run: its steps as a scenario whose users are its roles.
@@ -157,15 +159,20 @@ func (e *engine) drive(ctx context.Context) {
 	var sideWG sync.WaitGroup
 	sideWG.Go(func() { e.clock(side) })
 	sideWG.Go(func() { e.progress(side) })
+	cpu := processCPU()
 	if e.o.Rate > 0 {
 		e.open(ctx)
 	} else {
 		e.closed(ctx)
 	}
+	cpu = processCPU() - cpu
 	stopSide()
 	sideWG.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.calls > 0 {
+		e.rep.CPUPer1000 = cpu.Seconds() * 1000 / float64(e.calls) * 1000
+	}
 	stop := time.Now()
 	if stop.After(e.end) {
 		stop = e.end
@@ -266,6 +273,15 @@ func (e *engine) cast(rng *rand.Rand, f *flow, self int) []*vuser {
 	return who
 }
 
+// processCPU is the CPU time (user and system) this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // waitUntil waits for the time t (a scheduled start or the end of a think time) or the
 // end of ctx; false when ctx ended.
 func waitUntil(ctx context.Context, t time.Time) bool {
@@ -295,11 +311,12 @@ func (e *engine) execute(ctx context.Context, f *flow, who []*vuser, intended ti
 	}
 	out := e.ex.Execute(ctx, run)
 	done := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls += len(out.Steps)
 	if ctx.Err() != nil || intended.Before(e.from) {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	flowKind := ""
 	for i, sr := range out.Steps {
 		if sr.Phase != event.PhaseStep {

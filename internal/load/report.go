@@ -102,17 +102,21 @@ type Report struct {
 	Seed     int64     `json:"seed"`
 	Started  time.Time `json:"started_at"`
 	// Seconds is the measured window (after the warm-up); RPS is calls per second in it.
-	Seconds     float64           `json:"seconds"`
-	RPS         float64           `json:"rps"`
-	WorkflowsPS float64           `json:"workflows_per_s"`
-	Interrupted bool              `json:"interrupted,omitempty"`
-	Run         Entry             `json:"run"` // every step call
-	Steps       map[string]*Entry `json:"steps"`
-	Workflows   map[string]*Entry `json:"workflows"`
-	UsersFig    map[string]*Entry `json:"users"`
-	Throughput  []Second          `json:"throughput"`
-	Setup       Setup             `json:"setup"`
-	Thresholds  []Verdict         `json:"thresholds,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	RPS         float64 `json:"rps"`
+	WorkflowsPS float64 `json:"workflows_per_s"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+	// CPUPer1000 is this process's CPU in milliseconds per 1,000 calls while the load ran
+	// (warm-up included): the generator's own cost, with the in-process mocks' (HTTP mock
+	// servers, mock IdPs) added. 0 in merged figures.
+	CPUPer1000 float64           `json:"cpu_ms_per_1000_calls"`
+	Run        Entry             `json:"run"` // every step call
+	Steps      map[string]*Entry `json:"steps"`
+	Workflows  map[string]*Entry `json:"workflows"`
+	UsersFig   map[string]*Entry `json:"users"`
+	Throughput []Second          `json:"throughput"`
+	Setup      Setup             `json:"setup"`
+	Thresholds []Verdict         `json:"thresholds,omitempty"`
 }
 
 // Verdict is one threshold checked against the figures.

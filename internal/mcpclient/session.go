@@ -88,6 +88,9 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	// A transport of its own, so Close can drop this session's idle connections without
 	// touching other sessions'.
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	// A session's calls may overlap (parallel steps, load mode's users cast into other
+	// users' workflows); past the default 2 idle connections each would dial anew.
+	base.MaxIdleConnsPerHost = 16
 	if opts.TLS != nil {
 		base.TLSClientConfig = opts.TLS.Clone()
 	}

@@ -47,11 +47,18 @@ func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
 	return w, nil
 }
 
+// maxIdleConns bounds the idle connections the browser keeps per host.
+const maxIdleConns = 1024
+
 // browser is the HTTP client test tools use where a user's browser would go: it trusts
 // the mock IdPs' CA and the SUT's ca_file, explains a certificate it does not trust, and
 // never follows redirects, because each hop is inspected.
 func browser(caFiles ...string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Every direct-mode user's calls go through this one transport (load mode logs in
+	// hundreds): with the default of 2 idle connections per host, each call past the
+	// second in flight dialed a new connection and closed it after.
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
 	cfg, err := sut.TLSConfig(caFiles...)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,13 @@ func Summary(out io.Writer, r *Report) {
 	if r.CPUPer1000 > 0 {
 		fmt.Fprintf(out, "; this process's CPU %.0f ms per 1,000 calls", r.CPUPer1000)
 	}
-	fmt.Fprint(out, "\n\n")
+	fmt.Fprintln(out)
+	for _, name := range slices.Sorted(maps.Keys(r.IdPs)) {
+		c := r.IdPs[name]
+		fmt.Fprintf(out, "idp %s: %d authorizations, %d token requests (%d code, %d refresh), %d introspections\n", name,
+			c.Authorize, c.Token, c.AuthorizationCode, c.Refresh, c.Introspect)
+	}
+	fmt.Fprintln(out)
 	table(out, "WORKFLOW", r.Workflows, sortedKeys(r.Workflows))
 	table(out, "STEP", r.Steps, sortedKeys(r.Steps))
 	users := sortedKeys(r.UsersFig)

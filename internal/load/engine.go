@@ -21,6 +21,7 @@ import (
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -106,6 +107,12 @@ func Run(ctx context.Context, o *Options) (rep *Report, notes []string, err erro
 			ErrTooFewUsers, len(e.users), len(numbers), e.maxRoles(), e.rep.Setup.FirstFailed)
 	}
 	e.drive(ctx)
+	e.rep.IdPs = map[string]idp.Counters{}
+	for _, name := range stage.World.Env.IdPNames() {
+		if s, ok := stage.World.Env.IdP(name); ok {
+			e.rep.IdPs[name] = s.Counters()
+		}
+	}
 	if o.Observe != nil {
 		o.Observe(stage.World)
 	}

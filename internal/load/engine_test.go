@@ -2,15 +2,18 @@ package load
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
+	"github.com/muster-test/muster-test/workloads"
 )
 
 var muster string // the muster-test binary built for these tests
@@ -167,5 +170,38 @@ func TestOpenOffsetRampsLinearly(t *testing.T) {
 	}
 	if d := openOffset(5, 10, 0); d != 500*time.Millisecond {
 		t.Errorf("start 5 without a ramp due at %s", d)
+	}
+}
+
+// TestClockScheduleCausesRefreshes: with the IdP's clock advanced past the tokens'
+// lifetime during the run, the gateway (the token's owner) refreshes them and the users'
+// calls go on without errors; without the schedule nothing is refreshed.
+func TestClockScheduleCausesRefreshes(t *testing.T) {
+	data, err := fs.ReadFile(workloads.FS, "refsut-gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), "      auto_approve: true\n", "      auto_approve: true\n      use_mock_clock: true\n      token_lifetime: 1m\n", 1)
+	for _, storm := range []bool{false, true} {
+		w := parseWorkload(t, src)
+		if storm {
+			w.Clock = &scenario.Clock{Advance: scenario.Duration(2 * time.Minute), Every: scenario.Duration(300 * time.Millisecond)}
+		}
+		o := options(w)
+		o.Users = 4
+		r, _, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refreshes := r.IdPs["idp"].Refresh
+		if r.Run.Errors != 0 || r.Run.Count == 0 {
+			t.Errorf("storm %v: %d errors of %d calls: %v", storm, r.Run.Errors, r.Run.Count, r.Run.ByKind)
+		}
+		if storm != (refreshes > 0) {
+			t.Errorf("storm %v: %d refreshes", storm, refreshes)
+		}
+		if r.IdPs["idp"].AuthorizationCode != 4 {
+			t.Errorf("storm %v: %d logins (code grants), want one per user", storm, r.IdPs["idp"].AuthorizationCode)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -117,6 +118,9 @@ type Report struct {
 	Throughput []Second          `json:"throughput"`
 	Setup      Setup             `json:"setup"`
 	Thresholds []Verdict         `json:"thresholds,omitempty"`
+	// IdPs are the mock IdPs' request counters at the end (set-up included): how many
+	// logins, token requests and refreshes the load caused.
+	IdPs map[string]idp.Counters `json:"idp_counters,omitempty"`
 }
 
 // Verdict is one threshold checked against the figures.
@@ -199,6 +203,12 @@ func Merge(parts ...*Report) (*Report, error) {
 		out.Setup.Failed += p.Setup.Failed
 		out.Setup.Seconds = max(out.Setup.Seconds, p.Setup.Seconds)
 		out.Setup.Login.merge(&p.Setup.Login)
+		for name, c := range p.IdPs {
+			if out.IdPs == nil {
+				out.IdPs = map[string]idp.Counters{}
+			}
+			out.IdPs[name] = addCounters(out.IdPs[name], c)
+		}
 		if out.Setup.FirstFailed == "" {
 			out.Setup.FirstFailed = p.Setup.FirstFailed
 		}
@@ -292,3 +302,13 @@ func formatBound(t scenario.Threshold) string {
 
 // sortedKeys lists a figure map's names in order.
 func sortedKeys(m map[string]*Entry) []string { return slices.Sorted(maps.Keys(m)) }
+
+// addCounters sums two shards' counters of one IdP (TokensActive too: each shard has its
+// own IdP).
+func addCounters(a, b idp.Counters) idp.Counters {
+	return idp.Counters{Authorize: a.Authorize + b.Authorize, Token: a.Token + b.Token,
+		AuthorizationCode: a.AuthorizationCode + b.AuthorizationCode, Refresh: a.Refresh + b.Refresh,
+		ClientCredentials: a.ClientCredentials + b.ClientCredentials, Exchange: a.Exchange + b.Exchange,
+		Introspect: a.Introspect + b.Introspect, UserInfo: a.UserInfo + b.UserInfo, Register: a.Register + b.Register,
+		Revoke: a.Revoke + b.Revoke, TokensIssued: a.TokensIssued + b.TokensIssued, TokensActive: a.TokensActive + b.TokensActive}
+}

@@ -219,6 +219,10 @@ func (c *checker) workflows(w *Workload) {
 func (c *checker) workloadSteps(groups [][]placed) {
 	for _, g := range groups {
 		for _, p := range g {
+			if p.st.IsGroup() {
+				c.errorAt(c.at(&p.st.Concurrently, p.st.Pos), "%s.concurrently: not supported in a workload (its users already run at the same time)", p.path)
+				continue
+			}
 			c.order = append(c.order, p)
 			if id := p.st.ID; id != "" {
 				c.ids[id]++
@@ -234,6 +238,9 @@ func (c *checker) workloadSteps(groups [][]placed) {
 	for _, g := range groups {
 		ran := map[string]bool{}
 		for _, p := range g {
+			if p.st.IsGroup() {
+				continue
+			}
 			c.step(p)
 			if p.st.Tool == "test_create_user" || p.st.Tool == "test_switch_user" {
 				c.errorAt(c.at(&p.st.Tool, p.st.Pos), "%s.tool: a workload's users are its virtual users (%s cannot be used)", p.path, p.st.Tool)

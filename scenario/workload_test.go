@@ -62,6 +62,9 @@ func TestWorkloadErrors(t *testing.T) {
 		{"as_user", "as_role: reader", "as_user: reader", `w.yaml:14:41: workflows[0].steps[1].as_user: a workload's users are its virtual users`},
 		{"duplicate id", "{id: ping,", "{id: create,", `w.yaml:17:14: workflows[1].steps[0].id: step id "create" is used twice`},
 		{"too few users", "count: 4", "count: 1", `w.yaml:2:24: virtual_users.count: 1 users cannot fill a workflow of 2 roles`},
+		{"concurrently group", "      - {id: ping, tool: echo, expected: {success: true}}",
+			"      - {id: ping, concurrently: [{id: p1, tool: echo, expected: {success: true}}]}",
+			`w.yaml:17:34: workflows[1].steps[0].concurrently: not supported in a workload`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

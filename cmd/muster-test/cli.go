@@ -39,6 +39,8 @@ Usage:
   muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster) [flags]
                                        grade an MCP server against cited MCP authorization
                                        checks (see conform --help; --list shows them)
+  muster-test load --workload FILE|NAME [flags]
+                                       many logged-in users running workflows (see help load)
   muster-test reference-server serve (--issuer URL | --with-as) [--port N] [--fault NAME]...
                                        run the reference OAuth-protected MCP server
 

@@ -32,12 +32,14 @@ func help(args []string, stdout, stderr io.Writer) int {
 		return runClient([]string{"--help"}, stdout, stderr)
 	case "conform":
 		return runConform([]string{"--help"}, stdout, stderr)
+	case "load":
+		return runLoad([]string{"--help"}, stdout, stderr)
 	case "mock-idp":
 		return runMockIDP([]string{"--help"}, stdout, stderr)
 	case "reference-sut", "reference-server":
 		return dispatch([]string{cmd, "serve", "--help"}, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "muster-test help: unknown command %q (commands: run, validate, list, schema, init, client, conform, mock-idp, reference-sut, reference-server)\n", cmd)
+		fmt.Fprintf(stderr, "muster-test help: unknown command %q (commands: run, validate, list, schema, init, client, conform, load, mock-idp, reference-sut, reference-server)\n", cmd)
 		return runner.ExitUsage
 	}
 }

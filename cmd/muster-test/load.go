@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,7 +54,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	opts := &runner.Options{Stdout: out, Stderr: stderr}
 	var f loadFlags
 	fs := flag.NewFlagSet("muster-test load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // parse errors and help are printed by parseArgs
 	fs.StringVar(&f.workload, "workload", "", "the workload file, or the name of a built-in workload")
 	fs.IntVar(&f.users, "users", 0, "virtual users (default: the workload's virtual_users.count, else 10)")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time after the warm-up (default: the workload's, else 30s)")
@@ -71,12 +70,8 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the SUT may take to start")
 	fs.StringVar(&opts.SUT.Kind, "sut", "builtin", "muster-shaped SUT: builtin (the reference SUT) or muster")
 	fs.StringVar(&opts.SUT.MusterBinary, "muster-binary", "", "path of the muster binary for --sut muster")
-	fs.Usage = func() { fmt.Fprint(stderr, loadUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return runner.ExitOK
-		}
-		return runner.ExitUsage
+	if code, done := parseArgs(fs, args, func(w io.Writer) { printUsage(w, loadUsage, fs) }, stdout, stderr); done {
+		return code
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })

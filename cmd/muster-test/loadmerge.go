@@ -42,19 +42,15 @@ func loadRun(ctx context.Context, lo *load.Options, f *loadFlags, out, stderr io
 func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 	var f loadFlags
 	fs := flag.NewFlagSet("muster-test load merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // parse errors and help are printed by parseArgs
 	fs.StringVar(&f.out, "out", "", "write the merged figures to this JSON file")
 	fs.StringVar(&f.workload, "workload", "", "check this workload's thresholds on the merged figures")
 	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
-	fs.Usage = func() { fmt.Fprint(stderr, loadUsage); fs.PrintDefaults() }
 	// Flags may follow the files, as in `load merge a.json b.json --out total.json`.
 	var files []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return runner.ExitOK
-			}
-			return runner.ExitUsage
+		if code, done := parseArgs(fs, rest, func(w io.Writer) { printUsage(w, loadUsage, fs) }, stdout, stderr); done {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break

@@ -43,7 +43,7 @@ type Harness interface {
 // ToolFunc implements a test tool. It returns the tool's JSON object, or an error whose
 // text is the failed call's error text. An error wrapping ErrCannotRun makes the step ERROR
 // instead of a failed call.
-type ToolFunc func(ctx context.Context, run *Run, args map[string]any) (map[string]any, error)
+type ToolFunc func(ctx context.Context, run *State, args map[string]any) (map[string]any, error)
 
 // ErrCannotRun marks a test tool error that means the step could not run at all.
 var ErrCannotRun = errors.New("cannot run")
@@ -81,8 +81,9 @@ type Outcome struct {
 	TimedOut bool
 }
 
-// Run is the state of one scenario while it runs; test tools receive it.
-type Run struct {
+// State is one scenario's state while it runs: its users and their sessions, its world
+// values and deadline. Test tools receive it.
+type State struct {
 	Scenario *scenario.Scenario
 	Harness  Harness
 	// World holds the values of world templates (scenario.WorldRoots), resolved in args
@@ -97,7 +98,7 @@ type Run struct {
 	as string
 }
 
-// userTable is the scenario's users, shared by a Run and its views.
+// userTable is the scenario's users, shared by a State and its views.
 type userTable struct {
 	mu      sync.Mutex
 	byName  map[string]Session
@@ -105,23 +106,23 @@ type userTable struct {
 	current string
 }
 
-// NewRun prepares a scenario run whose `default` user has the given session.
-func NewRun(sc *scenario.Scenario, env Harness, defaultSession Session) *Run {
-	return &Run{Scenario: sc, Harness: env, users: &userTable{byName: map[string]Session{"default": defaultSession},
+// NewState prepares a scenario run whose `default` user has the given session.
+func NewState(sc *scenario.Scenario, env Harness, defaultSession Session) *State {
+	return &State{Scenario: sc, Harness: env, users: &userTable{byName: map[string]Session{"default": defaultSession},
 		order: []string{"default"}, current: "default"}}
 }
 
-// forStep is the Run a step of a concurrently group sees: the same scenario and users,
+// forStep is the State a step of a concurrently group sees: the same scenario and users,
 // with user (the step's as_user, else the current user when the group started) current
 // for that step only, so steps running at once never switch each other's user.
-func (r *Run) forStep(user string) *Run {
+func (r *State) forStep(user string) *State {
 	v := *r
 	v.as = user
 	return &v
 }
 
 // CurrentUser is the user whose session SUT calls go to.
-func (r *Run) CurrentUser() string {
+func (r *State) CurrentUser() string {
 	if r.as != "" {
 		return r.as
 	}
@@ -131,7 +132,7 @@ func (r *Run) CurrentUser() string {
 }
 
 // Session returns a user's session (the current user's for "").
-func (r *Run) Session(user string) (Session, error) {
+func (r *State) Session(user string) (Session, error) {
 	if user == "" {
 		user = r.CurrentUser()
 	}
@@ -146,7 +147,7 @@ func (r *Run) Session(user string) (Session, error) {
 }
 
 // AddUser registers a user's session; it does not switch to it.
-func (r *Run) AddUser(name string, s Session) error {
+func (r *State) AddUser(name string, s Session) error {
 	t := r.users
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -160,7 +161,7 @@ func (r *Run) AddUser(name string, s Session) error {
 
 // SetUser gives a user a new session (a login replaces the session it had), adding the
 // user when it is new. The old session is the caller's to close.
-func (r *Run) SetUser(name string, s Session) {
+func (r *State) SetUser(name string, s Session) {
 	t := r.users
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -171,7 +172,7 @@ func (r *Run) SetUser(name string, s Session) {
 }
 
 // SwitchUser makes name the current user; on the view of a group's step, for that step.
-func (r *Run) SwitchUser(name string) error {
+func (r *State) SwitchUser(name string) error {
 	t := r.users
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -187,7 +188,7 @@ func (r *Run) SwitchUser(name string) error {
 }
 
 // Users lists the users in creation order.
-func (r *Run) Users() []string {
+func (r *State) Users() []string {
 	r.users.mu.Lock()
 	defer r.users.mu.Unlock()
 	return append([]string(nil), r.users.order...)
@@ -198,7 +199,7 @@ func (r *Run) Users() []string {
 // after it, and cleanup may run until CleanupGrace after it, since a cleanup may have to
 // undo what the steps did outside the SUT. (Without run.Deadline, a deadline of ctx ends
 // steps and cleanup alike.) Cleanup that cannot run is reported SKIPPED with the reason.
-func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
+func (e *Executor) Execute(ctx context.Context, run *State) Outcome {
 	sc := run.Scenario
 	var ids []string
 	for _, st := range sc.Steps {
@@ -248,7 +249,7 @@ func (e *Executor) Execute(ctx context.Context, run *Run) Outcome {
 // execution is the mutable part of one Execute call.
 type execution struct {
 	e       *Executor
-	run     *Run
+	run     *State
 	store   *store
 	steps   []event.StepResult
 	verdict *event.StepResult

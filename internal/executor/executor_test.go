@@ -88,7 +88,7 @@ func run(t *testing.T, f *fakeSUT, sc *scenario.Scenario, tools Registry) Outcom
 	t.Helper()
 	e := &Executor{Tools: tools, StepTimeout: 2 * time.Second}
 	sess, _ := f.NewSession(context.Background(), "default", "")
-	return e.Execute(context.Background(), NewRun(sc, f, sess))
+	return e.Execute(context.Background(), NewState(sc, f, sess))
 }
 
 func statuses(o Outcome) string {
@@ -330,7 +330,7 @@ func TestSUTDeathIsErrorWithItsReason(t *testing.T) {
 }
 
 // blockUntilDone is a test tool that returns only when its call is cut short.
-func blockUntilDone(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+func blockUntilDone(ctx context.Context, _ *State, _ map[string]any) (map[string]any, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -345,7 +345,7 @@ func TestStepTimeoutIsError(t *testing.T) {
 
 func TestCancelledScenario(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+	block := func(ctx context.Context, _ *State, _ map[string]any) (map[string]any, error) {
 		cancel(errors.New("fail-fast"))
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -355,7 +355,7 @@ func TestCancelledScenario(t *testing.T) {
 	sess, _ := f.NewSession(ctx, "default", "")
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "b", Tool: "test_block", Expected: yes()}},
 		Cleanup: []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}}}
-	o := (&Executor{Tools: reg}).Execute(ctx, NewRun(sc, f, sess))
+	o := (&Executor{Tools: reg}).Execute(ctx, NewState(sc, f, sess))
 	if o.Status != event.Cancelled || !strings.Contains(o.Error, "fail-fast") || f.count("text") != 0 {
 		t.Fatalf("got %s %q, cleanup calls %d", o.Status, o.Error, f.count("text"))
 	}
@@ -376,7 +376,7 @@ func TestCleanupRunsAfterTheScenarioTimeout(t *testing.T) {
 			{ID: "b", Tool: "test_block", Expected: yes()},
 		},
 		Cleanup: []scenario.Step{{ID: "c", Tool: "text", Expected: yes()}, {ID: "c-fails", Tool: "fail", Expected: yes()}}}
-	run := NewRun(sc, f, sess)
+	run := NewState(sc, f, sess)
 	run.Deadline = time.Now().Add(sc.Timeout.D())
 	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": blockUntilDone})}).Execute(context.Background(), run)
 	if got := statuses(o); got != "a:PASSED b:FAILED c:PASSED c-fails:FAILED undo-a:PASSED" {
@@ -396,7 +396,7 @@ func TestCleanupThatOutlivesItsGraceIsReportedNotRun(t *testing.T) {
 		Steps: []scenario.Step{{ID: "b", Tool: "test_block", Expected: yes()}},
 		Cleanup: []scenario.Step{{ID: "hangs", Tool: "test_block", Expected: yes(), ContinueOnFailure: true},
 			{ID: "after", Tool: "text", Expected: yes()}}}
-	run := NewRun(sc, f, sess)
+	run := NewState(sc, f, sess)
 	run.Deadline = time.Now().Add(sc.Timeout.D())
 	start := time.Now()
 	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": blockUntilDone}), CleanupGrace: 100 * time.Millisecond}).Execute(context.Background(), run)
@@ -412,7 +412,7 @@ func TestCleanupThatOutlivesItsGraceIsReportedNotRun(t *testing.T) {
 }
 
 func TestTestToolErrorIsFailedCallAndExpectationsApply(t *testing.T) {
-	tool := func(context.Context, *Run, map[string]any) (map[string]any, error) {
+	tool := func(context.Context, *State, map[string]any) (map[string]any, error) {
 		return nil, errors.New("server gamma is not OAuth-protected")
 	}
 	b := false
@@ -426,7 +426,7 @@ func TestTestToolErrorIsFailedCallAndExpectationsApply(t *testing.T) {
 
 func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	block := func(ctx context.Context, _ *Run, _ map[string]any) (map[string]any, error) {
+	block := func(ctx context.Context, _ *State, _ map[string]any) (map[string]any, error) {
 		cancel(errors.New("interrupted by SIGINT"))
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -435,7 +435,7 @@ func TestFailureBeforeCancellationStaysFailed(t *testing.T) {
 	sess, _ := f.NewSession(ctx, "default", "")
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "f", Tool: "fail", Expected: yes()}},
 		Cleanup: []scenario.Step{{ID: "c", Tool: "test_block", Expected: yes()}}}
-	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": block})}).Execute(ctx, NewRun(sc, f, sess))
+	o := (&Executor{Tools: tools(map[string]ToolFunc{"test_block": block})}).Execute(ctx, NewState(sc, f, sess))
 	if o.Status != event.Failed || !strings.Contains(o.Error, "then cancelled: interrupted by SIGINT") {
 		t.Fatalf("got %s %q, want FAILED that says it was then cancelled", o.Status, o.Error)
 	}
@@ -454,7 +454,7 @@ func TestTestToolArgumentsCheckedAgainstDeclaration(t *testing.T) {
 	called := false
 	reg := Registry{"test_x": Tool{
 		TestTool: scenario.TestTool{Name: "test_x", Args: []scenario.ToolArg{{Name: "name", Required: true}}},
-		Run: func(context.Context, *Run, map[string]any) (map[string]any, error) {
+		Run: func(context.Context, *State, map[string]any) (map[string]any, error) {
 			called = true
 			return map[string]any{}, nil
 		}}}

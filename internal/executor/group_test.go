@@ -47,7 +47,7 @@ func TestGroupRunsItsStepsAtOnce(t *testing.T) {
 	}}
 	e := &Executor{StepTimeout: 5 * time.Second}
 	sess, _ := f.NewSession(context.Background(), "default", "")
-	r := NewRun(sc, f, sess)
+	r := NewState(sc, f, sess)
 	bob, _ := f.NewSession(context.Background(), "bob", "")
 	if err := r.AddUser("bob", bob); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestGroupNeverReachedIsListedWithItsSteps(t *testing.T) {
 func TestGroupStepPanicIsItsError(t *testing.T) {
 	f := newFake()
 	tools := Registry{"test_boom": {TestTool: scenario.TestTool{Name: "test_boom"},
-		Run: func(context.Context, *Run, map[string]any) (map[string]any, error) { panic("bug") }}}
+		Run: func(context.Context, *State, map[string]any) (map[string]any, error) { panic("bug") }}}
 	sc := &scenario.Scenario{Name: "g", Steps: []scenario.Step{
 		{ID: "g", Concurrently: []scenario.Step{{ID: "p", Tool: "test_boom", Expected: yes()}, {ID: "fine", Tool: "echo", Expected: yes()}}},
 	}}

@@ -309,7 +309,7 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 // execute runs one workflow with its cast and records it. A workflow cut short by the end
 // of ctx (an interrupt) is not counted, nor is one that started in the warm-up.
 func (e *engine) execute(ctx context.Context, f *flow, who []*vuser, intended time.Time) {
-	run := executor.NewRun(f.sc, e.stage.World, who[0].sess)
+	run := executor.NewState(f.sc, e.stage.World, who[0].sess)
 	run.World = e.stage.Values
 	names := map[string]string{}
 	for i, r := range f.roles {

@@ -121,7 +121,7 @@ func (e *engine) logInOne(ctx context.Context, u *vuser, vu *scenario.VirtualUse
 	}
 	sc := e.o.Workload.Scenario()
 	if world.Direct {
-		run := executor.NewRun(sc, world, nil)
+		run := executor.NewState(sc, world, nil)
 		run.World = e.stage.Values
 		args := map[string]any{"user": u.name}
 		if vu.Scope != "" {
@@ -147,7 +147,7 @@ func (e *engine) logInOne(ctx context.Context, u *vuser, vu *scenario.VirtualUse
 		return nil
 	}
 	sc.Steps = vu.Login
-	run := executor.NewRun(sc, world, u.sess)
+	run := executor.NewState(sc, world, u.sess)
 	run.World = e.stage.Values
 	out := (&executor.Executor{Tools: e.tools}).Execute(ctx, run)
 	for _, sr := range out.Steps {

@@ -180,7 +180,7 @@ func (w *scenarioRunner) run(ctx context.Context, sc *scenario.Scenario) (res ev
 		return
 	}
 	ex := &executor.Executor{Tools: w.tools}
-	run := executor.NewRun(sc, r.world, first)
+	run := executor.NewState(sc, r.world, first)
 	run.World = r.values
 	// The executor applies the deadline itself: cleanup may run a little past it.
 	run.Deadline = deadline

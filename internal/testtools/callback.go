@@ -42,7 +42,7 @@ var alreadyConnected = []string{"successfully connected", "already authenticated
 // would: it asks the SUT for the authorization URL, drives the mock IdP's real /authorize
 // endpoint, and delivers the IdP's redirect to the SUT's callback. It never mints a code
 // behind the SUT's back.
-func simulateCallback(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func simulateCallback(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, srv, err := protectedServer(run, args)
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func simulateCallback(ctx context.Context, run *executor.Run, args map[string]an
 // stateRevealsSession reports whether the state the SUT sent through the IdP (as the IdP
 // hands it back) carries the user's MCP session id readably: as it stands, or base64 of
 // any alphabet (muster's state is base64 JSON holding it, docs/muster-contract.md §4.3).
-func (w *World) stateRevealsSession(run *executor.Run, callback string) bool {
+func (w *World) stateRevealsSession(run *executor.State, callback string) bool {
 	sess, err := run.Session("")
 	s, ok := sess.(*sutSession)
 	if err != nil || !ok || s.ID() == "" {
@@ -150,7 +150,7 @@ func (w *World) stateRevealsSession(run *executor.Run, callback string) bool {
 
 // authorizationURL asks the SUT to start a login for server: core_auth_login where the SUT
 // has it, else authTool, the synthetic x_<prefix>_authenticate tool of older muster.
-func (w *World) authorizationURL(ctx context.Context, run *executor.Run, server, authTool string) (text, authURL string, err error) {
+func (w *World) authorizationURL(ctx context.Context, run *executor.State, server, authTool string) (text, authURL string, err error) {
 	sess, err := run.Session("")
 	if err != nil {
 		return "", "", err

@@ -26,7 +26,7 @@ const execStrayWait = 500 * time.Millisecond
 
 // execCommand runs a command (argv, no shell) in the scenario's temp dir and answers its
 // exit code and output: the way to read what a SUT left behind, such as an audit log.
-func execCommand(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func execCommand(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 // the step or the run ended (a step timeout shorter than the command's, a signal) names
 // that cause instead of a timeout that never expired.
 func TestExecSaysWhyItStopped(t *testing.T) {
-	run := &executor.Run{Harness: &World{Env: &env.Env{Dir: t.TempDir()}}}
+	run := &executor.State{Harness: &World{Env: &env.Env{Dir: t.TempDir()}}}
 	hang := map[string]any{"command": []any{"tail", "-f", "/dev/null"}}
 
 	own := map[string]any{"command": hang["command"], "timeout": "50ms"}

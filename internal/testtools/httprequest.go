@@ -20,7 +20,7 @@ const httpBodyMax = 1 << 20
 
 // httpRequest sends one raw HTTP request to the SUT (path) or to any loopback URL, with the
 // current user's token, a given one, a minted one or none, and answers what came back.
-func httpRequest(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func httpRequest(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, err

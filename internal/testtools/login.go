@@ -18,7 +18,7 @@ import (
 // client (discovery, registration, authorization code with PKCE, token), then gives the
 // user an MCP session that carries the token; the user's later steps go through it. A login
 // that fails is a failed call whose answer still lists every phase.
-func oauthLogin(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func oauthLogin(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func oauthLogin(ctx context.Context, run *executor.Run, args map[string]any) (ma
 // clientConfig is the OAuth client of one user: the scenario's pre-registered client (sut
 // client) unless `client` asks for another registration, the user's credentials (sut users)
 // and the misbehaviour the arguments ask for.
-func (w *World) clientConfig(run *executor.Run, user string, args map[string]any) (oauthclient.Config, error) {
+func (w *World) clientConfig(run *executor.State, user string, args map[string]any) (oauthclient.Config, error) {
 	cfg := oauthclient.Config{Scope: executor.StringArg(args, "scope"), HTTPClient: w.http,
 		Registration: executor.StringArg(args, "client"), Protocol: w.SUT.Protocol()}
 	if v, ok := args["resource"].(bool); ok && !v {
@@ -152,7 +152,7 @@ func phaseList(ps []oauthclient.Phase) []any {
 // the URLs they came from, and the problems found. With fail_on, success says whether
 // one of those problems was found instead, so that one step can judge one requirement
 // (muster-test conform's checks) whatever else is wrong.
-func oauthDiscover(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func oauthDiscover(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, err

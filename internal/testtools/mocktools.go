@@ -72,7 +72,7 @@ func mockClient(srv *env.Server, token string, rec *httpStatus) (*client.Client,
 
 // callMockTool calls a mock MCP server directly, not through the SUT, optionally with a
 // bearer token, and reports what the server answered at the HTTP level too.
-func callMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func callMockTool(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	_, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (w *World) toolName(srv *env.Server, tool string) string {
 	return w.SUT.ToolName(prefix, tool)
 }
 
-func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func addMockTool(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func addMockTool(ctx context.Context, run *executor.Run, args map[string]any) (m
 		"server": srv.Name, "tool_name": name, "exposed_as": exposed}, nil
 }
 
-func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func removeMockTool(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func removeMockTool(ctx context.Context, run *executor.Run, args map[string]any)
 
 // waitForTool polls the current session's tool list until name is (or is no longer)
 // there, or the step's deadline ends.
-func waitForTool(ctx context.Context, run *executor.Run, name string, present bool) error {
+func waitForTool(ctx context.Context, run *executor.State, name string, present bool) error {
 	sess, err := run.Session("")
 	if err != nil {
 		return err
@@ -198,7 +198,7 @@ func waitForTool(ctx context.Context, run *executor.Run, name string, present bo
 	}
 }
 
-func mockCalls(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func mockCalls(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	_, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 // its name for test_http_request's token argument. The argument names follow newer
 // muster's tool of the same name; scope, expires_in, not_before, alg and sign_with are
 // ours, for negative checks.
-func mintToken(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func mintToken(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, names, _, err := idps(run, args)
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func tokenClaims(token string) map[string]any {
 // bearerFor is the token a request of the current user carries: the token argument (a
 // minted token's name, or a literal token; "" for none) when given, else the user's login
 // token in direct mode (none before a login).
-func (w *World) bearerFor(run *executor.Run, args map[string]any) string {
+func (w *World) bearerFor(run *executor.State, args map[string]any) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if v, given := args["token"]; given {

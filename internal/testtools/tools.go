@@ -16,7 +16,7 @@ import (
 )
 
 // mcpServer resolves the `server` argument to an mcp_servers entry.
-func mcpServer(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+func mcpServer(run *executor.State, args map[string]any) (*World, *env.Server, error) {
 	w, err := worldOf(run)
 	if err != nil {
 		return nil, nil, err
@@ -30,7 +30,7 @@ func mcpServer(run *executor.Run, args map[string]any) (*World, *env.Server, err
 }
 
 // protectedServer resolves `server` to an OAuth-protected mcp_servers entry.
-func protectedServer(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+func protectedServer(run *executor.State, args map[string]any) (*World, *env.Server, error) {
 	w, srv, err := mcpServer(run, args)
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +42,7 @@ func protectedServer(run *executor.Run, args map[string]any) (*World, *env.Serve
 }
 
 // httpMock resolves `server` to an in-process mock, the only kind the runner can reach.
-func httpMock(run *executor.Run, args map[string]any) (*World, *env.Server, error) {
+func httpMock(run *executor.State, args map[string]any) (*World, *env.Server, error) {
 	w, srv, err := mcpServer(run, args)
 	if err != nil {
 		return nil, nil, err
@@ -55,7 +55,7 @@ func httpMock(run *executor.Run, args map[string]any) (*World, *env.Server, erro
 
 // idps resolves the optional `server` argument to mock IdPs: the named one (named is
 // true), or all of them when it is absent or empty.
-func idps(run *executor.Run, args map[string]any) (w *World, names []string, named bool, err error) {
+func idps(run *executor.State, args map[string]any) (w *World, names []string, named bool, err error) {
 	if w, err = worldOf(run); err != nil {
 		return nil, nil, false, err
 	}
@@ -73,7 +73,7 @@ func idps(run *executor.Run, args map[string]any) (w *World, names []string, nam
 	return w, []string{name}, true, nil
 }
 
-func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func injectToken(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, srv, err := protectedServer(run, args)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func injectToken(ctx context.Context, run *executor.Run, args map[string]any) (m
 		"server": srv.Name, "oauth_server": srv.IdP}, nil
 }
 
-func oauthServerInfo(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func oauthServerInfo(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, names, named, err := idps(run, args)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func requestCounts(c idp.Counters) map[string]any {
 	}
 }
 
-func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func advanceClock(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, names, named, err := idps(run, args)
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func advanceClock(_ context.Context, run *executor.Run, args map[string]any) (ma
 		"advanced_by": d.String(), "servers_advanced": advanced}, nil
 }
 
-func revokeTokens(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func revokeTokens(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, names, _, err := idps(run, args)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func revokeTokens(_ context.Context, run *executor.Run, args map[string]any) (ma
 // setOAuthFault plans a fault at one IdP (at every IdP without server): the next `times`
 // requests to the endpoint (for one subject, of one grant) wait `latency` and fail with
 // `status` / `error` when given.
-func setOAuthFault(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func setOAuthFault(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	w, names, _, err := idps(run, args)
 	if err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func wholeArg(args map[string]any, name string) (int, error) {
 }
 
 // readAuthStatus reads the SUT's auth://status resource for the current session.
-func readAuthStatus(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func readAuthStatus(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	if _, err := worldOf(run); err != nil {
 		return nil, err
 	}

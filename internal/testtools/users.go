@@ -11,7 +11,7 @@ import (
 // The user tools: each user is an MCP session of the executor's Run that SUT calls go
 // through.
 
-func createUser(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func createUser(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	name, subject := executor.StringArg(args, "name"), executor.StringArg(args, "subject")
 	if _, err := run.Session(name); err == nil {
 		return nil, fmt.Errorf("user %q already exists", name)
@@ -30,7 +30,7 @@ func createUser(ctx context.Context, run *executor.Run, args map[string]any) (ma
 	return out, nil
 }
 
-func switchUser(_ context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func switchUser(_ context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	name := executor.StringArg(args, "name")
 	prev := run.CurrentUser()
 	if err := run.SwitchUser(name); err != nil {
@@ -40,7 +40,7 @@ func switchUser(_ context.Context, run *executor.Run, args map[string]any) (map[
 		"current_user": name, "previous_user": prev}, nil
 }
 
-func currentUser(_ context.Context, run *executor.Run, _ map[string]any) (map[string]any, error) {
+func currentUser(_ context.Context, run *executor.State, _ map[string]any) (map[string]any, error) {
 	users := run.Users()
 	list := make([]any, len(users))
 	for i, u := range users {
@@ -49,7 +49,7 @@ func currentUser(_ context.Context, run *executor.Run, _ map[string]any) (map[st
 	return map[string]any{"success": true, "current_user": run.CurrentUser(), "users": list}, nil
 }
 
-func listToolsForUser(ctx context.Context, run *executor.Run, args map[string]any) (map[string]any, error) {
+func listToolsForUser(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
 	name := executor.StringArg(args, "name")
 	if name == "" {
 		name = run.CurrentUser()

@@ -188,7 +188,7 @@ func (w *World) CloseWithin(ctx context.Context) (cut int) {
 }
 
 // worldOf returns the World a test tool runs in.
-func worldOf(run *executor.Run) (*World, error) {
+func worldOf(run *executor.State) (*World, error) {
 	w, ok := run.Harness.(*World)
 	if !ok {
 		return nil, fmt.Errorf("%w: test tools need a muster-test environment, got %T", executor.ErrCannotRun, run.Harness)

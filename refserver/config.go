@@ -31,6 +31,11 @@ type Config struct {
 	// Introspect validates every token by RFC 7662 introspection; otherwise JWTs are
 	// validated with the issuer's JWKS alone (no revocation check, opaque tokens refused).
 	Introspect bool
+	// ContextTTL, with Introspect, is how long an active introspection answer (the
+	// user's context) is reused for the same token, on the clock of token lifetimes (Now,
+	// or the mounted IdP's clock); 0 introspects every request. serve's default is
+	// DefaultContextTTL. A revoked token is served until its answer expires.
+	ContextTTL time.Duration
 	// ClientID and ClientSecret authenticate introspection requests to Issuer (a
 	// confidential client there). Without them the server registers a client by RFC 7591
 	// dynamic registration at start.

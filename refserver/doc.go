@@ -15,6 +15,9 @@
 //   - the RFC 9728 metadata at /.well-known/oauth-protected-resource[/mcp];
 //   - tools filtered per tenant claim in tools/list and re-checked on tools/call (another
 //     tenant's tool is answered as unknown); admin_purge also needs the admin scope;
+//   - with introspection, each token's active answer (the user's context) is reused for
+//     ContextTTL on the clock of token lifetimes, and concurrent first calls with one token
+//     share one introspection; a revoked token is served until its answer expires;
 //   - a legacy MCP session is bound to the subject that opened it;
 //   - a request naming a host that is not loopback is refused (mocks/hostguard);
 //   - every tools/call, allowed or refused, is appended to a JSONL audit log before the

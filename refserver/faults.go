@@ -22,13 +22,15 @@ const (
 	FaultTokenInQueryAccepted    Fault = "token-in-query-accepted"    // ?access_token= is taken as the token
 	FaultDenialsNotAudited       Fault = "denials-not-audited"        // refused calls leave no audit record
 	FaultSessionNotBound         Fault = "session-not-bound"          // another user's token may use a session
+	FaultNoContextCache          Fault = "no-context-cache"           // --introspect asks the IdP on every request
+	FaultCacheIgnoresTTL         Fault = "cache-ignores-ttl"          // a cached introspection answer never expires
 )
 
 // AllFaults lists every fault, in documentation order.
 var AllFaults = []Fault{
 	FaultNoAudienceCheck, FaultExpiredTokenAccepted, FaultToolsListUnfiltered, FaultToolsCallNotRechecked,
 	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
-	FaultDenialsNotAudited, FaultSessionNotBound,
+	FaultDenialsNotAudited, FaultSessionNotBound, FaultNoContextCache, FaultCacheIgnoresTTL,
 }
 
 // Faults is a set of active faults; the zero value has none.

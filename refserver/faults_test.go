@@ -70,22 +70,29 @@ var faultProbes = map[refserver.Fault]func(t *testing.T, e env) bool{
 // not with it off, so a scenario that sends the same request can catch it.
 func TestFaults(t *testing.T) {
 	for _, f := range refserver.AllFaults {
-		probe := faultProbes[f]
-		if probe == nil {
+		probe, onCache := faultProbes[f], cacheFaultProbes[f]
+		if probe == nil && onCache == nil {
 			t.Errorf("fault %s has no probe", f)
 			continue
 		}
 		t.Run(string(f), func(t *testing.T) {
-			if probe(t, start(t)) {
+			shows := func(faults ...refserver.Fault) bool {
+				if onCache != nil {
+					e, i := cached(t, faults...)
+					return onCache(t, e, i)
+				}
+				return probe(t, start(t, faults...))
+			}
+			if shows() {
 				t.Error("a healthy server shows the bug")
 			}
-			if !probe(t, start(t, f)) {
+			if !shows(f) {
 				t.Error("the fault does not show")
 			}
 		})
 	}
-	if len(faultProbes) != len(refserver.AllFaults) {
-		t.Errorf("%d probes for %d faults", len(faultProbes), len(refserver.AllFaults))
+	if n := len(faultProbes) + len(cacheFaultProbes); n != len(refserver.AllFaults) {
+		t.Errorf("%d probes for %d faults", n, len(refserver.AllFaults))
 	}
 }
 

@@ -79,6 +79,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&cfg.SigningAlgorithm, "signing-alg", "", "with --with-as: the mounted IdP's token signatures, ES256 (default) or RS256")
 	jwks := fs.Bool("jwks", false, "validate JWT access tokens with the issuer's JWKS (the default)")
 	fs.BoolVar(&cfg.Introspect, "introspect", false, "validate tokens by RFC 7662 introspection at the issuer")
+	fs.DurationVar(&cfg.ContextTTL, "context-ttl", DefaultContextTTL, "with --introspect: reuse a token's introspection answer this long (a revoked token is served until then); 0 introspects every request")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "with --issuer --introspect: client that authenticates introspection (default: register one by RFC 7591)")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "secret of --client-id")
 	config := fs.String("config", "", "policy file (YAML or JSON): tenants and their tools, scopes, users of --with-as")
@@ -120,6 +121,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, errors.New("--signing-alg is for --with-as; with --issuer the trusted IdP signs")
 	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != idp.AlgES256 && cfg.SigningAlgorithm != idp.AlgRS256:
 		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, idp.AlgES256, idp.AlgRS256)
+	case cfg.ContextTTL < 0:
+		return cfg, false, fmt.Errorf("--context-ttl %s: want 0 or a positive duration", cfg.ContextTTL)
 	case cfg.WriteCA != "" && !cfg.SelfSignedTLS:
 		return cfg, false, errors.New("--write-ca needs --tls-self-signed")
 	case cfg.WithAS && (cfg.ClientID != "" || cfg.ClientSecret != ""):

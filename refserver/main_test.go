@@ -46,6 +46,7 @@ func TestUsageErrors(t *testing.T) {
 		"client with as":      {[]string{"serve", "--with-as", "--client-id", "x"}, 2, "are for --issuer"},
 		"alg with issuer":     {[]string{"serve", "--issuer", "http://127.0.0.1:1", "--signing-alg", "RS256"}, 2, "--signing-alg is for --with-as"},
 		"unknown alg":         {[]string{"serve", "--with-as", "--signing-alg", "HS256"}, 2, `signing algorithm "HS256"`},
+		"negative ttl":        {[]string{"serve", "--with-as", "--context-ttl", "-1s"}, 2, "--context-ttl -1s"},
 		"extra argument":      {[]string{"serve", "--with-as", "extra"}, 2, "unexpected arguments: extra"},
 		"missing config":      {[]string{"serve", "--with-as", "--config", filepath.Join(dir, "nope.yaml")}, 2, "no such file"},
 		"bad config":          {[]string{"serve", "--with-as", "--config", badPolicy}, 2, "unknown_key"},
@@ -64,9 +65,16 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"serve", "--help"}, &out, &errOut); code != 0 ||
-		!strings.Contains(out.String(), "expired-token-accepted") || errOut.Len() > 0 {
+	if code := run(context.Background(), []string{"serve", "--help"}, &out, &errOut); code != 0 || errOut.Len() > 0 {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	for _, f := range AllFaults {
+		if !strings.Contains(out.String(), string(f)) {
+			t.Errorf("--help does not list the fault %s", f)
+		}
+	}
+	if !strings.Contains(out.String(), "-context-ttl duration") || !strings.Contains(out.String(), "(default 30s)") {
+		t.Errorf("--help does not describe --context-ttl with its default:\n%s", out.String())
 	}
 }
 

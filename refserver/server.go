@@ -144,6 +144,9 @@ func (s *Server) trust() error {
 		}
 		s.authority = remote
 	}
+	if s.cfg.Introspect && s.cfg.ContextTTL > 0 && !s.faults[FaultNoContextCache] {
+		s.authority = newContextCache(s.authority, s.cfg.ContextTTL, s.faults[FaultCacheIgnoresTTL])
+	}
 	s.validator = &bearer.Validator{Authority: s.authority, LocalOnly: !s.cfg.Introspect,
 		IgnoreExpiry: s.faults[FaultExpiredTokenAccepted]}
 	return nil

@@ -25,6 +25,8 @@ var directCatchers = map[refserver.Fault]struct{ scenario, step string }{
 	refserver.FaultTokenInQueryAccepted:    {"direct-token-in-query", "query-token-refused"},
 	refserver.FaultDenialsNotAudited:       {"direct-seed004-walk", "denial-audited"},
 	refserver.FaultSessionNotBound:         {"direct-session-binding", "bob-on-alice-session-refused"},
+	refserver.FaultNoContextCache:          {"direct-context-cache", "one-lookup"},
+	refserver.FaultCacheIgnoresTTL:         {"direct-context-cache", "revoked-refused-after-ttl"},
 }
 
 // TestDirectSuiteCatchesEveryFault is the mutation check of the direct-mode scenarios: they

@@ -37,6 +37,10 @@ var faultChecks = map[refserver.Fault][]string{
 	refserver.FaultTokenInQueryAccepted:    {"token-in-query-refused"},
 	refserver.FaultDenialsNotAudited:       {},
 	refserver.FaultSessionNotBound:         {"session-bound-to-user"},
+	// How long an introspection answer is reused is the server's choice, not the spec's:
+	// the built-in scenario direct-context-cache catches these.
+	refserver.FaultNoContextCache:  {},
+	refserver.FaultCacheIgnoresTTL: {},
 	// Without a challenge every check that reads one fails: the Bearer challenge is a
 	// MUST of RFC 6750 §3, so each refusal without it is refused wrongly.
 	refserver.FaultNoWWWAuthenticate: {"www-authenticate-bearer", "www-authenticate-resource-metadata", "challenge-scope",

@@ -4,13 +4,12 @@ import (
 	"context"
 	"io/fs"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/runner"
+	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 	"github.com/muster-test/muster-test/workloads"
@@ -23,10 +22,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	muster = filepath.Join(dir, "muster-test")
-	build := exec.Command("go", "build", "-o", muster, "../../cmd/muster-test")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
+	if muster, err = testbin.BuildInto(dir); err != nil {
+		os.RemoveAll(dir)
 		panic(err)
 	}
 	code := m.Run()

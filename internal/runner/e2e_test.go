@@ -27,6 +27,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/internal/testbin"
 )
 
 // fakeSUTEnv makes this test binary act as a SUT (see TestMain): a program that speaks
@@ -43,10 +44,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	muster = filepath.Join(dir, "muster-test")
-	build := exec.Command("go", "build", "-o", muster, "../../cmd/muster-test")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
+	if muster, err = testbin.BuildInto(dir); err != nil {
+		os.RemoveAll(dir)
 		panic(err)
 	}
 	code := m.Run()

@@ -4,6 +4,7 @@ package testbin
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -14,12 +15,21 @@ import (
 // muster-test-child lies beside it, so the runner starts children from it.
 func Build(t testing.TB) string {
 	t.Helper()
-	dir := t.TempDir()
+	bin, err := BuildInto(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// BuildInto is Build for a TestMain, which has no t: both commands go into dir, which the
+// caller removes.
+func BuildInto(dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "muster-test")
+	return filepath.Join(dir, "muster-test"), nil
 }

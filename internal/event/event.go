@@ -90,6 +90,10 @@ type ScenarioResult struct {
 	SUTLog string `json:"sut_log,omitempty"`
 	// Trace is the MCP traffic (requests and responses), kept with --debug.
 	Trace []string `json:"trace,omitempty"`
+	// Exchanges are the HTTP requests of the scenario, in the order they started: what the
+	// runner sent (its MCP sessions, its browser, its OAuth client) and what the mocks
+	// answered to others (the SUT), each tied to the step that was running.
+	Exchanges []Exchange `json:"exchanges,omitempty"`
 	// Notes are what a user should know even of a passing scenario: a SUT start that was
 	// retried, a kept temp dir.
 	Notes   []string `json:"notes,omitempty"`

@@ -67,7 +67,8 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 	}
 	reqs := s.Requests()
 	if len(reqs) != 5 || reqs[2].Endpoint != EndpointJWKS || reqs[1].Endpoint != EndpointToken || reqs[1].Grant != "authorization_code" ||
-		reqs[1].ClientID != "test-client" || reqs[1].Subject != "test-user-123" || reqs[1].Status != 200 {
+		reqs[1].ClientID != "test-client" || reqs[1].Subject != "test-user-123" || reqs[1].Status != 200 ||
+		reqs[1].Method != http.MethodPost || reqs[1].Path != "/token" || !strings.HasPrefix(reqs[1].UserAgent, "Go-http-client/") {
 		t.Errorf("requests = %+v", reqs)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/muster-test/muster-test/mocks/internal/respstatus"
 )
 
 // Endpoint names used by Counters, Requests and Fault.
@@ -46,14 +48,21 @@ type Counters struct {
 // maxLogEntries bounds the request log of a long-running IdP; the oldest half is dropped.
 const maxLogEntries = 100000
 
-// Request is one entry of the request log (Time is wall-clock time, for ordering).
+// Request is one entry of the request log. Time is the wall-clock time the request came
+// in (not the IdP's clock), so that the log can be ordered with other parties' logs.
 type Request struct {
-	Time     time.Time `json:"time"`
-	Endpoint string    `json:"endpoint"`
-	Grant    string    `json:"grant,omitempty"`
-	ClientID string    `json:"client_id,omitempty"`
-	Subject  string    `json:"subject,omitempty"`
-	Status   int       `json:"status"`
+	Time     time.Time     `json:"time"`
+	Duration time.Duration `json:"duration"`
+	Method   string        `json:"method"`
+	Path     string        `json:"path"` // without the query, which carries codes and states
+	Endpoint string        `json:"endpoint"`
+	Grant    string        `json:"grant,omitempty"`
+	ClientID string        `json:"client_id,omitempty"`
+	Subject  string        `json:"subject,omitempty"`
+	Status   int           `json:"status"`
+	// UserAgent tells the callers apart (a gateway's token exchange from a browser's
+	// authorization request).
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
 // FaultEndpoints are the endpoints a Fault may name.
@@ -197,28 +206,10 @@ func entryFrom(ctx context.Context) *logEntry {
 	return &logEntry{}
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // observe wraps an endpoint: it applies planned faults, counts and logs the request.
 func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		entry := &logEntry{}
 		var subject string // looked up only for a fault planned for one subject
 		if endpoint == EndpointToken {
@@ -227,15 +218,16 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 			entry.grant = r.PostForm.Get("grant_type")
 		}
 		s.obs.count(endpoint, entry.grant)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &respstatus.Writer{ResponseWriter: w}
 		defer func() {
 			s.obs.mu.Lock()
 			if len(s.obs.requests) >= maxLogEntries {
 				s.obs.requests = append(s.obs.requests[:0], s.obs.requests[maxLogEntries/2:]...)
 			}
 			s.obs.requests = append(s.obs.requests, Request{
-				Time: time.Now().UTC(), Endpoint: endpoint, Grant: entry.grant,
-				ClientID: entry.client, Subject: entry.subject, Status: sw.status,
+				Time: start.UTC(), Duration: time.Since(start), Method: r.Method, Path: r.URL.Path,
+				Endpoint: endpoint, Grant: entry.grant, ClientID: entry.client, Subject: entry.subject,
+				Status: sw.Status, UserAgent: r.UserAgent(),
 			})
 			s.obs.countSubject(cmp.Or(entry.subject, subject), endpoint, entry.grant)
 			s.obs.mu.Unlock()

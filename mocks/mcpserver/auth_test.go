@@ -356,15 +356,7 @@ func TestCallerIdentity(t *testing.T) {
 	for _, typ := range []string{mcpserver.TypeStreamableHTTP, mcpserver.TypeSSE} {
 		t.Run(typ, func(t *testing.T) {
 			s := startServer(t, protectedConfig(t, typ, a, "mcp:read", "mcp-api"))
-			jwt, err := a.MintJWT(authtestGrant("alice", "openid", "mcp:read"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			kind := legacyHTTP
-			if typ == mcpserver.TypeSSE {
-				kind = sseClient
-			}
-			c := mustConnect(t, kind, s.URL(), &bearer{tok: jwt})
+			c, jwt := connectAsAlice(t, a, typ, s)
 			text, isErr := mustCall(t, c, "whoami", map[string]any{"x": 1})
 			if isErr {
 				t.Fatal(text)

@@ -49,6 +49,7 @@ type Server struct {
 	closeOnce  sync.Once
 	closeErr   error
 	stopWatch  func() bool
+	requests   requestLog
 }
 
 // newServer builds the MCP side shared by every transport.
@@ -164,7 +165,7 @@ func (s *Server) routes() http.Handler {
 	if hostguard.IsLoopback(s.cfg.Host) {
 		h = hostguard.Handler(h)
 	}
-	return h
+	return s.requests.logRequests(h)
 }
 
 func (s *Server) surface() http.Handler {

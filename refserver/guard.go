@@ -3,7 +3,6 @@ package refserver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/muster-test/muster-test/internal/rpcpeek"
 	"github.com/muster-test/muster-test/mocks/bearer"
 )
 
@@ -41,7 +41,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			req.method, req.tool = rpcTarget(body)
+			req.method, req.tool = rpcpeek.Target(body)
 		}
 		if ref := s.decide(r, req); ref != nil {
 			s.log.Debug("refused", "method", r.Method, "rpc", req.method, "tool", req.tool,
@@ -53,24 +53,6 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			"subject", req.caller.Subject, "tenant", req.tenant, "denied", req.denied)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
 	})
-}
-
-// rpcTarget reads a JSON-RPC request's method and, for tools/call, the tool's name. A body
-// that is not one JSON-RPC object yields "": mcp-go answers it with a parse error.
-func rpcTarget(body []byte) (method, tool string) {
-	var msg struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &msg) != nil {
-		return "", ""
-	}
-	if msg.Method == string(mcp.MethodToolsCall) {
-		tool = msg.Params.Name
-	}
-	return msg.Method, tool
 }
 
 // decide returns nil for a request mcp-go may handle (req then holds the caller), or the

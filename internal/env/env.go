@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/internal/traffic"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
@@ -39,6 +40,8 @@ type Server struct {
 type Env struct {
 	Dir    string // the scenario's temp dir
 	CAFile string // PEM of every TLS mock IdP's CA, for the SUT ("" when none)
+	// Traffic keeps the scenario's HTTP requests (nil: not kept); see Record.
+	Traffic *traffic.Log
 
 	mu       sync.Mutex // guards the maps while mocks start concurrently
 	idps     map[string]*idp.Server
@@ -236,7 +239,8 @@ func (e *Env) Server(name string) (*Server, bool) {
 
 // SUTSpec is the SUT configuration that points at this environment.
 func (e *Env) SUTSpec() *sut.Spec {
-	spec := &sut.Spec{Dir: e.Dir, Upstreams: e.upstream, CAFile: e.CAFile, OAuth: len(e.idps) > 0}
+	spec := &sut.Spec{Dir: e.Dir, Upstreams: e.upstream, CAFile: e.CAFile, OAuth: len(e.idps) > 0,
+		Record: e.sessionRecorder()}
 	if pre := e.sc.PreConfiguration; pre != nil {
 		for _, d := range pre.MockOAuthServers {
 			if s, ok := e.lookupIdP(d.Name); ok && d.UseAsMusterOAuthServer {

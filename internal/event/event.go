@@ -4,6 +4,7 @@
 package event
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -174,4 +175,13 @@ type Listener interface {
 	ScenarioStarted(name string)
 	ScenarioFinished(result ScenarioResult)
 	RunFinished(run Run)
+}
+
+// Key names a step in its scenario: its id, or "line N" for a step without one. An
+// Exchange's Step is a Key.
+func (s StepResult) Key() string {
+	if s.ID != "" {
+		return s.ID
+	}
+	return fmt.Sprintf("line %d", s.Line)
 }

@@ -27,7 +27,8 @@ type Exchange struct {
 	Bearer string `json:"bearer,omitempty"`
 	Status int    `json:"status,omitempty"` // 0 when no answer came (Error says why)
 	Error  string `json:"error,omitempty"`
-	// Step is the id of the step that was running when the request started ("" before the
-	// first step and after the last: start-up and teardown).
+	// Step is the Key of the step that was running when the request started, or the id of
+	// the concurrently group when several of its steps were; "" before the first step and
+	// after the last (start-up and teardown).
 	Step string `json:"step,omitempty"`
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// TLS configures the session's own transport (e.g. the CAs of a SUT on https); unused
 	// with Transport.
 	TLS *tls.Config
+	// Record, when set, wraps the session's own transport (not Transport, whose owner
+	// records it where it sees the token), e.g. to keep a log of the requests.
+	Record func(http.RoundTripper) http.RoundTripper
 	// Protocol pins the MCP protocol revision (e.g. "2025-06-18"): Connect fails with a
 	// *ProtocolMismatchError when the SUT settles on another. "" negotiates.
 	Protocol string
@@ -98,6 +101,8 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	var next http.RoundTripper = base
 	if opts.Transport != nil {
 		next = opts.Transport
+	} else if opts.Record != nil {
+		next = opts.Record(base)
 	}
 	gate := &roundTripper{next: next, emit: emit}
 

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 
 	"github.com/muster-test/muster-test/internal/event"
 )
@@ -20,8 +22,12 @@ type ConsoleOptions struct {
 	Color bool
 	// Verbose prints every step under its scenario: status, id, tool, duration, attempts.
 	Verbose bool
-	// Debug adds each scenario's MCP trace and its whole SUT log.
+	// Verbose also prints the start of each step's answer.
+	// Debug adds, under each step, the HTTP requests it made and caused, one line each (the
+	// JSON report keeps the bodies), and each scenario's whole SUT log.
 	Debug bool
+	// Width is what request and answer lines are cut to (0: DefaultWidth).
+	Width int
 	// Rerun are the arguments the summary's re-run command keeps (--config and the SUT
 	// flags, already split): without them the command would search another suite or test
 	// another SUT.
@@ -42,6 +48,20 @@ func UseColor(w io.Writer, noColorFlag bool) bool {
 		return false
 	}
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// TermWidth is the width lines to w are cut to: the terminal's when w is one, else the
+// COLUMNS environment variable, else DefaultWidth.
+func TermWidth(w io.Writer) int {
+	if f, ok := w.(interface{ Fd() uintptr }); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return DefaultWidth
 }
 
 // Console writes a human-readable run to a writer: a header, one block per scenario, and a
@@ -174,18 +194,33 @@ func (c *Console) block(r *event.ScenarioResult) string {
 	// never silently dropped. Steps never reached are listed with --verbose only: the
 	// failure above them says why.
 	decisive := r.FailedStep()
+	var st *story
+	if c.opts.Debug {
+		st = newStory(r)
+		c.startUpLines(&b, st, "    ")
+	}
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		if c.opts.Verbose || c.opts.Debug || (s.Status != event.Passed && s.Status != event.NotRun && s != decisive) {
 			c.stepLine(&b, s)
 		}
+		// Under the step's line: what it sent and caused, then what it answered.
+		under := strings.Repeat(" ", 5+markWidth)
+		if s.Group != "" {
+			under += "  "
+		}
+		if st != nil {
+			c.exchangeLines(&b, st.byStep[s.Key()], under)
+		}
+		if c.opts.Verbose || c.opts.Debug {
+			c.answerBlock(&b, s, under)
+		}
+	}
+	if st != nil {
+		c.teardownLines(&b, st, "    ")
 	}
 	if r.Status != event.Passed {
 		renderFields(&b, failureFields(r), "    ", func(l string) string { return c.label.Sprint(l) })
-	}
-	if c.opts.Debug && len(r.Trace) > 0 {
-		b.WriteString("    " + c.label.Sprint("MCP trace:") + "\n")
-		writeIndented(&b, strings.Join(r.Trace, "\n"), "      ")
 	}
 	if r.SUTLog != "" && (c.opts.Debug || r.Status == event.Failed || r.Status == event.Error) {
 		log := r.SUTLog

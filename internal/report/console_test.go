@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/muster-test/muster-test/internal/event"
 )
@@ -109,9 +110,18 @@ func TestConsoleKeyLines(t *testing.T) {
 		{"verbose step not reached", verbose, "    NOT RUN   read-again x_protected_get_secret", true},
 		{"verbose why not reached", verbose, `              not run: step "read-secret" FAILED`, true},
 		{"verbose cleanup phase", verbose, "    PASS      logout test_logout (5ms) [cleanup]", true},
-		{"no trace without debug", verbose, "    MCP trace:", false},
-		{"debug trace", debug, "    MCP trace:", true},
-		{"debug trace line", debug, `      <- result {"value":"nothing here"}`, true},
+		{"verbose answer of a passed step", verbose, "              answer: {", true},
+		{"verbose answer cut to a few lines", verbose, `                  "counters": {`, true},
+		{"verbose answer: what was left out", verbose, "                (3 more lines)", true},
+		{"no answer without verbose", plain, "              answer: {", false},
+		{"no raw trace on the console", debug, `<- result {"value":"nothing here"}`, false},
+		{"no requests without debug", verbose, "              browser -> idp:mock-idp  GET /authorize?client_id=muster&state=eyJz... 302 3.0ms", false},
+		{"debug: probing while the SUT started in one line", debug, "    start-up: 2 requests of the runner while the SUT started (1 unanswered: not listening yet)", true},
+		{"debug: the SUT's own start-up requests", debug, "      SUT -> idp:mock-idp  GET /.well-known/openid-configuration 200 1.0ms", true},
+		{"debug: a step's requests under it", debug, "              browser -> idp:mock-idp  GET /authorize?client_id=muster&state=eyJz... 302 3.0ms", true},
+		{"debug: grant and subject", debug, "              SUT -> idp:mock-idp  POST /token grant=authorization_code sub=bob 200 4.0ms", true},
+		{"debug: bearer shortened, refusal", debug, "              SUT -> mcp:protected  POST /mcp tools/call get_secret (Bearer ory_at_Zx7…) 401 2.0ms", true},
+		{"debug: teardown in one line", debug, "    teardown: 1 session closed", true},
 		{"debug full log", debug, "    SUT log:", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,6 +129,25 @@ func TestConsoleKeyLines(t *testing.T) {
 				t.Errorf("line %q present = %v, want %v; output:\n%s", tc.line, got, tc.want, tc.out)
 			}
 		})
+	}
+}
+
+// TestConsoleCutsRequestLines: a request line never passes the width, and says it was cut.
+func TestConsoleCutsRequestLines(t *testing.T) {
+	out := consoleOutput(t, ConsoleOptions{Debug: true, Width: 60}, sampleRun())
+	var cut int
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " -> ") {
+			if n := utf8.RuneCountInString(l); n > 60 {
+				t.Errorf("line of %d runes: %q", n, l)
+			}
+			if strings.HasSuffix(l, "…") {
+				cut++
+			}
+		}
+	}
+	if cut == 0 {
+		t.Errorf("no request line was cut at width 60:\n%s", out)
 	}
 }
 

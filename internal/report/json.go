@@ -115,6 +115,7 @@ type jsonScenarioResult struct {
 	Timings      event.Timings    `json:"timings"`
 	TimingsMS    jsonTimingsMS    `json:"timings_ms"`
 	Trace        []string         `json:"trace,omitempty"`
+	Requests     []jsonExchange   `json:"requests,omitempty"`
 	Notes        []string         `json:"notes,omitempty"`
 	AfterSignal  string           `json:"sut_output_after_signal,omitempty"`
 }
@@ -153,6 +154,21 @@ type jsonStepResult struct {
 	Expectation        string      `json:"expectation,omitempty"`
 	ExpectedValue      any         `json:"expected_value,omitempty"`
 	ContinuedOnFailure bool        `json:"continued_on_failure,omitempty"`
+}
+
+// jsonExchange is an event.Exchange with its duration in milliseconds.
+type jsonExchange struct {
+	Time       time.Time `json:"time"`
+	DurationMS millis    `json:"duration_ms"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Method     string    `json:"method"`
+	Path       string    `json:"path"`
+	Detail     string    `json:"detail,omitempty"`
+	Bearer     string    `json:"bearer,omitempty"`
+	Status     int       `json:"status,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Step       string    `json:"step,omitempty"`
 }
 
 // millis is a duration in milliseconds, as a float (1.5 is 1500µs).
@@ -222,6 +238,10 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 	}
 	if r.SUTLog != "" {
 		out.InstanceLogs = &jsonLogs{Combined: r.SUTLog}
+	}
+	for _, e := range r.Exchanges {
+		out.Requests = append(out.Requests, jsonExchange{Time: e.Time, DurationMS: ms(e.Duration), From: e.From, To: e.To,
+			Method: e.Method, Path: e.Path, Detail: e.Detail, Bearer: e.Bearer, Status: e.Status, Error: e.Error, Step: e.Step})
 	}
 	for _, s := range r.Steps {
 		out.StepResults = append(out.StepResults, jsonStepResult{

@@ -419,6 +419,61 @@ func TestReferenceSUTEndToEnd(t *testing.T) {
 			t.Errorf("step %v: %v", s.(map[string]any)["step"], r)
 		}
 	}
+	checkRequests(t, results[0].(map[string]any)["requests"])
+}
+
+// checkRequests: the login scenario's requests, from the runner and from the mocks' logs,
+// are in the report, each once, under the step that caused it.
+func checkRequests(t *testing.T, raw any) {
+	t.Helper()
+	var lines []string
+	for _, r := range raw.([]any) {
+		e := r.(map[string]any)
+		line := fmt.Sprintf("%v: %v -> %v %v %v", e["step"], e["from"], e["to"], e["method"], e["path"])
+		if d, ok := e["detail"]; ok {
+			line += fmt.Sprintf(" %v", d)
+		}
+		if b, ok := e["bearer"].(string); ok {
+			line += " bearer:" + strings.TrimSuffix(b[:7], "…")
+		}
+		line += fmt.Sprintf(" %v", e["status"])
+		lines = append(lines, line)
+	}
+	count := func(re string) int {
+		n := 0
+		for _, l := range lines {
+			if regexp.MustCompile(re).MatchString(l) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		re       string
+		min, max int
+	}{
+		{`^login: browser -> idp:idp GET /authorize\?.* 30\d$`, 1, 1},
+		{`^login: browser -> SUT GET /oauth/proxy/callback\?code=\S+\.\.\.&.* 200$`, 1, 1},
+		{`^login: SUT -> idp:idp POST /token grant=authorization_code sub=test-user-123 200$`, 1, 1},
+		{`^call: runner -> SUT POST /mcp tools/call x_secure_whoami 200$`, 1, 1},
+		{`^call: SUT -> mcp:secure POST /mcp tools/call whoami bearer:ory_at_ 200$`, 1, 1},
+		{`^call-after-expiry: SUT -> mcp:secure POST /mcp tools/call whoami bearer:ory_at_ 401$`, 1, 1},
+		{`^call-after-expiry: SUT -> idp:idp POST /token grant=refresh_token sub=test-user-123 200$`, 1, 1},
+		{`^bob-cannot-call: runner -> SUT POST /mcp tools/call x_secure_whoami 200$`, 1, 1},
+		{`^<nil>: runner -> SUT POST /mcp initialize 200$`, 2, 2}, // readiness's session, the first user's
+		{`^<nil>: runner -> SUT DELETE /mcp 200$`, 4, 4},          // the same, bob's and carol's
+		// The mocks' own copies of what the runner sent are left out: the runner goes to a
+		// mock only as the browser of the two logins.
+		{`^\S+: (runner|browser) -> (idp|mcp):`, 2, 2},
+		{`: SUT -> idp:idp GET /authorize`, 0, 0},
+	} {
+		if got := count(c.re); got < c.min || got > c.max {
+			t.Errorf("%d requests match %s, want %d to %d", got, c.re, c.min, c.max)
+		}
+	}
+	if t.Failed() {
+		t.Logf("requests:\n%s", strings.Join(lines, "\n"))
+	}
 }
 
 // TestScenarioTimeoutDuringSUTStart: when the scenario's own timeout ends the SUT's start,

@@ -178,6 +178,7 @@ func reporters(opts *Options) []event.Listener {
 		Color:   report.UseColor(opts.Stdout, opts.NoColor),
 		Verbose: opts.Verbose || opts.Debug,
 		Debug:   opts.Debug,
+		Width:   report.TermWidth(opts.Stdout),
 		Rerun:   opts.Rerun,
 	})}
 	if opts.ReportDir != "" {

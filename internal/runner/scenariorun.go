@@ -19,6 +19,7 @@ import (
 	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/internal/tempdir"
 	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/internal/traffic"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -151,6 +152,8 @@ type scenarioRun struct {
 	// values are the world templates' values (env.World), for the executor.
 	values map[string]any
 	trace  traceLog
+	// traffic keeps the scenario's HTTP requests for the result's Exchanges.
+	traffic *traffic.Log
 }
 
 func (w *scenarioRunner) run(ctx context.Context, sc *scenario.Scenario) (res event.ScenarioResult) {
@@ -208,6 +211,8 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start mocks: %w", err)
 	}
+	r.traffic = traffic.New()
+	r.env.Record(r.traffic)
 	spec := r.env.SUTSpec()
 	spec.Debug, spec.ReadyTimeout = r.w.opts.Debug, r.w.opts.ReadyTimeout
 	if r.w.opts.Debug {
@@ -252,6 +257,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		return nil, fmt.Errorf("SUT did not start: %w", err)
 	}
 	r.inst = inst
+	r.traffic.Name(inst.Endpoint, event.PartySUT)
 	if r.world, err = testtools.NewWorld(r.env, inst, spec.Direct != nil); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/tempdir"
+	"github.com/muster-test/muster-test/internal/traffic"
 )
 
 // TeardownBudget bounds a scenario's teardown: closing its MCP sessions, stopping its SUT
@@ -50,9 +51,11 @@ func (r *scenarioRun) teardown() {
 		}
 	}
 	if r.env != nil {
+		r.env.AddMockTraffic()
 		r.env.Close()
 	}
 	r.res.Trace = r.trace.lines()
+	r.keepExchanges()
 	if r.dir != "" {
 		if r.w.opts.KeepTempDirs {
 			r.res.Notes = append(r.res.Notes, "temp dir kept: "+r.dir)
@@ -63,5 +66,16 @@ func (r *scenarioRun) teardown() {
 	r.res.Timings.Teardown = time.Since(start)
 	if len(cut) > 0 {
 		r.res.Notes = append(r.res.Notes, fmt.Sprintf("teardown cut to its %s budget: %s", TeardownBudget, strings.Join(cut, "; ")))
+	}
+}
+
+// keepExchanges puts the scenario's recorded requests, each tied to its step, into the
+// result.
+func (r *scenarioRun) keepExchanges() {
+	ex, dropped := r.traffic.Exchanges()
+	traffic.Attribute(ex, r.res.Steps)
+	r.res.Exchanges = ex
+	if dropped > 0 {
+		r.res.Notes = append(r.res.Notes, fmt.Sprintf("%d more HTTP requests were made than the %d recorded", dropped, len(ex)))
 	}
 }

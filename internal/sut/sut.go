@@ -45,7 +45,10 @@ type Spec struct {
 	MainConfig     map[string]any
 	Debug          bool
 	// Trace receives the MCP traffic of every session (nil: none kept).
-	Trace        func(string)
+	Trace func(string)
+	// Record wraps the transport of every session the runner opens without a transport of
+	// its own (nil: none recorded).
+	Record       func(http.RoundTripper) http.RoundTripper
 	ReadyTimeout time.Duration
 	// Protocol pins the MCP protocol revision of every session to the SUT ("" negotiates).
 	Protocol string
@@ -216,6 +219,9 @@ type Instance struct {
 func (i *Instance) Connect(ctx context.Context, opts mcpclient.Options) (*mcpclient.Session, error) {
 	if opts.Trace == nil {
 		opts.Trace = i.spec.Trace
+	}
+	if opts.Record == nil {
+		opts.Record = i.spec.Record
 	}
 	if opts.Protocol == "" {
 		opts.Protocol = i.spec.Protocol

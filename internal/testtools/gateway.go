@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/oauthclient"
 	"github.com/muster-test/muster-test/mocks/idp"
 )
@@ -19,6 +20,7 @@ func GatewayLogin(e *env.Env) (func(ctx context.Context, endpoint, subject strin
 	if err != nil {
 		return nil, err
 	}
+	client.Transport = e.Traffic.Transport(client.Transport, event.PartyRunner)
 	return func(ctx context.Context, endpoint, subject string) (http.RoundTripper, func(), error) {
 		if err := declareSubject(e, subject); err != nil {
 			return nil, nil, err

@@ -61,7 +61,7 @@ func httpRequest(ctx context.Context, run *executor.State, args map[string]any) 
 	if tok := w.bearerFor(run, args); tok != "" && req.Header.Get("Authorization") == "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := w.http.Do(req)
+	resp, err := w.agent.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, target, err)
 	}

@@ -78,7 +78,7 @@ func oauthLogin(ctx context.Context, run *executor.State, args map[string]any) (
 // client) unless `client` asks for another registration, the user's credentials (sut users)
 // and the misbehaviour the arguments ask for.
 func (w *World) clientConfig(run *executor.State, user string, args map[string]any) (oauthclient.Config, error) {
-	cfg := oauthclient.Config{Scope: executor.StringArg(args, "scope"), HTTPClient: w.http,
+	cfg := oauthclient.Config{Scope: executor.StringArg(args, "scope"), HTTPClient: w.agent,
 		Registration: executor.StringArg(args, "client"), Protocol: w.SUT.Protocol()}
 	if v, ok := args["resource"].(bool); ok && !v {
 		cfg.Faults.OmitResource = true
@@ -157,7 +157,7 @@ func oauthDiscover(ctx context.Context, run *executor.State, args map[string]any
 	if err != nil {
 		return nil, err
 	}
-	c, err := oauthclient.New(oauthclient.Config{HTTPClient: w.http, Protocol: w.SUT.Protocol()})
+	c, err := oauthclient.New(oauthclient.Config{HTTPClient: w.agent, Protocol: w.SUT.Protocol()})
 	if err != nil {
 		return nil, err
 	}

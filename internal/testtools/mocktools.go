@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
@@ -73,13 +74,13 @@ func mockClient(srv *env.Server, token string, rec *httpStatus) (*client.Client,
 // callMockTool calls a mock MCP server directly, not through the SUT, optionally with a
 // bearer token, and reports what the server answered at the HTTP level too.
 func callMockTool(ctx context.Context, run *executor.State, args map[string]any) (map[string]any, error) {
-	_, srv, err := httpMock(run, args)
+	w, srv, err := httpMock(run, args)
 	if err != nil {
 		return nil, err
 	}
 	tool, token := executor.StringArg(args, "tool"), executor.StringArg(args, "token")
 	toolArgs, _ := args["args"].(map[string]any)
-	rec := &httpStatus{next: http.DefaultTransport}
+	rec := &httpStatus{next: w.Env.Traffic.Transport(http.DefaultTransport, event.PartyRunner)}
 	c, err := mockClient(srv, token, rec)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/env"
+	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/mcpclient"
 	"github.com/muster-test/muster-test/internal/result"
@@ -32,7 +33,10 @@ type World struct {
 	tokens   map[string]string // user -> access token of its login (direct mode)
 	closers  []func()          // OAuth clients of logins, closed after the sessions
 	sessions []*mcpclient.Session
-	http     *http.Client
+	http     *http.Client // the users' browser
+	// agent is http's connections seen as the runner's own requests: its OAuth client in
+	// direct mode and the probes of the test tools.
+	agent *http.Client
 }
 
 // NewWorld joins a started environment and SUT; direct for a SUT from a sut block.
@@ -43,7 +47,10 @@ func NewWorld(e *env.Env, inst *sut.Instance, direct bool) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.http = client
+	agent := *client
+	client.Transport = e.Traffic.Transport(client.Transport, event.PartyBrowser)
+	agent.Transport = e.Traffic.Transport(agent.Transport, event.PartyRunner)
+	w.http, w.agent = client, &agent
 	return w, nil
 }
 

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/rpcpeek"
 	"github.com/muster-test/muster-test/mocks/internal/respstatus"
 )
 
@@ -74,18 +74,7 @@ func (l *requestLog) logRequests(next http.Handler) http.Handler {
 			body, err := io.ReadAll(io.LimitReader(r.Body, maxPeek))
 			r.Body.Close()
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errorReader{err}))
-			var msg struct {
-				Method string `json:"method"`
-				Params struct {
-					Name string `json:"name"`
-				} `json:"params"`
-			}
-			if json.Unmarshal(body, &msg) == nil {
-				entry.RPCMethod = msg.Method
-				if msg.Method == "tools/call" {
-					entry.Tool = msg.Params.Name
-				}
-			}
+			entry.RPCMethod, entry.Tool = rpcpeek.Target(body)
 		}
 		sw := &respstatus.Writer{ResponseWriter: w}
 		defer func() {

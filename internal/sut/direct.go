@@ -144,7 +144,11 @@ func (i *Instance) waitDirectReady(ctx context.Context, d *DirectSpec, u *url.UR
 		}
 		t := time.NewTimer(poll)
 		poll = min(poll*2, readyPollMax)
+		// Servers tend to say when they listen: any output is worth a look at once, rather
+		// than up to a backed-off poll interval later.
 		select {
+		case <-i.proc.log.wrote:
+			t.Stop()
 		case <-t.C:
 		case <-i.proc.done:
 			t.Stop()

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +20,6 @@ import (
 // at once instead of at the end of a poll interval that backed off while the SUT started.
 // With the poll at an hour, only that line can end the wait in time.
 func TestWaitReadyNoticesTheListenLine(t *testing.T) {
-
 	defer func(start, maxPoll time.Duration) { readyPollStart, readyPollMax = start, maxPoll }(readyPollStart, readyPollMax)
 	readyPollStart, readyPollMax = time.Hour, time.Hour
 
@@ -48,5 +51,38 @@ func TestWaitReadyNoticesTheListenLine(t *testing.T) {
 	defer cancel()
 	if err := inst.waitReady(ctx, 0); err != nil {
 		t.Fatalf("waitReady: %v", err)
+	}
+}
+
+// TestDirectReadinessNoticesOutput: a direct-mode SUT is looked at again as soon as it writes
+// (servers say when they listen) rather than a backed-off poll interval later. With the
+// poll at an hour, only its output can end the wait in time.
+func TestDirectReadinessNoticesOutput(t *testing.T) {
+	defer func(start, maxPoll time.Duration) { readyPollStart, readyPollMax = start, maxPoll }(readyPollStart, readyPollMax)
+	readyPollStart, readyPollMax = time.Hour, time.Hour
+
+	var ready atomic.Bool
+	refused := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			once.Do(func() { close(refused) })
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	proc := &process{log: &tailBuffer{max: logKeep, wrote: make(chan struct{}, 1)}, done: make(chan struct{})}
+	inst := &Instance{Endpoint: srv.URL + "/mcp", spec: &Spec{Dir: t.TempDir()}, proc: proc, started: time.Now()}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- inst.waitDirectReady(ctx, &DirectSpec{ReadyHTTP: "/health"}, u) }()
+
+	<-refused // the first check failed: the wait is now parked on the hour
+	ready.Store(true)
+	fmt.Fprintf(proc.log, "listening on %s\n", u.Host)
+	if err := <-done; err != nil {
+		t.Fatalf("waitDirectReady: %v", err)
 	}
 }

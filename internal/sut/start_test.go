@@ -1,6 +1,7 @@
 package sut
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -145,11 +146,14 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 		wantErr    string // "" for a successful start
 		wantStarts int
 		wantLog    string
+		// readyTimeout, when set, replaces the default 6 s.
+		readyTimeout time.Duration
 	}{
 		{mode: "lose-first", wantStarts: 2, wantLog: "start 1 of the SUT failed, starting it again: the SUT answered but did not settle"},
 		// Where the deadline strikes (between polls, or inside a slow tools/list) decides the
 		// detail after the message, so only the message is required.
-		{mode: "never-settles", wantErr: "SUT not ready after 6s", wantStarts: startAttempts,
+		// Three starts of a race-built child under a loaded machine took more than 6 s.
+		{mode: "never-settles", wantErr: "SUT not ready after 15s", wantStarts: startAttempts, readyTimeout: 15 * time.Second,
 			wantLog: fmt.Sprintf("start %d of the SUT failed", startAttempts-1)},
 		{mode: "exit", wantErr: "SUT exited with code 1 before it was ready", wantStarts: 1, wantLog: "simulated bad config"},
 	}
@@ -158,7 +162,7 @@ func TestStartRetriesAStalledSUT(t *testing.T) {
 			t.Setenv(fakeSUTEnv, tt.mode)
 			// The ready timeout leaves room for three starts of a race-built child on a busy
 			// machine; the settle window alone decides when a start is given up.
-			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 6 * time.Second,
+			spec := &Spec{Dir: t.TempDir(), ReadyTimeout: cmp.Or(tt.readyTimeout, 6*time.Second),
 				Upstreams: []Upstream{{Name: "srv", Spec: map[string]any{}, Tools: []string{"op"}}}}
 			m := &ServeDriver{Label: "fake", Command: []string{self}, RestartStalled: true}
 			begin := time.Now()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +29,7 @@ import (
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/internal/testbin"
+	"github.com/muster-test/muster-test/internal/testtools"
 )
 
 // fakeSUTEnv makes this test binary act as a SUT (see TestMain): a program that speaks
@@ -514,5 +516,24 @@ func TestCleanupAfterTheScenarioTimeout(t *testing.T) {
 		"tidy-slowly": "ERROR cleanup", "tidy-last": "SKIPPED cleanup"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("JSON steps %v, want %v", got, want)
+	}
+}
+
+// TestStageRecordsNoTraffic: load mode's world keeps no requests (a run makes millions),
+// while a scenario's does (TestReferenceSUTEndToEnd).
+func TestStageRecordsNoTraffic(t *testing.T) {
+	set := testtools.Loader().LoadPaths("../../testdata/e2e/login.yaml")
+	if len(set.Errors) > 0 || len(set.Scenarios) != 1 {
+		t.Fatalf("load: %v", set.Errors)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	opts := &Options{Stdout: io.Discard, Stderr: io.Discard, ReadyTimeout: testReadyTimeout, SUT: SUTOptions{Kind: "builtin", Self: muster}}
+	stage, err := SetUpStage(context.Background(), opts, set.Scenarios[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Close(false)
+	if stage.World.Env.Traffic != nil {
+		t.Error("the stage records its traffic")
 	}
 }

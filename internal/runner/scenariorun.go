@@ -152,8 +152,10 @@ type scenarioRun struct {
 	// values are the world templates' values (env.World), for the executor.
 	values map[string]any
 	trace  traceLog
-	// traffic keeps the scenario's HTTP requests for the result's Exchanges.
-	traffic *traffic.Log
+	// traffic keeps the scenario's HTTP requests for the result's Exchanges (nil when
+	// unrecorded).
+	traffic    *traffic.Log
+	unrecorded bool
 }
 
 func (w *scenarioRunner) run(ctx context.Context, sc *scenario.Scenario) (res event.ScenarioResult) {
@@ -211,8 +213,10 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start mocks: %w", err)
 	}
-	r.traffic = traffic.New()
-	r.env.Record(r.traffic)
+	if !r.unrecorded {
+		r.traffic = traffic.New()
+		r.env.Record(r.traffic)
+	}
 	spec := r.env.SUTSpec()
 	spec.Debug, spec.ReadyTimeout = r.w.opts.Debug, r.w.opts.ReadyTimeout
 	if r.w.opts.Debug {

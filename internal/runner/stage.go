@@ -28,7 +28,10 @@ func SetUpStage(ctx context.Context, opts *Options, sc *scenario.Scenario) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	r := &scenarioRun{w: &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}, sc: sc, res: schedule.Skeleton(sc)}
+	r := &scenarioRun{w: &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}, sc: sc, res: schedule.Skeleton(sc),
+		// A load run's requests are far too many to keep, and recording them would cost
+		// the generator CPU it measures with.
+		unrecorded: true}
 	if _, err := r.setUp(ctx); err != nil {
 		r.teardown()
 		return nil, err

@@ -46,11 +46,14 @@ const setupPrefix = "setup-"
 
 // Check is one entry of the catalogue: its metadata and its scenario.
 type Check struct {
-	ID          string   `yaml:"id"`
-	Level       Level    `yaml:"level"`
-	Requirement string   `yaml:"requirement"`
-	Refs        []string `yaml:"refs"`
-	Needs       []string `yaml:"needs"`
+	ID          string `yaml:"id"`
+	Level       Level  `yaml:"level"`
+	Requirement string `yaml:"requirement"`
+	// Paraphrase marks a requirement that is not a quote: no single sentence of the spec
+	// states what the check tests.
+	Paraphrase bool     `yaml:"paraphrase"`
+	Refs       []string `yaml:"refs"`
+	Needs      []string `yaml:"needs"`
 
 	Scenario *scenario.Scenario `yaml:"-"`
 }
@@ -141,6 +144,15 @@ func (c *Check) valid() error {
 		}
 	}
 	return nil
+}
+
+// requirementText is the requirement as shown to a reader: a quote as is, a paraphrase
+// marked as one.
+func (c *Check) requirementText() string {
+	if c.Paraphrase {
+		return "(paraphrase) " + c.Requirement
+	}
+	return c.Requirement
 }
 
 func (c *Check) needs(what string) bool { return slices.Contains(c.Needs, what) }

@@ -44,6 +44,7 @@ type jsonCheck struct {
 	Reason      string                `json:"reason,omitempty"`
 	Stale       bool                  `json:"stale_baseline_entry,omitempty"`
 	Requirement string                `json:"requirement"`
+	Paraphrase  bool                  `json:"paraphrase,omitempty"`
 	Refs        []string              `json:"refs"`
 	Result      *event.ScenarioResult `json:"result,omitempty"`
 }
@@ -60,7 +61,7 @@ func writeJSON(dir string, res *Result) (string, error) {
 		Duration: res.Duration.Seconds()}
 	for _, o := range res.Outcomes {
 		doc.Checks = append(doc.Checks, jsonCheck{ID: o.Check.ID, Level: o.Check.Level, Verdict: o.Verdict,
-			Reason: o.Reason, Stale: o.Stale, Requirement: o.Check.Requirement, Refs: o.Check.Refs, Result: o.Result})
+			Reason: o.Reason, Stale: o.Stale, Requirement: o.Check.Requirement, Paraphrase: o.Check.Paraphrase, Refs: o.Check.Refs, Result: o.Result})
 	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -81,10 +82,10 @@ func junitRun(res *Result) event.Run {
 		Duration: res.Duration, End: res.Start.Add(res.Duration)}
 	for _, o := range res.Outcomes {
 		r := event.ScenarioResult{Name: o.Check.ID, Category: "conform", Concept: string(o.Check.Level),
-			Description: o.Check.Requirement}
+			Description: o.Check.requirementText()}
 		if o.Result != nil {
 			r = *o.Result
-			r.Name, r.Description = o.Check.ID, o.Check.Requirement
+			r.Name, r.Description = o.Check.ID, o.Check.requirementText()
 		}
 		switch {
 		case o.Stale:

@@ -109,7 +109,11 @@ func writeSummary(w io.Writer, res *Result, color bool) {
 			label = "STALE"
 		}
 		fmt.Fprintf(w, "\n%s %s (%s)\n", paint(o.Verdict, label), o.Check.ID, o.Check.Level)
-		fmt.Fprintf(w, "  requirement: %q\n", o.Check.Requirement)
+		if o.Check.Paraphrase {
+			fmt.Fprintf(w, "  requirement: %s\n", o.Check.requirementText())
+		} else {
+			fmt.Fprintf(w, "  requirement: %q\n", o.Check.Requirement)
+		}
 		fmt.Fprintf(w, "  spec:        %s\n", o.Check.Refs[0])
 		if o.Stale {
 			continue

@@ -43,10 +43,11 @@ func traceability(cat *Catalogue) string {
 	var order []string
 	byReq := map[string][]*Check{}
 	for _, c := range cat.Checks {
-		if _, ok := byReq[c.Requirement]; !ok {
-			order = append(order, c.Requirement)
+		req := c.requirementText()
+		if _, ok := byReq[req]; !ok {
+			order = append(order, req)
 		}
-		byReq[c.Requirement] = append(byReq[c.Requirement], c)
+		byReq[req] = append(byReq[req], c)
 	}
 	for _, req := range order {
 		checks := byReq[req]

@@ -19,7 +19,7 @@ Feature: Broken and hostile scenario files are refused quickly
     When I run muster-test with "validate scenarios"
     Then the exit code is 2
     And the error output matches "scenarios/bomb.yaml:\d+:\d+: .*more than 200000 values"
-    And the error output has at most 2 lines
+    And the error output has at most 2 message lines
 
   Scenario: A file with many mistakes shows the first 50 and counts the rest
     Given a scenario file "scenarios/many.yaml" with 120 steps "{}"
@@ -28,7 +28,7 @@ Feature: Broken and hostile scenario files are refused quickly
     And the error output contains "scenarios/many.yaml:3:5: steps[0]: missing required key"
     And the error output matches "scenarios/many.yaml:\d+:\d+: \.\.\. 310 more errors in this file"
     And the error output contains "muster-test: 360 error(s) in scenario files"
-    And the error output has at most 52 lines
+    And the error output has at most 52 message lines
     And every error line stands at "scenarios/many.yaml":line:col
 
   Scenario: Merge keys nested too deep give one message
@@ -61,7 +61,7 @@ Feature: Broken and hostile scenario files are refused quickly
     When I run muster-test with "validate scenarios"
     Then the exit code is 2
     And the error output contains "scenarios/merge.yaml:20:11: steps[17]: merge keys (<<) nested more than 16 deep"
-    And the error output has at most 2 lines
+    And the error output has at most 2 message lines
 
   Scenario Outline: A value past its bound is a load error, for validate and for a run alike
     Given a scenario file "scenarios/bound.yaml":
@@ -109,7 +109,7 @@ Feature: Broken and hostile scenario files are refused quickly
     When I start muster-test with "--sut builtin --config scenarios"
     Then muster-test exits with code 2
     And the error output contains "scenarios/zero.yaml: not a regular file (a device)"
-    And the error output has at most 2 lines
+    And the error output has at most 2 message lines
     And nothing of the run is left behind
     When I run muster-test with "validate scenarios/one.yaml"
     Then the exit code is 0
@@ -120,4 +120,4 @@ Feature: Broken and hostile scenario files are refused quickly
     When I start muster-test with "validate scenarios"
     Then muster-test exits with code 2
     And the error output contains "scenarios/huge.yaml: larger than 1 MiB, the limit for a scenario file"
-    And the error output has at most 2 lines
+    And the error output has at most 2 message lines

@@ -21,8 +21,14 @@ func (w *world) inputSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a symlink "([^"]*)" to "([^"]*)"$`, func(name, target string) error {
 		return w.inDir(name, func(p string) error { return os.Symlink(target, p) })
 	})
-	sc.Step(`^the error output has at most (\d+) lines$`, w.stderrLines)
+	sc.Step(`^the error output has at most (\d+) message lines$`, w.stderrLines)
 	sc.Step(`^every error line stands at "([^"]*)":line:col$`, w.positioned)
+	sc.Step(`^the error output contains:$`, func(text *godog.DocString) error {
+		if !strings.Contains(w.stderr.String(), text.Content) {
+			return fmt.Errorf("stderr lacks\n%s\nstderr:\n%s", text.Content, w.stderr.String())
+		}
+		return nil
+	})
 }
 
 // inDir runs make on the path of name in the world's directory, creating its parent.
@@ -43,18 +49,27 @@ func (w *world) writeSteps(name string, n int, step string) error {
 	return w.inDir(name, func(p string) error { return os.WriteFile(p, []byte(b.String()), 0o644) })
 }
 
+// stderrLines counts the lines of messages, not those of the source excerpts under them
+// (which start with a space).
 func (w *world) stderrLines(n int) error {
-	if got := strings.Count(w.stderr.String(), "\n"); got > n {
+	got := 0
+	for _, line := range strings.Split(strings.TrimSpace(w.stderr.String()), "\n") {
+		if !strings.HasPrefix(line, " ") {
+			got++
+		}
+	}
+	if got > n {
 		return fmt.Errorf("stderr has %d lines, want at most %d; it starts:\n%s", got, n, w.stderr.String()[:min(2000, w.stderr.Len())])
 	}
 	return nil
 }
 
-// positioned requires file:line:col on every diagnostic line (all but the summary).
+// positioned requires file:line:col on every diagnostic line (all but the summary and the
+// lines of the source excerpts, which start with a space).
 func (w *world) positioned(file string) error {
 	re := regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `:\d+:\d+: `)
 	for _, line := range strings.Split(strings.TrimSpace(w.stderr.String()), "\n") {
-		if !re.MatchString(line) && !strings.HasPrefix(line, "muster-test: ") {
+		if !re.MatchString(line) && !strings.HasPrefix(line, "muster-test: ") && !strings.HasPrefix(line, " ") {
 			return fmt.Errorf("line without %s:line:col: %q", file, line)
 		}
 	}

@@ -30,6 +30,7 @@ type decoder struct {
 	expanding map[*yaml.Node]bool
 	steps     int // values decoded so far, against maxDecodeSteps
 	tools     []TestTool
+	direct    bool // Loader.Direct
 	// site is the outermost alias being decoded: the budget error stands there, where the
 	// expansion was asked for, rather than inside the anchored value.
 	site *yaml.Node
@@ -432,7 +433,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 		i, known := si.fields[k.Value]
 		if !known {
-			d.errorf(k, path, "unknown key %q%s", k.Value, didYouMean(k.Value, si.keys))
+			d.errorf(k, path, "unknown key %q%s", k.Value, unknownKeyHint(v.Type(), k.Value, si.keys))
 			continue
 		}
 		if first := seen[k.Value]; first != nil {

@@ -2,8 +2,11 @@ package scenario
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // didYouMean returns ` (did you mean "k"?)` for the known name closest to name, or "" when
@@ -79,4 +82,56 @@ func Closest(name string, known []string, n int) []string {
 		out = append(out, hits[i].k)
 	}
 	return out
+}
+
+// belongsUnder is where key is a key of a block nested in a struct of type t: the dotted
+// path of the nearest block that has it ("config.oauth" for "scope" on an mcp_servers
+// entry), "" when no block within three levels has it.
+func belongsUnder(t reflect.Type, key string) string {
+	type block struct {
+		t    reflect.Type
+		path string
+	}
+	level := []block{{t, ""}}
+	for range 3 {
+		var next []block
+		for _, b := range level {
+			si := infoOf(b.t)
+			for _, k := range si.keys {
+				f := b.t.FieldByIndex(si.fields[k]).Type
+				if b.t == mcpServerType && k == "config" {
+					f = mockConfigType // an opaque map, decoded as a mock's config when it has tools
+				}
+				for f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice {
+					f = f.Elem()
+				}
+				if f.Kind() != reflect.Struct || f == durationType || f == posType {
+					continue
+				}
+				if _, ok := infoOf(f).fields[key]; ok {
+					return joinPath(b.path, k)
+				}
+				next = append(next, block{f, joinPath(b.path, k)})
+			}
+		}
+		level = next
+	}
+	return ""
+}
+
+var (
+	mcpServerType  = reflect.TypeFor[MCPServer]()
+	mockConfigType = reflect.TypeFor[mcpserver.Config]()
+)
+
+// unknownKeyHint is what follows `unknown key "k"` for a struct of type t whose keys are
+// known: where the key belongs when a nested block has it, else the likely typo.
+func unknownKeyHint(t reflect.Type, key string, known []string) string {
+	if hint := didYouMean(key, known); hint != "" {
+		return hint
+	}
+	if under := belongsUnder(t, key); under != "" {
+		return fmt.Sprintf(" (it belongs under %s:)", under)
+	}
+	return ""
 }

@@ -26,6 +26,9 @@ type Diagnostic struct {
 	// Hidden is set on the line that ends a file's capped list: how many more errors (or
 	// warnings, on a warning) the file has that are not listed.
 	Hidden int
+	// Excerpt is the source around Pos with a caret under it (see Excerpt); "" when the
+	// diagnostic has no line.
+	Excerpt string
 }
 
 // Count is how many errors (or warnings) the diagnostics stand for, those not listed
@@ -62,6 +65,9 @@ type Set struct {
 // programs that only read the format; the runner always loads with its catalogue.
 type Loader struct {
 	TestTools []TestTool
+	// Direct says the run replaces every scenario's SUT (--sut-command, --sut-url): no
+	// scenario then talks to a muster-shaped SUT, whose tool names the loader would check.
+	Direct bool
 }
 
 // Parse loads one scenario document. The diagnostics are sorted by position and hold
@@ -75,14 +81,15 @@ func (l Loader) Parse(file string, data []byte) (*Scenario, []Diagnostic) {
 // builder needs for its duplicate-name warnings.
 func (l Loader) parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
 	d := newDecoder(file)
-	d.tools = l.TestTools
+	d.tools, d.direct = l.TestTools, l.Direct
+	defer d.excerpts(data)
 	root := d.document(data)
 	if root == nil {
 		return nil, d.diags, Pos{}
 	}
 	s := new(Scenario)
 	d.decode(root, reflect.ValueOf(s).Elem(), "")
-	s.Pos.File = file
+	s.Pos.File, s.Source = file, data
 	namePos := s.Pos
 	if n := d.nodeOf(&s.Name); n != nil {
 		namePos = d.pos(n)
@@ -100,6 +107,16 @@ func (l Loader) parse(file string, data []byte) (*Scenario, []Diagnostic, Pos) {
 	return s, d.diags, namePos
 }
 
+// excerpts gives every diagnostic of the file its source excerpt, in place: parse runs it
+// deferred, on the slice it returns.
+func (d *decoder) excerpts(data []byte) {
+	for i := range d.diags {
+		if p := d.diags[i].Pos; p.File == d.file && d.diags[i].Hidden == 0 {
+			d.diags[i].Excerpt = Excerpt(data, p.Line, p.Col)
+		}
+	}
+}
+
 // document parses data into its one YAML document's root node, nil after an error.
 func (d *decoder) document(data []byte) (root *yaml.Node) {
 	defer func() {
@@ -114,7 +131,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node) {
 		if errors.Is(err, io.EOF) {
 			d.errorAt(Pos{File: d.file}, "empty file: expected a scenario (a map with name and steps)")
 		} else {
-			d.syntaxError(err)
+			d.syntaxError(data, err)
 		}
 		return nil
 	}
@@ -123,18 +140,13 @@ func (d *decoder) document(data []byte) (root *yaml.Node) {
 	case err == nil:
 		d.errorAt(d.pos(&next), "a file holds one scenario: a second YAML document starts here")
 	case !errors.Is(err, io.EOF):
-		d.syntaxError(err)
+		d.syntaxError(data, err)
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		d.errorAt(Pos{File: d.file}, "empty document: expected a scenario (a map with name and steps)")
 		return nil
 	}
 	return doc.Content[0]
-}
-
-// syntaxError reports a parse error of yaml.v3, whose message carries a line at best.
-func (d *decoder) syntaxError(err error) {
-	d.errorAt(lineDiag(d.file, &yaml.Node{}, err.Error()), "YAML syntax error: %s", lineMessage(err.Error()))
 }
 
 func sortDiagnostics(ds []Diagnostic) {

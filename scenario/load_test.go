@@ -128,7 +128,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		{"sut-on-timeout.yaml", []want{{"4:24", `sut.on_timeout.signal: "QUITE": want one of QUIT, ABRT, USR1, USR2, HUP, INT, TERM (did you mean "QUIT"?)`}}},
 		{"sut-on-timeout-url.yaml", []want{{"4:15", "sut.on_timeout: needs a started server (command)"}}},
-		{"syntax-error.yaml", []want{{"2", "YAML syntax error: did not find expected '-' indicator"}}},
+		{"syntax-error.yaml", []want{{"5:4", "YAML syntax error: did not find expected '-' indicator"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -237,6 +237,8 @@ func argSchema(a ToolArg) map[string]any {
 	var s map[string]any
 	switch a.Kind {
 	case ArgDuration:
+		s = nullable("string")
+	case ArgSeconds:
 		s = map[string]any{"type": []string{"number", "string", "null"}}
 	case ArgObject:
 		s = map[string]any{"anyOf": []any{nullable("object"), templated}}

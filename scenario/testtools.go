@@ -28,8 +28,8 @@ type ArgKind int
 const (
 	// ArgString: a string.
 	ArgString ArgKind = iota
-	// ArgDuration: seconds as a number (as muster's files write expires_in) or a Go
-	// duration string such as "15m".
+	// ArgDuration: a Go duration string such as "15m" or "660ms". A bare number is refused,
+	// as the scenario's own timeout refuses one: 660 could mean seconds or milliseconds.
 	ArgDuration
 	// ArgObject: a map.
 	ArgObject
@@ -39,11 +39,16 @@ const (
 	ArgBool
 	// ArgAny: any value (e.g. a request body: a string, or a structure sent as JSON).
 	ArgAny
+	// ArgSeconds: a lifetime in seconds as a number, as muster's files write expires_in,
+	// or a Go duration string.
+	ArgSeconds
 )
 
 func (k ArgKind) String() string {
 	switch k {
 	case ArgDuration:
+		return "a duration like \"15m\" or \"500ms\""
+	case ArgSeconds:
 		return "seconds or a duration like \"15m\""
 	case ArgObject:
 		return "a map"
@@ -75,6 +80,9 @@ type TestTool struct {
 	// Answer lists the fields of a successful answer (dotted paths; "*" stands for a
 	// key chosen at run time, e.g. a server name), for the guide and for json_path checks.
 	Answer []string
+	// JSONFailure: a failed call answers the same object, with success false. Without it a
+	// failed call's answer is its error text, which json_path cannot read.
+	JSONFailure bool
 	// Later marks tools of newer muster versions that muster-test does not implement yet:
 	// a scenario using one fails to load with "not supported yet".
 	Later bool
@@ -111,6 +119,8 @@ func (a ToolArg) CheckArg(v any) error {
 	}
 	switch a.Kind {
 	case ArgDuration:
+		return checkUnit(v)
+	case ArgSeconds:
 		_, err := ToolDuration(v)
 		return err
 	case ArgObject:
@@ -162,6 +172,25 @@ func (t TestTool) CheckArgs(args map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// checkUnit refuses a duration argument without a unit, the way the loader refuses a bare
+// number as a scenario's timeout, and says what to write instead.
+func checkUnit(v any) error {
+	n := ""
+	switch x := v.(type) {
+	case int, float64:
+		n = fmt.Sprint(x)
+	case string:
+		if _, err := strconv.ParseFloat(x, 64); err == nil {
+			n = x
+		}
+	}
+	if n != "" {
+		return fmt.Errorf("%s has no unit: write %q or %q", n, n+"s", n+"ms")
+	}
+	_, err := ToolDuration(v)
+	return err
 }
 
 // ToolDuration reads a test tool's duration argument: seconds as a number, or a Go

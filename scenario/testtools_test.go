@@ -8,14 +8,14 @@ import (
 
 func TestCheckArgs(t *testing.T) {
 	tool := TestTool{Name: "test_x", Args: []ToolArg{
-		{Name: "name", Required: true}, {Name: "subject"}, {Name: "for", Kind: ArgDuration}, {Name: "args", Kind: ArgObject},
+		{Name: "name", Required: true}, {Name: "subject"}, {Name: "for", Kind: ArgSeconds}, {Name: "wait", Kind: ArgDuration}, {Name: "args", Kind: ArgObject},
 		{Name: "argv", Kind: ArgList}, {Name: "flag", Kind: ArgBool}, {Name: "body", Kind: ArgAny}}}
 	for _, good := range []map[string]any{
 		{"name": "alice"},
 		{"name": "alice", "subject": "a@x", "for": 30, "args": map[string]any{"k": 1}, "argv": []any{"ls", "-l"}, "flag": false,
 			"body": []any{1, "x"}},
-		{"name": "alice", "for": "15m", "other": true}, // undeclared ones are the loader's warning
-		{"name": "{{ .who }}", "for": "{{ .later }}"},  // templated: checked once resolved
+		{"name": "alice", "for": "15m", "wait": "660ms", "other": true}, // undeclared ones are the loader's warning
+		{"name": "{{ .who }}", "for": "{{ .later }}"},                   // templated: checked once resolved
 	} {
 		if err := tool.CheckArgs(good); err != nil {
 			t.Errorf("%v: %v", good, err)
@@ -30,6 +30,9 @@ func TestCheckArgs(t *testing.T) {
 		{map[string]any{"name": 3}, `argument "name" must be a string, got 3 (int)`},
 		{map[string]any{"name": "a", "subject": true}, `argument "subject" must be a string`},
 		{map[string]any{"name": "a", "for": "soon"}, `"soon" is neither seconds nor a duration`},
+		{map[string]any{"name": "a", "wait": 660}, `argument "wait" 660 has no unit: write "660s" or "660ms"`},
+		{map[string]any{"name": "a", "wait": "660"}, `argument "wait" 660 has no unit`},
+		{map[string]any{"name": "a", "wait": "soon"}, `"soon" is neither seconds nor a duration`},
 		{map[string]any{"name": "a", "args": []any{1}}, `argument "args" must be a map, got a list`},
 		{map[string]any{"name": "a", "argv": "ls -l"}, `argument "argv" must be a list of strings, got the string "ls -l"`},
 		{map[string]any{"name": "a", "argv": []any{"ls", 3}}, `argument "argv" must be a list of strings; item 1 is 3 (int)`},

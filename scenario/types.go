@@ -61,6 +61,8 @@ type Scenario struct {
 	Cleanup          []Step            `yaml:"cleanup"`
 
 	Pos Pos `yaml:"-"` // position of the document (File is the scenario file's path)
+	// Source is the file's text, for the excerpt a run-time failure shows.
+	Source []byte `yaml:"-"`
 }
 
 // PreConfiguration declares the mocks a scenario needs and the SUT configuration it adds.
@@ -174,6 +176,8 @@ type Expectation struct {
 	P95Duration Duration `yaml:"p95_duration"`
 
 	Pos Pos `yaml:"-"`
+	// Keys is where each expectation stands (see At), filled by the loader.
+	Keys map[string]Pos `yaml:"-"`
 }
 
 // WantSuccess is the expected success flag (true when the expectation is absent, which only

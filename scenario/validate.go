@@ -64,6 +64,7 @@ func (d *decoder) validate(s *Scenario) {
 	}
 	c.flow()
 	c.sutBlock(s)
+	c.sutTools(s)
 }
 
 func (c *checker) preConfiguration(pc *PreConfiguration) {
@@ -102,6 +103,7 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 		})
 		c.mcps[srv.Name] = srv
 		c.mockTools(srv, path+".config.tools")
+		c.mockTemplates(srv, path)
 	}
 	// References are checked after all names are known: order in the file does not matter.
 	for i := range pc.MockOAuthServers {
@@ -258,6 +260,7 @@ func (c *checker) step(p placed) {
 		c.errorAt(c.at(&e.P95Duration, e.Pos), "%s.expected.p95_duration: needs parallel of 2 or more (the 95th percentile of one call is that call: use max_duration)", p.path)
 	}
 	c.bounds(st, p.path)
+	c.expectationKeys(st.Expected)
 	if IsTestTool(st.Tool) {
 		c.testTool(p)
 	}
@@ -348,6 +351,8 @@ func (c *checker) templates(p placed, ran map[string]bool) {
 
 func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[string]bool) {
 	switch {
+	case c.ids[root] == 0 && !IsWorldRoot(root) && nearest(root, keys(c.ids)) != "":
+		c.errorf(n, p.path+".args", "template names %q, which is no step id of this scenario%s", root, didYouMean(root, keys(c.ids)))
 	case c.ids[root] == 0:
 		// Not a step id: a template of the SUT's own, passed through.
 	case c.ids[root] > 1:

@@ -19,6 +19,7 @@ func (c *checker) testTool(p placed) {
 	}
 	c.toolArgs(p, tt)
 	c.serverArg(p, tt)
+	c.answerPaths(p, tt)
 }
 
 // toolArgs checks the literal arguments: required ones present, each of its kind. An

@@ -99,6 +99,7 @@ func (l Loader) ParseWorkload(file string, data []byte) (*Workload, []Diagnostic
 	}
 	d := newDecoder(file)
 	d.tools = l.TestTools
+	defer d.excerpts(data)
 	root := d.document(data)
 	if root == nil {
 		return nil, d.diags

@@ -11,10 +11,7 @@ import (
 // (an HTML comment with its path just above the block) is that file, byte for byte, so an
 // example a reader copies is one that `make test` runs.
 func TestGuideExamplesAreBuiltIn(t *testing.T) {
-	guide, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	guide := readGuide(t)
 	blocks := regexp.MustCompile("(?s)<!-- scenarios/([^ ]+\\.yaml) -->\n```yaml\n(.*?)```\n").FindAllSubmatch(guide, -1)
 	if len(blocks) < 2 {
 		t.Fatalf("the guide names %d built-in example files, want the two quick-start examples", len(blocks))

@@ -59,7 +59,8 @@ Loads the scenario files (PATH... and --config; a directory is searched for *.ya
 *.yml) and reports every problem as file:line:col without starting anything: exit 0 when
 they load, 2 otherwise.
 
-Flags (of these, validate reads --config):
+Flags (of these, validate reads --config, and --sut-command and --sut-url, with which it
+does not check the tool names of a muster-shaped SUT):
 `,
 	"list": `Usage: muster-test list [flags]
 

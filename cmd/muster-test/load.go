@@ -165,7 +165,7 @@ func readWorkload(arg string, stderr io.Writer) (*scenario.Workload, bool) {
 		w, diags = loader.LoadWorkload(arg)
 	}
 	for _, d := range diags {
-		fmt.Fprintln(stderr, d.String())
+		fmt.Fprintln(stderr, d.Detail())
 	}
 	if w == nil {
 		fmt.Fprintf(stderr, "muster-test load: %d error(s) in the workload; nothing was started\n", scenario.Count(diags))

@@ -51,7 +51,16 @@ type StepResult struct {
 	Expectation string `json:"expectation,omitempty"`
 	Expected    any    `json:"expected_value,omitempty"`
 	Message     string `json:"error,omitempty"` // the whole failure message
-	// Got is what a latency expectation measured ("3.048s"); the answer is in Response.
+	// ExpectationLine and ExpectationCol are where the unmet expectation stands in the
+	// scenario file: its own key or item, not the step's line. Excerpt is the source there,
+	// with a caret under it (scenario.Excerpt).
+	ExpectationLine int    `json:"expectation_line,omitempty"`
+	ExpectationCol  int    `json:"expectation_col,omitempty"`
+	Excerpt         string `json:"excerpt,omitempty"`
+	// AlsoUnmet are the step's other unmet expectations, one line each.
+	AlsoUnmet []string `json:"also_unmet,omitempty"`
+	// Got is what a latency expectation measured ("3.048s"), or the one value of the answer
+	// a json_path or status_code expectation read, with its type; the answer is in Response.
 	Got      string `json:"got,omitempty"`
 	Response string `json:"response,omitempty"`
 	// ContinuedOnFailure is set when the step failed but had continue_on_failure: true.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/expect"
 	"github.com/muster-test/muster-test/internal/result"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -358,20 +359,31 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 		sr.Response = trimResponse(res)
 	}
 	if len(unmet) > 0 {
-		sr.Expectation, sr.Expected = unmet[0].Expectation, unmet[0].Expected
-		if unmet[0].Latency {
-			sr.Got = unmet[0].Got
-		}
-		msgs := make([]string, len(unmet))
-		for i, u := range unmet {
-			msgs[i] = u.String()
-		}
-		return finish(event.Failed, strings.Join(msgs, "; ")), res
+		x.unmet(&sr, st, unmet)
+		return finish(event.Failed, strings.Join(append([]string{unmet[0].String()}, sr.AlsoUnmet...), "; ")), res
 	}
 	if st.ID != "" {
 		x.store.pass(st.ID, res.Stored())
 	}
 	return finish(event.Passed, ""), res
+}
+
+// unmet records a failed step's first unmet expectation: what it wanted, the value it got
+// when it read one, and where it stands in the file; the others one line each.
+func (x *execution) unmet(sr *event.StepResult, st *scenario.Step, unmet []expect.Unmet) {
+	u := unmet[0]
+	sr.Expectation, sr.Expected = u.Expectation, u.Expected
+	if u.Latency || u.Value {
+		sr.Got = u.Got
+	}
+	if st.Expected != nil {
+		at := st.Expected.At(u.Key)
+		sr.ExpectationLine, sr.ExpectationCol = at.Line, at.Col
+		sr.Excerpt = scenario.Excerpt(x.run.Scenario.Source, at.Line, at.Col)
+	}
+	for _, o := range unmet[1:] {
+		sr.AlsoUnmet = append(sr.AlsoUnmet, o.String())
+	}
 }
 
 // explain turns a call that could not be made into a message, preferring the SUT's own

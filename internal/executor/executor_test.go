@@ -138,19 +138,31 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
-func TestFailureMessageNamesStepExpectationAndResult(t *testing.T) {
-	b := true
-	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{{ID: "check", Tool: "text",
-		Expected: &scenario.Expectation{Success: &b, Contains: []string{"goodbye"}}}}}
+// TestFailureNamesStepExpectationAndItsLine: a failure names the step, the tool and the
+// unmet expectation, and points at the expectation's own line in the file with an excerpt;
+// the answer is reported once, in Response, not again in the message.
+func TestFailureNamesStepExpectationAndItsLine(t *testing.T) {
+	src := "name: s\nsteps:\n  - id: check\n    tool: text\n    expected:\n      success: true\n      contains:\n        - hello\n        - goodbye\n      not_contains: [world]\n"
+	sc, diags := scenario.Loader{}.Parse("s.yaml", []byte(src))
+	if sc == nil {
+		t.Fatal(diags)
+	}
 	o := run(t, newFake(), sc, nil)
 	if o.Status != event.Failed {
 		t.Fatalf("status %s", o.Status)
 	}
-	msg := o.Steps[0].Message
-	for _, want := range []string{`"check"`, "tool text", "contains[0]", `"goodbye"`, "hello world"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q lacks %q", msg, want)
-		}
+	s := o.Steps[0]
+	if want := `step "check" (tool text): contains[1]: "goodbye" not in the answer; not_contains[0]: "world" is in the answer`; s.Message != want {
+		t.Errorf("message %q\nwant    %q", s.Message, want)
+	}
+	if s.ExpectationLine != 9 || s.ExpectationCol != 11 {
+		t.Errorf("expectation at %d:%d, want 9:11 (the contains item, not the step at line 3)", s.ExpectationLine, s.ExpectationCol)
+	}
+	if !strings.Contains(s.Excerpt, "   9 |         - goodbye\n     |           ^^^^^^^") {
+		t.Errorf("excerpt:\n%s", s.Excerpt)
+	}
+	if !strings.Contains(s.Response, "hello world") || len(s.AlsoUnmet) != 1 {
+		t.Errorf("response %q, also unmet %q", s.Response, s.AlsoUnmet)
 	}
 }
 

@@ -52,6 +52,7 @@ func (x *execution) group(ctx context.Context, g *scenario.Step) event.StepResul
 				r.ContinuedOnFailure = true
 			case sr.Status == event.Passed:
 				sr.Status, sr.Expectation, sr.Expected, sr.Got, sr.TimedOut = r.Status, r.Expectation, r.Expected, r.Got, r.TimedOut
+				sr.ExpectationLine, sr.ExpectationCol, sr.Excerpt, sr.AlsoUnmet = r.ExpectationLine, r.ExpectationCol, r.Excerpt, r.AlsoUnmet
 				sr.Message = fmt.Sprintf("group %s: %s", stepName(g), r.Message)
 			}
 			done = append(done, r)

@@ -32,14 +32,14 @@ func Durations(exp *scenario.Expectation, took []time.Duration) []Unmet {
 				if len(took) > 1 {
 					name = fmt.Sprintf("copy %d of %d: max_duration", i+1, len(took))
 				}
-				out = append(out, Unmet{Expectation: name, Expected: atMost(limit), Got: round(d).String(), Latency: true})
+				out = append(out, Unmet{Expectation: name, Key: "max_duration", Expected: atMost(limit), Got: round(d).String(), Latency: true})
 				break
 			}
 		}
 	}
 	if limit := exp.P95Duration.D(); limit > 0 {
 		if p := P95(took); p > limit {
-			out = append(out, Unmet{Expectation: "p95_duration", Expected: atMost(limit),
+			out = append(out, Unmet{Expectation: "p95_duration", Key: "p95_duration", Expected: atMost(limit),
 				Got: fmt.Sprintf("%s (95th percentile of %d copies; slowest %s)", round(p), len(took), round(slices.Max(took))), Latency: true})
 		}
 	}

@@ -109,16 +109,36 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestUnmetMessageShowsWhatCameBack(t *testing.T) {
+// TestUnmetMessage: the one-line message says what was wanted and, for a value, what came
+// back with both types; it never quotes the whole answer, which the report shows once, apart
+// (Got keeps it).
+func TestUnmetMessage(t *testing.T) {
 	exp := &scenario.Expectation{Success: ok(true), Contains: []string{"beta"}}
 	got := Check(exp, &result.Result{Texts: []string{"only alpha here"}})
 	if len(got) != 1 {
 		t.Fatalf("want one unmet, got %v", got)
 	}
-	msg := got[0].String()
-	for _, want := range []string{"contains[0]", `"beta"`, "only alpha here"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q lacks %q", msg, want)
+	if msg := got[0].String(); msg != `contains[0]: "beta" not in the answer` {
+		t.Errorf("message %q", msg)
+	}
+	if got[0].Got != "only alpha here" {
+		t.Errorf("Got = %q, want the answer", got[0].Got)
+	}
+	answer := result.Object(map[string]any{"success": true, "count": 1, "requests": map[string]any{"refresh": 2, "token": 3}})
+	for _, c := range []struct {
+		path string
+		want any
+		msg  string
+	}{
+		{"count", "2", `json_path "count": expected "2" (string), got 1 (number)`},
+		{"count", true, `json_path "count": expected true (boolean), got 1 (number)`},
+		{"requests.refreshes", 1, `json_path "requests.refreshes": expected 1 (number), got no "refreshes" in requests, which has: refresh, token`},
+		{"nothing.here", 1, `json_path "nothing.here": expected 1 (number), got no "nothing" in the answer, which has: count, requests, success`},
+		{"count.x", 1, `json_path "count.x": expected 1 (number), got count is 1 (number), which has no "x"`},
+	} {
+		u := Check(&scenario.Expectation{Success: ok(true), JSONPath: map[string]any{c.path: c.want}}, answer)
+		if len(u) != 1 || u[0].String() != c.msg {
+			t.Errorf("%s: %v\nwant %s", c.path, u, c.msg)
 		}
 	}
 	long := strings.Repeat("x", 2*MaxShown)

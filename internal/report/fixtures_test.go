@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 // t0 is the fixture run's start. Fixed, so goldens and file names are deterministic.
@@ -36,15 +37,16 @@ func sampleRun() event.Run {
 				Status: event.Passed, Start: t0, Duration: 50 * time.Millisecond, Attempts: 1},
 			{ID: "read-secret", Tool: "x_protected_get_secret", Phase: event.PhaseStep, Line: 17,
 				User: "bob", Status: event.Failed, Start: t0.Add(time.Second), Duration: 800 * time.Millisecond,
-				Attempts: 2, Expectation: "contains", Expected: []string{"top-secret"},
+				Attempts: 2, Expectation: "contains[0]", Expected: "top-secret",
+				ExpectationLine: 19, ExpectationCol: 42, Excerpt: scenario.Excerpt([]byte(refreshSource), 19, 42),
 				Response: "{\n  \"value\": \"nothing here\"\n}",
-				Message:  `step read-secret: contains "top-secret": not found in result`},
+				Message:  `step "read-secret" (tool x_protected_get_secret): contains[0]: "top-secret" not in the answer`},
 			{ID: "read-again", Tool: "x_protected_get_secret", Phase: event.PhaseStep, Line: 22,
 				Status: event.NotRun, Message: `not run: step "read-secret" FAILED`},
 			{ID: "logout", Tool: "test_logout", Phase: event.PhaseCleanup, Line: 30,
 				Status: event.Passed, Start: t0.Add(2 * time.Second), Duration: 5 * time.Millisecond, Attempts: 1},
 		},
-		Error: `step read-secret: contains "top-secret": not found in result`,
+		Error: `step "read-secret" (tool x_protected_get_secret): contains[0]: "top-secret" not in the answer`,
 		Trace: []string{`-> tools/call {"name":"x_protected_get_secret"}`, `<- result {"value":"nothing here"}`},
 		Exchanges: []event.Exchange{
 			{Time: t0.Add(-time.Second), From: event.PartyRunner, To: "SUT", Method: "POST", Path: "/mcp",
@@ -106,3 +108,10 @@ func replay(l event.Listener, run event.Run) {
 	}
 	l.RunFinished(run)
 }
+
+// refreshSource is the part of scenarios/refresh.yaml the failed step's excerpt shows.
+const refreshSource = "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n" +
+	"  - id: read-secret\n" +
+	"    tool: x_protected_get_secret\n" +
+	"    expected: {success: true, contains: [top-secret]}\n" +
+	"  - id: read-again\n"

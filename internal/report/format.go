@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/expect"
 	"github.com/muster-test/muster-test/internal/result"
 )
 
@@ -27,18 +28,24 @@ type field struct {
 	value string
 }
 
-// failureFields explains a non-passed scenario: the step that decided it, the unmet
-// expectation, what it wanted and what came back, and the scenario's own error.
+// failureFields explains a non-passed scenario: the step that decided it, where its unmet
+// expectation stands in the file (with the source there), what it wanted and what came
+// back, each value with its type, the other unmet expectations, and the scenario's own
+// error. A failed step's message is left out: it says the same in one line, for the JSON
+// report and JUnit's message attribute.
 func failureFields(r *event.ScenarioResult) []field {
 	var fs []field
 	s := r.FailedStep()
 	if s != nil {
 		fs = append(fs, field{"step", stepRef(s)})
+		if s.ExpectationLine > 0 {
+			fs = append(fs, field{"at", strings.TrimRight(expectationPos(r, s)+"\n"+s.Excerpt, "\n")})
+		}
 		if s.Expectation != "" {
 			fs = append(fs, field{"expectation", s.Expectation})
 		}
 		if s.Expected != nil {
-			fs = append(fs, field{"expected", formatValue(s.Expected)})
+			fs = append(fs, field{"expected", typedValue(s.Expected, s.Got != "")})
 		}
 		switch {
 		case s.Got != "":
@@ -51,7 +58,10 @@ func failureFields(r *event.ScenarioResult) []field {
 		case s.Status == event.Failed:
 			fs = append(fs, field{"got", "(empty)"})
 		}
-		if s.Message != "" {
+		if len(s.AlsoUnmet) > 0 {
+			fs = append(fs, field{"also unmet", strings.Join(s.AlsoUnmet, "\n")})
+		}
+		if s.Message != "" && (s.Status != event.Failed || s.Expectation == "") {
 			fs = append(fs, field{"message", s.Message})
 		}
 	}
@@ -63,6 +73,20 @@ func failureFields(r *event.ScenarioResult) []field {
 		fs = append(fs, field{label, r.Error})
 	}
 	return fs
+}
+
+// expectationPos is file:line:col of a step's unmet expectation, the form editors link to.
+func expectationPos(r *event.ScenarioResult, s *event.StepResult) string {
+	return fmt.Sprintf("%s:%d:%d", r.File, s.ExpectationLine, s.ExpectationCol)
+}
+
+// typedValue is an expected value as formatValue shows it, with its JSON type when the
+// answer's value is shown beside it (`"1" (string)` against `1 (number)`).
+func typedValue(v any, withType bool) string {
+	if _, ok := v.(fmt.Stringer); ok || !withType {
+		return formatValue(v)
+	}
+	return formatValue(v) + " (" + expect.TypeName(v) + ")"
 }
 
 // stepRef names a step the way a reader looks for it in the file: id, line, tool, and the

@@ -147,13 +147,19 @@ type jsonStepResult struct {
 	Error      string        `json:"error,omitempty"`
 	RetryCount int           `json:"retry_count"`
 
-	Phase              event.Phase `json:"phase"`
-	Line               int         `json:"line,omitempty"`
-	User               string      `json:"user,omitempty"`
-	Attempts           int         `json:"attempts"`
-	Expectation        string      `json:"expectation,omitempty"`
-	ExpectedValue      any         `json:"expected_value,omitempty"`
-	ContinuedOnFailure bool        `json:"continued_on_failure,omitempty"`
+	Phase         event.Phase `json:"phase"`
+	Line          int         `json:"line,omitempty"`
+	User          string      `json:"user,omitempty"`
+	Attempts      int         `json:"attempts"`
+	Expectation   string      `json:"expectation,omitempty"`
+	ExpectedValue any         `json:"expected_value,omitempty"`
+	// ExpectationLine and ExpectationCol are where the unmet expectation stands in the
+	// file; Got is the value it read from the answer, with its type.
+	ExpectationLine    int      `json:"expectation_line,omitempty"`
+	ExpectationCol     int      `json:"expectation_col,omitempty"`
+	Got                string   `json:"got,omitempty"`
+	AlsoUnmet          []string `json:"also_unmet,omitempty"`
+	ContinuedOnFailure bool     `json:"continued_on_failure,omitempty"`
 }
 
 // jsonExchange is an event.Exchange with its duration in milliseconds.
@@ -260,6 +266,10 @@ func newJSONScenario(r *event.ScenarioResult) jsonScenarioResult {
 			Attempts:           s.Attempts,
 			Expectation:        s.Expectation,
 			ExpectedValue:      jsonSafe(s.Expected),
+			ExpectationLine:    s.ExpectationLine,
+			ExpectationCol:     s.ExpectationCol,
+			Got:                s.Got,
+			AlsoUnmet:          s.AlsoUnmet,
 			ContinuedOnFailure: s.ContinuedOnFailure,
 		})
 	}

@@ -185,6 +185,10 @@ func problemMessage(r *event.ScenarioResult) string {
 				msg += ": " + s.Expectation
 			}
 		}
+		if s.ExpectationLine > 0 {
+			// First, so that a CI summary links to the line as an editor would.
+			msg = firstLine(expectationPos(r, s)+": "+msg, maxMsgAttr)
+		}
 		return msg
 	}
 	if r.Error != "" {

@@ -140,13 +140,13 @@ func TestJUnitContent(t *testing.T) {
 		t.Errorf("passed case has a verdict element: %+v", c[0])
 	}
 	f := c[1].Failure
-	if f == nil || f.Type != "FAILED" || f.Message != `step read-secret: contains "top-secret": not found in result` {
+	if f == nil || f.Type != "FAILED" || f.Message != `scenarios/refresh.yaml:19:42: step "read-secret" (tool x_protected_get_secret): contains[0]: "top-secret" not in the answer` {
 		t.Fatalf("failure = %+v", f)
 	}
 	for _, want := range []string{
 		"step:        read-secret (line 17), tool x_protected_get_secret, user bob, 2 attempts",
 		"expectation: contains",
-		`expected:    ["top-secret"]`,
+		`expected:    "top-secret"`,
 		strings.Repeat(" ", 15) + `"value": "nothing here"`, // continuation under the value column
 	} {
 		if !strings.Contains(f.Text, want) {

@@ -88,22 +88,24 @@ func (o SUTOptions) childBinary() string {
 // when any file had errors: the run must then exit 2 before starting anything.
 func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 	roots, embedded := configRoots(opts)
+	loader := testtools.Loader()
+	loader.Direct = len(opts.SUT.Command) > 0 || opts.SUT.URL != ""
 	switch {
 	case !embedded && len(opts.ConfigPaths) == 0:
 		abs, _ := filepath.Abs(roots[0])
-		set, source = testtools.Loader().LoadPaths(roots...), abs
+		set, source = loader.LoadPaths(roots...), abs
 	case !embedded:
-		set, source = testtools.Loader().LoadPaths(roots...), strings.Join(roots, ", ")
+		set, source = loader.LoadPaths(roots...), strings.Join(roots, ", ")
 	case opts.Embedded != nil:
-		set, source = testtools.Loader().LoadFS(opts.Embedded, roots[0]), "embedded suite (built into this binary)"
+		set, source = loader.LoadFS(opts.Embedded, roots[0]), "embedded suite (built into this binary)"
 	default:
 		set = &scenario.Set{Errors: []scenario.Diagnostic{{Msg: "no scenarios: give --config PATH"}}}
 	}
 	for _, d := range set.Warnings {
-		fmt.Fprintln(opts.Stderr, d.String())
+		fmt.Fprintln(opts.Stderr, d.Detail())
 	}
 	for _, d := range set.Errors {
-		fmt.Fprintln(opts.Stderr, d.String())
+		fmt.Fprintln(opts.Stderr, d.Detail())
 	}
 	if len(set.Errors) > 0 {
 		fmt.Fprintf(opts.Stderr, "muster-test: %d error(s) in scenario files; nothing was run\n", scenario.Count(set.Errors))

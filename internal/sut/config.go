@@ -18,9 +18,6 @@ const callbackPath = "/oauth/proxy/callback"
 
 const apiVersion = "muster.giantswarm.io/v1alpha1"
 
-// defaultMusterPrefix is muster's default `aggregator.musterPrefix`.
-const defaultMusterPrefix = "x"
-
 // writeMusterConfig writes muster's config directory (docs/muster-contract.md §2): config.yaml,
 // one MCPServer file per upstream, and the workflows, service classes and services of the
 // scenario the way muster's own runner writes them. It returns the muster prefix the SUT
@@ -59,7 +56,7 @@ func writeMusterConfig(dir string, port int, spec *Spec) (string, error) {
 	}
 	prefix, _ := cfg["aggregator"].(map[string]any)["musterPrefix"].(string)
 	if prefix == "" {
-		prefix = defaultMusterPrefix
+		prefix = scenario.DefaultMusterPrefix
 	}
 	return prefix, nil
 }

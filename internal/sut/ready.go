@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 
 	"github.com/muster-test/muster-test/internal/mcpclient"
+	"github.com/muster-test/muster-test/scenario"
 )
 
 const defaultReadyTimeout = 30 * time.Second
@@ -184,12 +185,8 @@ func (i *Instance) expectedTools() []string {
 	return out
 }
 
-// ExposedName is the name under which muster exposes an upstream tool (docs/muster-contract.md
-// §3.3): `<musterPrefix>_<prefix>_<tool>`, except that a tool already named `<prefix>_...`
-// keeps its name after the muster prefix.
+// ExposedName is the name under which muster exposes an upstream tool: the scenario
+// format's rule, which the loader checks steps' tool names with.
 func ExposedName(musterPrefix, serverPrefix, tool string) string {
-	if strings.HasPrefix(tool, serverPrefix+"_") {
-		return musterPrefix + "_" + tool
-	}
-	return musterPrefix + "_" + serverPrefix + "_" + tool
+	return scenario.ExposedName(musterPrefix, serverPrefix, tool)
 }

@@ -1,6 +1,7 @@
 package testtools
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -69,4 +70,60 @@ func TestSuiteAndFixturesLoad(t *testing.T) {
 	if len(set.Scenarios) < 30 {
 		t.Errorf("loaded only %d scenarios", len(set.Scenarios))
 	}
+}
+
+// TestGuideAnswerShapes holds the guide's table of answer shapes to the table's Answer and
+// JSONFailure: json_path is checked against the same fields at load time, so the guide and
+// the loader cannot disagree. On a mismatch the test prints the table to paste.
+func TestGuideAnswerShapes(t *testing.T) {
+	guide, err := os.ReadFile("../../scenarios/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := answerShapes(Catalogue())
+	if !strings.Contains(string(guide), want) {
+		t.Errorf("scenarios/README.md lacks the table of answer shapes; it reads, from the table:\n%s", want)
+	}
+}
+
+// answerShapes is the guide's table: one row per implemented tool, the fields of its
+// answer (fields under one object grouped: requests.{token, refresh}) and what a failed
+// call answers.
+func answerShapes(tools []scenario.TestTool) string {
+	var b strings.Builder
+	b.WriteString("| Tool | Answer | A failed call |\n|---|---|---|\n")
+	for _, tool := range tools {
+		if tool.Later {
+			continue
+		}
+		var fields []string
+		for i := 0; i < len(tool.Answer); {
+			head, _, nested := strings.Cut(tool.Answer[i], ".")
+			j := i + 1
+			if nested {
+				var inner []string
+				for j = i; j < len(tool.Answer); j++ {
+					h, rest, ok := strings.Cut(tool.Answer[j], ".")
+					if !ok || h != head {
+						break
+					}
+					inner = append(inner, rest)
+				}
+				if len(inner) > 1 {
+					fields = append(fields, "`"+head+".{"+strings.Join(inner, ", ")+"}`")
+					i = j
+					continue
+				}
+				j = i + 1
+			}
+			fields = append(fields, "`"+tool.Answer[i]+"`")
+			i = j
+		}
+		failure := "its error text (not JSON)"
+		if tool.JSONFailure {
+			failure = "the same object, `success: false`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tool.Name, strings.Join(fields, ", "), failure)
+	}
+	return b.String()
 }

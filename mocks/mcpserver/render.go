@@ -16,6 +16,16 @@ import (
 // because muster's configurations carry their own templates through mock responses.
 var argTemplate = regexp.MustCompile(`\{\{\s*\.?([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}`)
 
+// TemplateArgs lists the arguments the templates in s refer to, in order: what a response
+// needs from a call. The scenario loader checks them against the tool's input_schema.
+func TemplateArgs(s string) []string {
+	var names []string
+	for _, m := range argTemplate.FindAllStringSubmatch(s, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
 // missingArgError names an argument a template needs but the call did not provide.
 type missingArgError struct{ name string }
 

@@ -66,9 +66,11 @@ func TestSuiteCatchesEveryFault(t *testing.T) {
 	}
 }
 
-// allPass: the run without any fault has one result per scenario file, each PASSED.
+// allPass: the run without any fault has one result per scenario file, each PASSED, and
+// every test tool answered within its documented shape.
 func allPass(t *testing.T, results []scenarioResult, files int) {
 	t.Helper()
+	answersDocumented(t, results)
 	if len(results) != files {
 		t.Errorf("the report has %d scenarios, the selection %d files", len(results), files)
 	}
@@ -87,10 +89,12 @@ type scenarioResult struct {
 	Error       string `json:"error"`
 	StepResults []struct {
 		Step struct {
-			ID string `json:"id"`
+			ID   string `json:"id"`
+			Tool string `json:"tool"`
 		} `json:"step"`
-		Result string `json:"result"`
-		Error  string `json:"error"`
+		Result   string `json:"result"`
+		Error    string `json:"error"`
+		Response string `json:"response"`
 	} `json:"step_results"`
 }
 

@@ -60,8 +60,8 @@ Feature: A newcomer's mistakes are caught before the run
     Then the exit code is 2
     And the error output contains "scenarios/newcomer.yaml:30:11: steps[3].tool: \"x_secure_get_secrets\" is not a tool of mcp server \"secure\", which the SUT exposes as x_secure_get_secret, x_secure_authenticate (did you mean \"x_secure_get_secret\"?)"
     And the error output contains "scenarios/newcomer.yaml:40:43: steps[5].expected.json_path: requests.refreshes: no such path in test_get_oauth_server_info's answer; did you mean requests.refresh?"
-    And the error output contains "scenarios/newcomer.yaml:16:27: pre_configuration.mcp_servers[0].config.tools[0].responses[0]: template {{ nmae }} names no property of the tool's input_schema (did you mean \"name\"?)"
-    And the error output contains "scenarios/newcomer.yaml:31:18: steps[3].args: template names \"greeet\", which is no step id of this scenario (did you mean \"greet\"?)"
+    And the error output contains "scenarios/newcomer.yaml:16:42: pre_configuration.mcp_servers[0].config.tools[0].responses[0]: template {{ nmae }} names no property of the tool's input_schema (did you mean \"name\"?)"
+    And the error output contains "scenarios/newcomer.yaml:31:19: steps[3].args: template names \"greeet\", which is no step id of this scenario (did you mean \"greet\"?)"
     And the error output contains "scenarios/newcomer.yaml:35:35: steps[4].args.duration: 660 has no unit: write \"660s\" or \"660ms\""
     And the error output contains "scenarios/newcomer.yaml:8:7: pre_configuration.mcp_servers[0]: unknown key \"scope\" (it belongs under config.oauth:)"
     And the error output contains "scenarios/broken.yaml:5:4: YAML syntax error: did not find expected '-' indicator"

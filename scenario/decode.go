@@ -30,7 +30,8 @@ type decoder struct {
 	expanding map[*yaml.Node]bool
 	steps     int // values decoded so far, against maxDecodeSteps
 	tools     []TestTool
-	direct    bool // Loader.Direct
+	direct    bool     // Loader.Direct
+	lines     []string // the file's lines, for positions inside a scalar (posIn)
 	// site is the outermost alias being decoded: the budget error stands there, where the
 	// expansion was asked for, rather than inside the anchored value.
 	site *yaml.Node

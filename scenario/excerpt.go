@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Lines of context an excerpt shows before the line it points at, and after it: enough to
@@ -77,19 +79,57 @@ func caret(text string, col int) string {
 			b.WriteByte(' ')
 		}
 	}
+	// What the caret underlines: a template, one bracket, a quoted scalar to its closing
+	// quote, else the word up to the next separator.
+	rest := string(runes[min(col-1, len(runes)):])
 	n := 0
-	for i := col - 1; i < len(runes) && !strings.ContainsRune(" \t:,]}#", runes[i]); i++ {
-		n++
-	}
-	if i := col - 1; i < len(runes) && (runes[i] == '[' || runes[i] == '{') {
+	switch {
+	case strings.HasPrefix(rest, "{{") && strings.Contains(rest, "}}"):
+		n = utf8.RuneCountInString(rest[:strings.Index(rest, "}}")]) + 2
+	case strings.HasPrefix(rest, "[") || strings.HasPrefix(rest, "{"):
 		n = 1
-	} else if i < len(runes) && (runes[i] == '"' || runes[i] == '\'') {
-		// A quoted scalar: up to its closing quote.
-		if end := strings.IndexRune(string(runes[i+1:]), runes[i]); end >= 0 {
-			n = utf8.RuneCountInString(string(runes[i+1:])[:end]) + 2
+	case rest != "" && (rest[0] == '"' || rest[0] == '\'') && strings.IndexByte(rest[1:], rest[0]) >= 0:
+		n = utf8.RuneCountInString(rest[:strings.IndexByte(rest[1:], rest[0])+2])
+	default:
+		for _, r := range rest {
+			if strings.ContainsRune(" \t:,]}#", r) {
+				break
+			}
+			n++
 		}
 	}
 	return b.String() + strings.Repeat("^", max(1, n))
+}
+
+// templatePos is the position of the first `{{ ... }}` in scalar n that mentions name,
+// when it stands on the scalar's first line as written (a template in a quoted or plain
+// string); else the scalar's own position.
+func (d *decoder) templatePos(n *yaml.Node, name string) Pos {
+	p := d.pos(n)
+	if n.Line < 1 || n.Line > len(d.lines) || n.Column < 1 {
+		return p
+	}
+	line := []rune(d.lines[n.Line-1])
+	if n.Column > len(line) {
+		return p
+	}
+	rest := string(line[n.Column-1:])
+	for i := 0; ; {
+		j := strings.Index(rest[i:], "{{")
+		if j < 0 {
+			return p
+		}
+		j += i
+		k := strings.Index(rest[j:], "}}")
+		if k < 0 {
+			return p
+		}
+		if strings.Contains(rest[j:j+k], name) {
+			p.Col = n.Column + utf8.RuneCountInString(rest[:j])
+			return p
+		}
+		i = j + 2
+	}
 }
 
 // Detail is the diagnostic as a person reads it: its line, then the source excerpt when

@@ -119,6 +119,7 @@ func (d *decoder) excerpts(data []byte) {
 
 // document parses data into its one YAML document's root node, nil after an error.
 func (d *decoder) document(data []byte) (root *yaml.Node) {
+	d.lines = strings.Split(string(data), "\n")
 	defer func() {
 		if r := recover(); r != nil { // a scenario file must never crash the runner
 			d.errorAt(Pos{File: d.file}, "yaml library failure: %v", r)

@@ -51,6 +51,9 @@ func TestExcerpt(t *testing.T) {
 	if got := Excerpt(src, 5, 14); !strings.Contains(got, "    |              ^^^^^^^^^^\n") {
 		t.Errorf("a quoted value is underlined to its closing quote:\n%s", got)
 	}
+	if got := Excerpt([]byte(`a: "x {{ y }} z"`), 1, 7); !strings.HasSuffix(got, "  |       ^^^^^^^") {
+		t.Errorf("a template inside a string is underlined to its closing braces:\n%s", got)
+	}
 	if Excerpt(src, 0, 1) != "" || Excerpt(src, 99, 1) != "" {
 		t.Error("a line outside the file has no excerpt")
 	}

@@ -352,7 +352,7 @@ func (c *checker) templates(p placed, ran map[string]bool) {
 func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[string]bool) {
 	switch {
 	case c.ids[root] == 0 && !IsWorldRoot(root) && nearest(root, keys(c.ids)) != "":
-		c.errorf(n, p.path+".args", "template names %q, which is no step id of this scenario%s", root, didYouMean(root, keys(c.ids)))
+		c.errorAt(c.templatePos(n, root), "%s.args: template names %q, which is no step id of this scenario%s", p.path, root, didYouMean(root, keys(c.ids)))
 	case c.ids[root] == 0:
 		// Not a step id: a template of the SUT's own, passed through.
 	case c.ids[root] > 1:

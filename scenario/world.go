@@ -179,22 +179,19 @@ func (c *checker) mockTemplates(srv *MCPServer, path string) {
 						if slices.Contains(declared, arg) || slices.Contains(given, arg) {
 							continue
 						}
-						where := fmt.Sprintf("%s.config.tools[%d].responses[%d]", path, i, j)
+						where := prefix(fmt.Sprintf("%s.config.tools[%d].responses[%d]", path, i, j))
+						at := c.templatePos(n, arg)
 						if hint := didYouMean(arg, declared); hint != "" {
-							c.errorf(n, where, "template {{ %s }} names no property of the tool's input_schema%s", arg, hint)
+							c.errorAt(at, "%stemplate {{ %s }} names no property of the tool's input_schema%s", where, arg, hint)
 						} else {
-							c.warnf(n, where, "template {{ %s }} names no property of the tool's input_schema (declared: %s); a call without that argument fails",
-								arg, strings.Join(declared, ", "))
+							c.warnAt(at, "%stemplate {{ %s }} names no property of the tool's input_schema (declared: %s); a call without that argument fails",
+								where, arg, strings.Join(declared, ", "))
 						}
 					}
 				})
 			}
 		}
 	}
-}
-
-func (d *decoder) warnf(n *yaml.Node, path, format string, args ...any) {
-	d.warnAt(d.pos(n), prefix(path)+format, args...)
 }
 
 // answerPaths checks a test tool step's json_path keys against the tool's documented

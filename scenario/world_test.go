@@ -69,7 +69,7 @@ func TestWorldChecks(t *testing.T) {
 			[]string{`24:43: steps[0].expected.json_path: a failed test_revoke_token answers its error text, not JSON: match it with contains or error_contains`}},
 		{"step template typo", "  - id: greet\n    tool: x_secure_get_secret\n    expected: {success: true}\n" +
 			step("x_secure_get_secret", `name: "{{ greeet.text }}"`, "success: true"),
-			[]string{`26:18: steps[1].args: template names "greeet", which is no step id of this scenario (did you mean "greet"?)`}},
+			[]string{`26:19: steps[1].args: template names "greeet", which is no step id of this scenario (did you mean "greet"?)`}},
 		{"duration without unit", step("test_advance_oauth_clock", "server: idp, duration: 660", "success: true"),
 			[]string{`23:35: steps[0].args.duration: 660 has no unit: write "660s" or "660ms"`}},
 	}
@@ -104,8 +104,8 @@ func TestMockTemplatesAgainstInputSchema(t *testing.T) {
 		"  - id: s\n    tool: x_secure_get_secret\n    expected: {success: true}\n"
 	got := diagsOf(t, loader, doc)
 	want := []string{
-		`14:27: pre_configuration.mcp_servers[0].config.tools[0].responses[0]: template {{ nmae }} names no property of the tool's input_schema (did you mean "name"?)`,
-		`15:24: warning: pre_configuration.mcp_servers[0].config.tools[0].responses[1]: template {{ other }} names no property of the tool's input_schema (declared: name)`,
+		`14:38: pre_configuration.mcp_servers[0].config.tools[0].responses[0]: template {{ nmae }} names no property of the tool's input_schema (did you mean "name"?)`,
+		`15:28: warning: pre_configuration.mcp_servers[0].config.tools[0].responses[1]: template {{ other }} names no property of the tool's input_schema (declared: name)`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)

@@ -71,8 +71,11 @@ func (c *checker) sutTools(s *Scenario) {
 			if hint == "" && (lenient || strings.HasSuffix(st.Tool, "_authenticate")) {
 				report = c.warnAt // a login tool muster may add, or a server of a service
 			}
-			report(at, "%s: %q is not a tool of mcp server %q, which the SUT exposes as %s%s", path, st.Tool, u.name,
-				strings.Join(u.tools, ", "), hint)
+			exposed := "which has no tools"
+			if len(u.tools) > 0 {
+				exposed = "which the SUT exposes as " + strings.Join(u.tools, ", ")
+			}
+			report(at, "%s: %q is not a tool of mcp server %q, %s%s", path, st.Tool, u.name, exposed, hint)
 		case slices.ContainsFunc(ups, func(u upstream) bool { return u.open }):
 		default:
 			if hint := didYouMean(st.Tool, all); hint != "" {

@@ -27,13 +27,19 @@ func cached(t *testing.T, faults ...refserver.Fault) (env, *idp.Server) {
 // calls makes n requests with the token and returns how many introspections they caused.
 func calls(t *testing.T, e env, i *idp.Server, token string, n, wantStatus int) int {
 	t.Helper()
-	before := i.Counters().Introspect
+	return counted(t, e, func() int { return i.Counters().Introspect }, token, n, wantStatus)
+}
+
+// counted makes n requests with the token and returns how much they moved count.
+func counted(t *testing.T, e env, count func() int, token string, n, wantStatus int) int {
+	t.Helper()
+	before := count()
 	for range n {
 		if a := e.rpc(t, "/mcp", token, "", "initialize", initParams); a.status != wantStatus {
 			t.Fatalf("status %d (%s), want %d", a.status, a.challenge(), wantStatus)
 		}
 	}
-	return i.Counters().Introspect - before
+	return count() - before
 }
 
 // TestContextCacheTTL: calls within the TTL share one introspection; after the TTL the
@@ -103,5 +109,32 @@ func TestContextTTLZero(t *testing.T) {
 	e := startIssuer(t, refserver.Config{Issuer: i.Issuer(), Introspect: true, Now: i.Clock().Now})
 	if n := calls(t, e, i, issue(t, i, "alice", e.s.URL()), 3, http.StatusOK); n != 3 {
 		t.Errorf("ContextTTL 0: 3 calls made %d introspections, want 3", n)
+	}
+}
+
+// TestUserInfoContext: with the context from userinfo, a user's calls within the TTL share
+// one userinfo request, whatever their token; after the TTL a revoked token is refused.
+func TestUserInfoContext(t *testing.T) {
+	i := remoteIdP(t, idp.Config{UseMockClock: true, SignTokens: true})
+	e := startIssuer(t, refserver.Config{Issuer: i.Issuer(), Context: refserver.ContextUserInfo,
+		ContextTTL: 30 * time.Second, Now: i.Clock().Now})
+	userinfo := func(token string, n, wantStatus int) int {
+		t.Helper()
+		return counted(t, e, func() int { return i.Counters().UserInfo }, token, n, wantStatus)
+	}
+	alice := issue(t, i, "alice", e.s.URL())
+	if n := userinfo(alice, 3, http.StatusOK) + userinfo(issue(t, i, "alice", e.s.URL()), 2, http.StatusOK); n != 1 {
+		t.Errorf("5 calls of alice with two tokens: %d userinfo requests, want 1", n)
+	}
+	if n := userinfo(issue(t, i, "carol", e.s.URL()), 2, http.StatusOK); n != 1 {
+		t.Errorf("carol's calls: %d userinfo requests, want 1 of her own", n)
+	}
+	i.RevokeAll()
+	if n := userinfo(alice, 1, http.StatusOK); n != 0 {
+		t.Errorf("a revoked token within the TTL: %d userinfo requests, want 0", n)
+	}
+	i.Clock().Advance(31 * time.Second)
+	if n := userinfo(alice, 1, http.StatusUnauthorized); n != 1 {
+		t.Errorf("a revoked token after the TTL: %d userinfo requests, want 1", n)
 	}
 }

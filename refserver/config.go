@@ -36,6 +36,18 @@ type Config struct {
 	// or the mounted IdP's clock); 0 introspects every request. serve's default is
 	// DefaultContextTTL. A revoked token is served until its answer expires.
 	ContextTTL time.Duration
+	// Context is where the user's context (the claims the policy reads, such as the
+	// tenant) comes from: ContextToken (the default: the token's claims, from the JWT or
+	// introspection) or ContextUserInfo (the issuer's userinfo endpoint, asked with the
+	// caller's token and kept per user for ContextTTL; Issuer only).
+	Context string
+	// UpstreamIssuer enables the upstream tools: the server holds one token per user at this
+	// IdP, obtained by RFC 8693 token exchange of the caller's token and exchanged again
+	// when it expired or was revoked. The server registers a client there by RFC 7591.
+	UpstreamIssuer string
+	// UpstreamWait is how long a tool call waits for the user's upstream token (default
+	// DefaultUpstreamWait); an exchange that takes longer goes on for the next call.
+	UpstreamWait time.Duration
 	// ClientID and ClientSecret authenticate introspection requests to Issuer (a
 	// confidential client there). Without them the server registers a client by RFC 7591
 	// dynamic registration at start.
@@ -60,6 +72,12 @@ type Config struct {
 	// listens: a client started later reads it from there.
 	WriteCA string
 }
+
+// Where the user's context comes from (Config.Context).
+const (
+	ContextToken    = "token"
+	ContextUserInfo = "userinfo"
+)
 
 // Policy is the server's access policy: the config file (YAML, or JSON, which YAML reads).
 type Policy struct {

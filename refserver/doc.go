@@ -17,7 +17,10 @@
 //     tenant's tool is answered as unknown); admin_purge also needs the admin scope;
 //   - with introspection, each token's active answer (the user's context) is reused for
 //     ContextTTL on the clock of token lifetimes, and concurrent first calls with one token
-//     share one introspection; a revoked token is served until its answer expires;
+//     share one introspection; a revoked token is served until its answer expires; with
+//     the context from userinfo, the same per user;
+//   - with an upstream IdP, the upstream tools hold a token per user there, obtained by
+//     token exchange under a lock of that user's (see upstreams);
 //   - a legacy MCP session is bound to the subject that opened it;
 //   - a request naming a host that is not loopback is refused (mocks/hostguard);
 //   - every tools/call, allowed or refused, is appended to a JSONL audit log before the

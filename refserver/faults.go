@@ -22,8 +22,12 @@ const (
 	FaultTokenInQueryAccepted    Fault = "token-in-query-accepted"    // ?access_token= is taken as the token
 	FaultDenialsNotAudited       Fault = "denials-not-audited"        // refused calls leave no audit record
 	FaultSessionNotBound         Fault = "session-not-bound"          // another user's token may use a session
-	FaultNoContextCache          Fault = "no-context-cache"           // --introspect asks the IdP on every request
-	FaultCacheIgnoresTTL         Fault = "cache-ignores-ttl"          // a cached introspection answer never expires
+	FaultNoContextCache          Fault = "no-context-cache"           // introspection and userinfo asked on every request
+	FaultCacheIgnoresTTL         Fault = "cache-ignores-ttl"          // a cached introspection or userinfo answer never expires
+	FaultGlobalRefreshLock       Fault = "global-refresh-lock"        // one lock for every user's upstream exchange, held across it
+	FaultNoRefreshDoubleCheck    Fault = "no-refresh-double-check"    // every waiter for a user's lock exchanges again
+	FaultLockLeak                Fault = "lock-leak"                  // users' locks are never removed
+	FaultDeadlockOnRevoke        Fault = "deadlock-on-revoke"         // upstream_revoke takes the two locks in refresh's opposite order
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -31,6 +35,7 @@ var AllFaults = []Fault{
 	FaultNoAudienceCheck, FaultExpiredTokenAccepted, FaultToolsListUnfiltered, FaultToolsCallNotRechecked,
 	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
 	FaultDenialsNotAudited, FaultSessionNotBound, FaultNoContextCache, FaultCacheIgnoresTTL,
+	FaultGlobalRefreshLock, FaultNoRefreshDoubleCheck, FaultLockLeak, FaultDeadlockOnRevoke,
 }
 
 // Faults is a set of active faults; the zero value has none.

@@ -70,16 +70,19 @@ var faultProbes = map[refserver.Fault]func(t *testing.T, e env) bool{
 // not with it off, so a scenario that sends the same request can catch it.
 func TestFaults(t *testing.T) {
 	for _, f := range refserver.AllFaults {
-		probe, onCache := faultProbes[f], cacheFaultProbes[f]
-		if probe == nil && onCache == nil {
+		probe, onCache, onUpstream := faultProbes[f], cacheFaultProbes[f], upstreamFaultProbes[f]
+		if probe == nil && onCache == nil && onUpstream == nil {
 			t.Errorf("fault %s has no probe", f)
 			continue
 		}
 		t.Run(string(f), func(t *testing.T) {
 			shows := func(faults ...refserver.Fault) bool {
-				if onCache != nil {
+				switch {
+				case onCache != nil:
 					e, i := cached(t, faults...)
 					return onCache(t, e, i)
+				case onUpstream != nil:
+					return onUpstream(t, faults...)
 				}
 				return probe(t, start(t, faults...))
 			}
@@ -91,7 +94,7 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	if n := len(faultProbes) + len(cacheFaultProbes); n != len(refserver.AllFaults) {
+	if n := len(faultProbes) + len(cacheFaultProbes) + len(upstreamFaultProbes); n != len(refserver.AllFaults) {
 		t.Errorf("%d probes for %d faults", n, len(refserver.AllFaults))
 	}
 }

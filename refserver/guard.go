@@ -92,8 +92,15 @@ func (s *Server) authorize(r *http.Request, req *request) (*refusal, string) {
 		msg := fmt.Sprintf("the token's audience %q does not include %s", info.Audience, s.URL())
 		return s.challenge(http.StatusUnauthorized, "invalid_token", msg, s.policy.Scope), msg
 	}
-	req.caller = info
-	req.tenant, _ = info.Claims[s.policy.TenantClaim].(string)
+	req.caller, req.token = info, token
+	claims := info.Claims
+	if s.contexts != nil {
+		if claims, err = s.contexts.load(r.Context(), info.Subject, token); err != nil {
+			msg := "the user's context cannot be loaded: " + err.Error()
+			return s.challenge(http.StatusUnauthorized, "invalid_token", msg, s.policy.Scope), msg
+		}
+	}
+	req.tenant, _ = claims[s.policy.TenantClaim].(string)
 	if !slices.Contains(info.Scopes, s.policy.Scope) {
 		return s.insufficientScope(s.policy.Scope)
 	}
@@ -114,7 +121,7 @@ func (s *Server) authorize(r *http.Request, req *request) (*refusal, string) {
 	case req.tenant == "":
 		req.denied = true
 		return nil, fmt.Sprintf("the token has no %s claim", s.policy.TenantClaim)
-	case !s.policy.allows(req.tenant, req.tool) && !s.faults[FaultToolsCallNotRechecked]:
+	case !s.allows(req.tenant, req.tool) && !s.faults[FaultToolsCallNotRechecked]:
 		req.denied = true
 		return nil, fmt.Sprintf("tool %q is not available to tenant %q", req.tool, req.tenant)
 	case req.tool == ToolAdminPurge && !slices.Contains(info.Scopes, s.policy.AdminScope):

@@ -79,7 +79,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&cfg.SigningAlgorithm, "signing-alg", "", "with --with-as: the mounted IdP's token signatures, ES256 (default) or RS256")
 	jwks := fs.Bool("jwks", false, "validate JWT access tokens with the issuer's JWKS (the default)")
 	fs.BoolVar(&cfg.Introspect, "introspect", false, "validate tokens by RFC 7662 introspection at the issuer")
-	fs.DurationVar(&cfg.ContextTTL, "context-ttl", DefaultContextTTL, "with --introspect: reuse a token's introspection answer this long (a revoked token is served until then); 0 introspects every request")
+	fs.StringVar(&cfg.Context, "context", ContextToken, "where the user's context (the tenant claim) comes from: token (its claims) or userinfo (the issuer's userinfo endpoint, kept per user; --issuer only)")
+	fs.DurationVar(&cfg.ContextTTL, "context-ttl", DefaultContextTTL, "with --introspect or --context userinfo: reuse an introspection answer (per token) or a userinfo answer (per user) this long (a revoked token is served until then); 0 asks on every request")
+	fs.StringVar(&cfg.UpstreamIssuer, "upstream-issuer", "", "serve the upstream_* tools: hold a token per user at this IdP, by RFC 8693 exchange of the caller's token (the server registers a client there)")
+	fs.DurationVar(&cfg.UpstreamWait, "upstream-wait", DefaultUpstreamWait, "with --upstream-issuer: how long a call waits for the user's upstream token; a slower exchange goes on for the next call")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "with --issuer --introspect: client that authenticates introspection (default: register one by RFC 7591)")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "secret of --client-id")
 	config := fs.String("config", "", "policy file (YAML or JSON): tenants and their tools, scopes, users of --with-as")
@@ -121,6 +124,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, errors.New("--signing-alg is for --with-as; with --issuer the trusted IdP signs")
 	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != idp.AlgES256 && cfg.SigningAlgorithm != idp.AlgRS256:
 		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, idp.AlgES256, idp.AlgRS256)
+	case cfg.Context != ContextToken && cfg.Context != ContextUserInfo:
+		return cfg, false, fmt.Errorf("--context %q: want %s or %s", cfg.Context, ContextToken, ContextUserInfo)
+	case cfg.Context == ContextUserInfo && cfg.WithAS:
+		return cfg, false, errors.New("--context userinfo is for --issuer: with --with-as the tokens carry the context")
+	case cfg.UpstreamWait <= 0:
+		return cfg, false, fmt.Errorf("--upstream-wait %s: want a positive duration", cfg.UpstreamWait)
 	case cfg.ContextTTL < 0:
 		return cfg, false, fmt.Errorf("--context-ttl %s: want 0 or a positive duration", cfg.ContextTTL)
 	case cfg.WriteCA != "" && !cfg.SelfSignedTLS:

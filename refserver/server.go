@@ -35,6 +35,8 @@ type Server struct {
 	log       *slog.Logger
 	origin    string // http://127.0.0.1:PORT
 	authority bearer.Authority
+	contexts  *userContexts // --context userinfo only
+	upstream  *upstreams    // --upstream-issuer only
 	validator *bearer.Validator
 	as        *idp.Server // WithAS only
 	audit     *auditLog
@@ -104,6 +106,17 @@ func Start(cfg Config) (*Server, error) {
 		s.closeIdP()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
+	if cfg.UpstreamIssuer != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.upstream, err = connectUpstream(ctx, cfg, s.authority.Now, s.faults)
+		cancel()
+		if err != nil {
+			ln.Close()
+			s.closeIdP()
+			_ = s.audit.close()
+			return nil, fmt.Errorf("refserver: %w", err)
+		}
+	}
 	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	s.served = make(chan struct{})
@@ -143,6 +156,16 @@ func (s *Server) trust() error {
 			return err
 		}
 		s.authority = remote
+	}
+	if s.cfg.Context == ContextUserInfo {
+		remote, ok := s.authority.(*remoteAuthority)
+		if !ok {
+			return errors.New("the user's context from userinfo needs an issuer given by URL")
+		}
+		s.contexts = &userContexts{idp: remote}
+		if s.cfg.ContextTTL > 0 && !s.faults[FaultNoContextCache] {
+			s.contexts.cache = newTTLCache[map[string]any](remote.Now, s.cfg.ContextTTL, s.faults[FaultCacheIgnoresTTL])
+		}
 	}
 	if s.cfg.Introspect && s.cfg.ContextTTL > 0 && !s.faults[FaultNoContextCache] {
 		s.authority = newContextCache(s.authority, s.cfg.ContextTTL, s.faults[FaultCacheIgnoresTTL])
@@ -187,6 +210,9 @@ func (s *Server) routes() http.Handler {
 		server.WithToolCapabilities(false), server.WithHooks(hooks), server.WithRecovery(),
 		server.WithToolFilter(s.filterTools))
 	s.mcp.AddTools(s.tools()...)
+	if s.upstream != nil {
+		s.mcp.AddTools(s.upstreamTools()...)
+	}
 	s.streamable = server.NewStreamableHTTPServer(s.mcp,
 		// Reject session ids the server never issued (404), as a real server does.
 		server.WithStateful(true),
@@ -265,7 +291,11 @@ func (s *Server) Close() error {
 			_ = s.httpSrv.Close()
 		}
 		<-s.served
-		s.closeErr = errors.Join(s.audit.close(), s.closeIdP())
+		var upstream error
+		if s.upstream != nil {
+			upstream = s.upstream.close()
+		}
+		s.closeErr = errors.Join(upstream, s.audit.close(), s.closeIdP())
 	})
 	return s.closeErr
 }

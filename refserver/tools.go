@@ -17,6 +17,7 @@ import (
 // read it from the context.
 type request struct {
 	caller bearer.TokenInfo
+	token  string // the bearer token, for token exchange
 	tenant string
 	method string // JSON-RPC method ("" for GET, DELETE, responses)
 	tool   string // tools/call only
@@ -49,7 +50,7 @@ func (s *Server) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	}
 	var out []mcp.Tool
 	for _, t := range tools {
-		if s.policy.allows(req.tenant, t.Name) {
+		if s.allows(req.tenant, t.Name) {
 			out = append(out, t)
 		}
 	}
@@ -142,6 +143,56 @@ func (s *Server) tools() []server.ServerTool {
 				}
 				tenant := requestFrom(ctx).tenant
 				return jsonResult(map[string]any{"tenant": tenant, "reportId": id, "documents": s.docs.count(tenant)})
+			}},
+	}
+}
+
+// The upstream tools, served with Config.UpstreamIssuer to every tenant: each acts for the
+// caller alone.
+const (
+	ToolUpstreamWhoami = "upstream_whoami"
+	ToolUpstreamRevoke = "upstream_revoke"
+	ToolUpstreamStatus = "upstream_status"
+)
+
+// allows reports whether tenant may see and call tool.
+func (s *Server) allows(tenant, tool string) bool {
+	switch tool {
+	case ToolUpstreamWhoami, ToolUpstreamRevoke, ToolUpstreamStatus:
+		return tenant != "" && s.upstream != nil
+	}
+	return s.policy.allows(tenant, tool)
+}
+
+func (s *Server) upstreamTools() []server.ServerTool {
+	return []server.ServerTool{
+		{Tool: mcp.NewTool(ToolUpstreamWhoami, mcp.WithDescription("Call the upstream API (the upstream IdP's userinfo) "+
+			"with the caller's upstream token, obtained by token exchange and exchanged again once it expired")),
+			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				req := requestFrom(ctx)
+				token, err := s.upstream.token(ctx, req.caller.Subject, req.token)
+				if err != nil {
+					return mcp.NewToolResultError(err.Error()), nil
+				}
+				who, err := s.upstream.call(ctx, token)
+				if err != nil {
+					return mcp.NewToolResultError(err.Error()), nil
+				}
+				return jsonResult(map[string]any{"subject": who["sub"], "upstream": s.upstream.idp.Issuer()})
+			}},
+		{Tool: mcp.NewTool(ToolUpstreamRevoke, mcp.WithDescription("Drop and revoke the caller's upstream token; "+
+			"the next upstream call exchanges again")),
+			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				had, err := s.upstream.forget(requestFrom(ctx).caller.Subject)
+				if err != nil {
+					return mcp.NewToolResultError(err.Error()), nil
+				}
+				return jsonResult(map[string]any{"revoked": had})
+			}},
+		{Tool: mcp.NewTool(ToolUpstreamStatus, mcp.WithDescription("Debug: how many upstream tokens the server holds "+
+			"and how many users' locks exist (none when no call is running)")),
+			Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return jsonResult(s.upstream.status())
 			}},
 	}
 }

@@ -1,8 +1,10 @@
 package scenarios_test
 
 import (
+	"cmp"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/muster-test/muster-test/internal/testbin"
@@ -10,23 +12,39 @@ import (
 	"github.com/muster-test/muster-test/refserver"
 )
 
+// catcher is the step of a built-in scenario written to catch a fault: the first step of
+// the scenario that does not pass, FAILED unless result says otherwise. stacks are
+// functions the SUT's output after the on_timeout signal must name.
+type catcher struct {
+	scenario, step string
+	result         string
+	stacks         []string
+}
+
 // directCatchers names, for each fault of the reference protected server, the built-in
 // scenario and step written to catch it. A fault that only some unrelated step trips over
 // (a login that happens to break) is not caught in the sense that matters: a user reading
 // the report must see the check that names the bug.
-var directCatchers = map[refserver.Fault]struct{ scenario, step string }{
-	refserver.FaultNoAudienceCheck:         {"direct-token-audience", "wrong-audience-refused"},
-	refserver.FaultExpiredTokenAccepted:    {"direct-token-expired", "expired-refused"},
-	refserver.FaultToolsListUnfiltered:     {"direct-seed004-walk", "carol-sees-export"},
-	refserver.FaultToolsCallNotRechecked:   {"direct-seed004-walk", "alice-cannot-export"},
-	refserver.FaultPRMResourceWrong:        {"direct-discovery", "discover"},
-	refserver.FaultNoWWWAuthenticate:       {"direct-discovery", "challenge"},
-	refserver.Fault401ForInsufficientScope: {"direct-insufficient-scope", "no-tools-scope-refused"},
-	refserver.FaultTokenInQueryAccepted:    {"direct-token-in-query", "query-token-refused"},
-	refserver.FaultDenialsNotAudited:       {"direct-seed004-walk", "denial-audited"},
-	refserver.FaultSessionNotBound:         {"direct-session-binding", "bob-on-alice-session-refused"},
-	refserver.FaultNoContextCache:          {"direct-context-cache", "one-lookup"},
-	refserver.FaultCacheIgnoresTTL:         {"direct-context-cache", "revoked-refused-after-ttl"},
+var directCatchers = map[refserver.Fault]catcher{
+	refserver.FaultNoAudienceCheck:         {scenario: "direct-token-audience", step: "wrong-audience-refused"},
+	refserver.FaultExpiredTokenAccepted:    {scenario: "direct-token-expired", step: "expired-refused"},
+	refserver.FaultToolsListUnfiltered:     {scenario: "direct-seed004-walk", step: "carol-sees-export"},
+	refserver.FaultToolsCallNotRechecked:   {scenario: "direct-seed004-walk", step: "alice-cannot-export"},
+	refserver.FaultPRMResourceWrong:        {scenario: "direct-discovery", step: "discover"},
+	refserver.FaultNoWWWAuthenticate:       {scenario: "direct-discovery", step: "challenge"},
+	refserver.Fault401ForInsufficientScope: {scenario: "direct-insufficient-scope", step: "no-tools-scope-refused"},
+	refserver.FaultTokenInQueryAccepted:    {scenario: "direct-token-in-query", step: "query-token-refused"},
+	refserver.FaultDenialsNotAudited:       {scenario: "direct-seed004-walk", step: "denial-audited"},
+	refserver.FaultSessionNotBound:         {scenario: "direct-session-binding", step: "bob-on-alice-session-refused"},
+	refserver.FaultNoContextCache:          {scenario: "direct-context-cache", step: "one-lookup"},
+	refserver.FaultCacheIgnoresTTL:         {scenario: "direct-context-cache", step: "revoked-refused-after-ttl"},
+	refserver.FaultGlobalRefreshLock:       {scenario: "direct-upstream-isolation", step: "bob-unaffected"},
+	refserver.FaultNoRefreshDoubleCheck:    {scenario: "direct-upstream-single-flight", step: "one-exchange"},
+	refserver.FaultLockLeak:                {scenario: "direct-upstream-single-flight", step: "locks-released"},
+	// A deadlock never answers: the step times out (ERROR), and the goroutines that hold
+	// the two locks are in the stacks the server printed on SIGQUIT.
+	refserver.FaultDeadlockOnRevoke: {scenario: "direct-upstream-revoke", step: "revoke-during-exchange", result: "ERROR",
+		stacks: []string{"refserver.(*upstreams).forget(", "refserver.(*upstreams).refresh("}},
 }
 
 // TestDirectSuiteCatchesEveryFault is the mutation check of the direct-mode scenarios: they
@@ -67,9 +85,15 @@ func TestDirectSuiteCatchesEveryFault(t *testing.T) {
 				}
 				found = true
 				step, result, _ := r.firstFailure()
-				if r.Result != "FAILED" || step != want.step || result != "FAILED" {
-					t.Errorf("fault %s: %s is %s, first failing step %q (%s); want FAILED at step %q",
-						f, want.scenario, r.Result, step, result, want.step)
+				wantResult := cmp.Or(want.result, "FAILED")
+				if r.Result != wantResult || step != want.step || result != wantResult {
+					t.Errorf("fault %s: %s is %s, first failing step %q (%s); want %s at step %q",
+						f, want.scenario, r.Result, step, result, wantResult, want.step)
+				}
+				for _, fn := range want.stacks {
+					if !strings.Contains(r.AfterSignal, fn) {
+						t.Errorf("fault %s: the SUT's output after the on_timeout signal does not name %s:\n%s", f, fn, tail([]byte(r.AfterSignal)))
+					}
 				}
 			}
 			if !found {

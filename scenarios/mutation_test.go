@@ -87,6 +87,7 @@ type scenarioResult struct {
 	} `json:"scenario"`
 	Result      string `json:"result"`
 	Error       string `json:"error"`
+	AfterSignal string `json:"sut_output_after_signal"`
 	StepResults []struct {
 		Step struct {
 			ID   string `json:"id"`

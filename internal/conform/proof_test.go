@@ -41,6 +41,12 @@ var faultChecks = map[refserver.Fault][]string{
 	// the built-in scenario direct-context-cache catches these.
 	refserver.FaultNoContextCache:  {},
 	refserver.FaultCacheIgnoresTTL: {},
+	// Upstream tokens are the server's own business: the built-in scenarios
+	// direct-upstream-* catch these.
+	refserver.FaultGlobalRefreshLock:    {},
+	refserver.FaultNoRefreshDoubleCheck: {},
+	refserver.FaultLockLeak:             {},
+	refserver.FaultDeadlockOnRevoke:     {},
 	// Without a challenge every check that reads one fails: the Bearer challenge is a
 	// MUST of RFC 6750 §3, so each refusal without it is refused wrongly.
 	refserver.FaultNoWWWAuthenticate: {"www-authenticate-bearer", "www-authenticate-resource-metadata", "challenge-scope",

@@ -215,7 +215,9 @@ var upstreamFaultProbes = map[refserver.Fault]func(t *testing.T, faults ...refse
 		u.holdExchange(time.Second)
 		_, _, _ = callWithin(t, alice, refserver.ToolUpstreamWhoami, 10*time.Second)
 		u.awaitExchange(t, 1)
-		// A healthy server answers once the held exchange is over, in about a second.
+		// A healthy server answers once the held exchange is over, in about a second. A
+		// deadlocked one never does: its two goroutines stay blocked until the test
+		// process ends, and Close gives up on them after a while.
 		_, _, err := callWithin(t, alice, refserver.ToolUpstreamRevoke, 5*time.Second)
 		return err != nil
 	},

@@ -8,17 +8,15 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 // DefaultUpstreamWait is how long a tool call waits for the user's upstream token.
 const DefaultUpstreamWait = 10 * time.Second
 
-// RFC 8693 identifiers the server sends.
-const (
-	grantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
-	tokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
-	errUpstreamNotReadyMsg = "is not ready yet: its exchange at the upstream IdP is still running; call again"
-)
+// grantTokenExchange is RFC 8693's grant type.
+const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 // upstreams holds one token per user at the upstream IdP, which a tool needs to call the
 // upstream API on the user's behalf. A token is obtained by exchanging the caller's token
@@ -114,7 +112,7 @@ func (u *upstreams) token(ctx context.Context, subject, userToken string) (strin
 	case r := <-done:
 		return r.token, r.err
 	case <-wait.C:
-		return "", fmt.Errorf("the upstream token of %s %s", subject, errUpstreamNotReadyMsg)
+		return "", fmt.Errorf("the upstream token of %s is not ready yet: its exchange at the upstream IdP is still running; call again", subject)
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -145,7 +143,7 @@ func (u *upstreams) refresh(subject, userToken string) (string, error) {
 		ExpiresIn   float64 `json:"expires_in"`
 	}
 	form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {userToken},
-		"subject_token_type": {tokenTypeAccessToken}, "requested_token_type": {tokenTypeAccessToken}}
+		"subject_token_type": {idp.TokenTypeAccessToken}, "requested_token_type": {idp.TokenTypeAccessToken}}
 	if err := u.idp.postForm(u.ctx, u.tokenURL, form, &answer, http.StatusOK); err != nil {
 		return "", fmt.Errorf("upstream token exchange: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // The JSON Schema of scenario files is generated from the types the loader decodes into,
@@ -40,6 +42,8 @@ var schemaRequired = map[string]schemaNeeds{
 	"PreConfiguration.mock_oauth_servers": {required: []string{"name"}},
 	"PreConfiguration.mcp_servers":        {required: []string{"name"}},
 	"SUT.client":                          {required: []string{"client_id"}},
+	"ToolConfig.store": {required: []string{"op"}, keys: map[string]map[string]any{
+		"op": {"enum": []string{mcpserver.StorePut, mcpserver.StoreGet, mcpserver.StoreDelete, mcpserver.StoreList}}}},
 }
 
 // schemaStrictWhen is the config of an mcp_servers entry: a mock, decoded strictly, when it

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // stepKind tells the three places a step can stand apart; their required keys differ.
@@ -144,6 +145,25 @@ func (c *checker) mockTools(srv *MCPServer, path string) {
 		name := &srv.Mock.Tools[i].Name
 		c.unique(*name, name, at, fmt.Sprintf("%s[%d]", path, i), func(name string) bool { return seen[name] })
 		seen[*name] = true
+		c.mockStore(&srv.Mock.Tools[i].Store, at, fmt.Sprintf("%s[%d].store", path, i))
+	}
+}
+
+// mockStore reports a store setting no call could serve (the mock's own check, which
+// would refuse it at start) at the key it concerns.
+func (c *checker) mockStore(field **mcpserver.StoreConfig, at Pos, path string) {
+	st := *field
+	if st == nil {
+		return
+	}
+	at = c.at(field, at)
+	fields := map[string]any{"op": &st.Op, "key": &st.Key, "value": &st.Value, "if_version": &st.IfVersion, "prefix": &st.Prefix}
+	for _, p := range st.Problems() {
+		if p.Key == "" {
+			c.errorAt(at, "%s: %s", path, p.Msg)
+			continue
+		}
+		c.errorAt(c.at(fields[p.Key], at), "%s.%s: %s", path, p.Key, p.Msg)
 	}
 }
 

@@ -85,7 +85,7 @@ var schemaCatches = []string{
 	"duration-bare-number.yaml", "missing-id.yaml", "missing-success.yaml", "several-errors.yaml",
 	"sut-block.yaml", "test-tool-args.yaml", "unknown-key-expected.yaml", "unknown-key-mock.yaml",
 	"unknown-key-step.yaml", "unknown-key-top.yaml", "unknown-test-tool.yaml", "wrong-type.yaml",
-	"later-tool.yaml", "concurrently.yaml",
+	"later-tool.yaml", "concurrently.yaml", "mock-store.yaml",
 }
 
 // Every scenario file of the repository that loads passes the schema (the schema never

@@ -104,6 +104,9 @@ type ToolConfig struct {
 	// its subject, scopes and audience.
 	EchoToken bool             `yaml:"echo_token"`
 	Responses []ResponseConfig `yaml:"responses"`
+	// Store, when set, makes every call an operation on the server's key-value store
+	// (after the chosen response's delay; a response's error skips it).
+	Store *StoreConfig `yaml:"store"`
 }
 
 // ResponseConfig is one possible answer of a tool.
@@ -133,6 +136,15 @@ func (c Config) check() error {
 			return fmt.Errorf("tools[%d]: duplicate tool name %q", i, t.Name)
 		}
 		seen[t.Name] = true
+		if t.Store != nil {
+			if p := t.Store.Problems(); len(p) > 0 {
+				at := fmt.Sprintf("tools[%d].store", i)
+				if p[0].Key != "" {
+					at += "." + p[0].Key
+				}
+				return fmt.Errorf("%s: %s", at, p[0].Msg)
+			}
+		}
 		for j, r := range t.Responses {
 			if r.Delay < 0 {
 				return fmt.Errorf("tools[%d].responses[%d].delay: negative duration %s", i, j, r.Delay)
@@ -174,6 +186,9 @@ func ConfigFromYAML(data []byte) (Config, error) {
 			r := &t.Responses[j]
 			r.Condition = normalizeMap(r.Condition)
 			r.Response, r.Echo = normalize(r.Response), normalize(r.Echo)
+		}
+		if st := t.Store; st != nil {
+			st.Value, st.IfVersion = normalize(st.Value), normalize(st.IfVersion)
 		}
 	}
 	if err := cfg.check(); err != nil {

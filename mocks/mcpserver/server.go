@@ -35,6 +35,7 @@ type Server struct {
 	mcp    *server.MCPServer
 	calls  callLog
 	active inflight
+	store  kvStore
 	// delaysCancelled counts delays cut short by a cancelled call (observed by tests).
 	delaysCancelled atomic.Int64
 
@@ -102,6 +103,7 @@ func (s *Server) buildTool(tc ToolConfig) (server.ServerTool, error) {
 	}
 	t.track = s.active.track
 	t.errorsAsJSONRPC = s.cfg.ErrorsAsJSONRPC
+	t.store = &s.store
 	t.afterDelay = func(cancelled bool) {
 		if cancelled {
 			s.delaysCancelled.Add(1)

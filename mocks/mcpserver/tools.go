@@ -25,13 +25,15 @@ type mockTool struct {
 	afterDelay func(cancelled bool)
 	// errorsAsJSONRPC: see Config.ErrorsAsJSONRPC.
 	errorsAsJSONRPC bool
+	// store is the server's key-value store, which cfg.Store operates on.
+	store *kvStore
 }
 
 func newMockTool(cfg ToolConfig) (*mockTool, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("tool without a name")
 	}
-	t := &mockTool{cfg: cfg, defaults: map[string]any{}}
+	t := &mockTool{cfg: cfg, defaults: map[string]any{}, store: &kvStore{}}
 	if props, ok := normalize(cfg.InputSchema["properties"]).(map[string]any); ok {
 		for name, p := range props {
 			if pm, ok := p.(map[string]any); ok {
@@ -115,7 +117,7 @@ func (t *mockTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.Ca
 		}
 		return mcp.NewToolResultError(formatScalar(msg)), nil
 	}
-	out, err := render(resp.Response, args)
+	out, err := t.answer(resp, args)
 	if err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("tool %s: %v", t.cfg.Name, err)), nil
 	}
@@ -127,6 +129,21 @@ func (t *mockTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.Ca
 		return mcp.NewToolResultError(fmt.Sprintf("tool %s: cannot encode the response: %v", t.cfg.Name, err)), nil
 	}
 	return mcp.NewToolResultText(text), nil
+}
+
+// answer renders the response. A store tool first runs its operation; its answer is the
+// operation's result, or the response rendered with the result's fields over the arguments.
+func (t *mockTool) answer(resp ResponseConfig, args map[string]any) (any, error) {
+	if t.cfg.Store == nil {
+		return render(resp.Response, args)
+	}
+	stored, err := t.store.apply(*t.cfg.Store, args)
+	if err != nil || resp.Response == nil {
+		return stored, err
+	}
+	vars := maps.Clone(args)
+	maps.Copy(vars, stored)
+	return render(resp.Response, vars)
 }
 
 func (t *mockTool) wait(ctx context.Context, d time.Duration) error {

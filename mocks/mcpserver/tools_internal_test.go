@@ -18,12 +18,16 @@ func callTool(t *testing.T, ctx context.Context, tc ToolConfig, args map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tool.handle(ctx, callRequest(tc.Name, args))
+}
+
+func callRequest(tool string, args map[string]any) mcp.CallToolRequest {
 	req := mcp.CallToolRequest{}
-	req.Params.Name = tc.Name
+	req.Params.Name = tool
 	if args != nil {
 		req.Params.Arguments = args
 	}
-	return tool.handle(ctx, req)
+	return req
 }
 
 func resultText(r *mcp.CallToolResult) string {

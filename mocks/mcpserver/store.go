@@ -1,0 +1,206 @@
+package mcpserver
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Store operations a tool's `store` may name.
+const (
+	StorePut    = "put"
+	StoreGet    = "get"
+	StoreDelete = "delete"
+	StoreList   = "list"
+)
+
+// StoreConfig makes a tool read or write its server's key-value store, so that what one
+// call puts another call (of any session, any user) gets back. Key, Value, IfVersion and
+// Prefix are rendered with the call's arguments like responses are.
+type StoreConfig struct {
+	// Op is put, get, delete or list.
+	Op string `yaml:"op"`
+	// Key names the entry. A put without one stores under a new key (the next free
+	// number, as a string), as a create does.
+	Key string `yaml:"key"`
+	// Value is what a put stores; absent, the call's arguments (defaults applied).
+	Value any `yaml:"value"`
+	// IfVersion makes a put or delete conditional: it happens only when the entry is at
+	// this version (0: the key must be free), else the call is a version-conflict tool
+	// error. Absent, writes are unconditional.
+	IfVersion any `yaml:"if_version"`
+	// Prefix limits a list to the keys that start with it.
+	Prefix string `yaml:"prefix"`
+}
+
+// StoreProblem is one thing wrong with a StoreConfig: the key it concerns ("" for the
+// store as a whole) and what is wrong, so that a loader can point at the key.
+type StoreProblem struct {
+	Key, Msg string
+}
+
+// Problems lists what no call could serve: an unknown op, and keys the op does not use
+// or needs.
+func (c StoreConfig) Problems() []StoreProblem {
+	var out []StoreProblem
+	bad := func(key, format string, args ...any) {
+		out = append(out, StoreProblem{key, fmt.Sprintf(format, args...)})
+	}
+	switch c.Op {
+	case StorePut, StoreGet, StoreDelete, StoreList:
+	case "":
+		bad("", `missing required key "op" (put, get, delete or list)`)
+		return out
+	default:
+		bad("op", "unknown op %q (put, get, delete or list)", c.Op)
+		return out
+	}
+	if c.Key == "" && (c.Op == StoreGet || c.Op == StoreDelete) {
+		bad("", `op %s needs a "key"`, c.Op)
+	}
+	if c.Key != "" && c.Op == StoreList {
+		bad("key", `op list takes no "key" (use "prefix")`)
+	}
+	if c.Value != nil && c.Op != StorePut {
+		bad("value", `only op put takes a "value"`)
+	}
+	v, literal := c.IfVersion.(string)
+	switch {
+	case c.IfVersion == nil:
+	case c.Op != StorePut && c.Op != StoreDelete:
+		bad("if_version", `only ops put and delete take "if_version"`)
+	case c.Key == "":
+		bad("if_version", `"if_version" needs a "key": a put without one always creates`)
+	case literal && !strings.Contains(v, "{{"):
+		if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+			bad("if_version", "if_version %q is neither a version number nor a template", v)
+		}
+	}
+	if c.Prefix != "" && c.Op != StoreList {
+		bad("prefix", `only op list takes a "prefix"`)
+	}
+	return out
+}
+
+// kvStore is a server's store: one per server, safe for concurrent calls, gone with the
+// server (a stdio mock's lives in its process).
+type kvStore struct {
+	mu      sync.Mutex
+	entries map[string]storeEntry
+	next    uint64 // the last number a put without a key tried
+}
+
+type storeEntry struct {
+	value   any
+	version int64 // 1 at the first put, +1 at each further put
+}
+
+// storeError is a call the store refuses (a missing key, a version conflict): a tool error.
+type storeError struct{ msg string }
+
+func (e *storeError) Error() string { return e.msg }
+
+// apply runs one call's operation with its rendered settings and returns the answer, a
+// JSON object: put {key, version, value}, get {key, version, value}, delete {key,
+// deleted, version}, list {keys, count}.
+func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, error) {
+	key, err := renderText(c.Key, args)
+	if err != nil {
+		return nil, err
+	}
+	want, conditional, err := ifVersion(c.IfVersion, args)
+	if err != nil {
+		return nil, err
+	}
+	var value any
+	if c.Op == StorePut {
+		if c.Value == nil {
+			value = maps.Clone(args)
+		} else if value, err = render(c.Value, args); err != nil {
+			return nil, err
+		}
+	}
+	prefix, err := renderText(c.Prefix, args)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.entries == nil {
+		s.entries = map[string]storeEntry{}
+	}
+	cur, exists := s.entries[key]
+	if conditional && cur.version != want {
+		return nil, &storeError{fmt.Sprintf("version conflict on key %q: the write expected version %d, the entry is at version %d",
+			key, want, cur.version)}
+	}
+	switch c.Op {
+	case StorePut:
+		if c.Key == "" {
+			key = s.freeKey()
+			cur = storeEntry{}
+		}
+		e := storeEntry{value: value, version: cur.version + 1}
+		s.entries[key] = e
+		return map[string]any{"key": key, "version": e.version, "value": e.value}, nil
+	case StoreGet:
+		if !exists {
+			return nil, &storeError{fmt.Sprintf("nothing is stored under key %q", key)}
+		}
+		return map[string]any{"key": key, "version": cur.version, "value": cur.value}, nil
+	case StoreDelete:
+		if !exists {
+			return nil, &storeError{fmt.Sprintf("nothing is stored under key %q to delete", key)}
+		}
+		delete(s.entries, key)
+		return map[string]any{"key": key, "deleted": true, "version": cur.version}, nil
+	default: // list; Problems refused any other op
+		keys := []any{}
+		for _, k := range slices.Sorted(maps.Keys(s.entries)) {
+			if strings.HasPrefix(k, prefix) {
+				keys = append(keys, k)
+			}
+		}
+		return map[string]any{"keys": keys, "count": len(keys)}, nil
+	}
+}
+
+// freeKey is the next number not in use as a key. Called with mu held.
+func (s *kvStore) freeKey() string {
+	for {
+		s.next++
+		k := strconv.FormatUint(s.next, 10)
+		if _, taken := s.entries[k]; !taken {
+			return k
+		}
+	}
+}
+
+// renderText renders a template as a key: whatever the arguments hold, formatted.
+func renderText(tpl string, args map[string]any) (string, error) {
+	v, err := renderString(tpl, args)
+	if err != nil {
+		return "", err
+	}
+	return formatScalar(v), nil
+}
+
+// ifVersion renders the expected version; conditional is false when none is configured.
+func ifVersion(tpl any, args map[string]any) (want int64, conditional bool, err error) {
+	if tpl == nil {
+		return 0, false, nil
+	}
+	v, err := render(tpl, args)
+	if err != nil {
+		return 0, false, err
+	}
+	f, ok := asNumber(v)
+	if !ok || f != math.Trunc(f) || f < 0 {
+		return 0, false, &storeError{fmt.Sprintf("if_version: %s is not a version number", formatScalar(v))}
+	}
+	return int64(f), true, nil
+}

@@ -103,6 +103,7 @@ func cliFlags(name string, opts *runner.Options) (*flag.FlagSet, func() error) {
 	fs.BoolVar(&opts.NoColor, "no-color", false, "plain output (also when NO_COLOR is set or stdout is not a terminal)")
 	fs.StringVar(&opts.ReportDir, "report", "", "write the JSON report into this directory (muster-test-report-YYYYMMDD-HHMMSS.json)")
 	fs.StringVar(&opts.JUnitFile, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&opts.HTMLFile, "html", "", "write a self-contained HTML report (steps, SUT log, a sequence diagram per scenario) to this file")
 	fs.StringVar(&opts.SUT.Kind, "sut", "auto", "system under test: auto (muster on PATH, else builtin), builtin (the reference SUT) or muster")
 	fs.StringVar(&opts.SUT.MusterBinary, "muster-binary", "", "path of the muster binary for --sut muster")
 	var sutCommand string

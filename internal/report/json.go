@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
@@ -17,46 +16,17 @@ import (
 // muster's `duration` keys are integer nanoseconds; every duration is also given as
 // `duration_ms` (and the phases as `timings_ms`), milliseconds as a float, which is what a
 // person or a dashboard reads.
+// Its Path is the file written, or "" before RunFinished or after a failure.
 type JSON struct {
+	*FileWriter
 	dir string
-
-	mu   sync.Mutex
-	path string
-	err  error
 }
 
 // NewJSON returns a JSON reporter writing into dir, created if missing.
-func NewJSON(dir string) *JSON { return &JSON{dir: dir} }
-
-// Path returns the file written, or "" before RunFinished or after a failure.
-func (j *JSON) Path() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.path
-}
-
-// Err returns the error writing the report, if any.
-func (j *JSON) Err() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.err
-}
-
-// RunStarted does nothing: the report is written whole at RunFinished.
-func (j *JSON) RunStarted(event.RunInfo) {}
-
-// ScenarioStarted does nothing.
-func (j *JSON) ScenarioStarted(string) {}
-
-// ScenarioFinished does nothing: the run's results carry every scenario.
-func (j *JSON) ScenarioFinished(event.ScenarioResult) {}
-
-// RunFinished writes the report.
-func (j *JSON) RunFinished(run event.Run) {
-	path, err := j.write(&run)
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.path, j.err = path, err
+func NewJSON(dir string) *JSON {
+	j := &JSON{dir: dir}
+	j.FileWriter = newFileWriter("JSON report", "", j.write)
+	return j
 }
 
 // ReportFileName is muster's report file name for a run started at start (local time).

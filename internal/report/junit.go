@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -20,43 +19,18 @@ import (
 // ERROR and CANCELLED are <error>s (CI should not take a cancelled scenario for a pass),
 // SKIPPED is <skipped/>; the SUT log tail goes to <system-out>.
 type JUnit struct {
+	*FileWriter
 	path  string
 	roots []string
-
-	mu  sync.Mutex
-	err error
 }
 
 // NewJUnit returns a JUnit reporter writing path; its directory is created if missing.
 // roots are the files and directories the scenarios were loaded from (--config), which
 // classnames are relative to.
-func NewJUnit(path string, roots ...string) *JUnit { return &JUnit{path: path, roots: roots} }
-
-// Path returns the file the reporter writes.
-func (j *JUnit) Path() string { return j.path }
-
-// Err returns the error writing the file, if any.
-func (j *JUnit) Err() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.err
-}
-
-// RunStarted does nothing: the file is written whole at RunFinished.
-func (j *JUnit) RunStarted(event.RunInfo) {}
-
-// ScenarioStarted does nothing.
-func (j *JUnit) ScenarioStarted(string) {}
-
-// ScenarioFinished does nothing: the run's results carry every scenario.
-func (j *JUnit) ScenarioFinished(event.ScenarioResult) {}
-
-// RunFinished writes the file.
-func (j *JUnit) RunFinished(run event.Run) {
-	err := j.write(&run)
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.err = err
+func NewJUnit(path string, roots ...string) *JUnit {
+	j := &JUnit{path: path, roots: roots}
+	j.FileWriter = NewFileWriter("JUnit report", path, func(_ string, run *event.Run) error { return j.write(run) })
+	return j
 }
 
 func (j *JUnit) write(run *event.Run) error {

@@ -49,6 +49,8 @@ func TestRunChecksReportPathsFirst(t *testing.T) {
 		{"junit under a file", func(o *Options) { o.JUnitFile = filepath.Join(blocker, "junit.xml") }, "--junit " + blocker},
 		{"junit is a directory", func(o *Options) { o.JUnitFile = dir }, "is a directory"},
 		{"report under a file", func(o *Options) { o.ReportDir = filepath.Join(blocker, "reports") }, "--report " + blocker},
+		{"html under a file", func(o *Options) { o.HTMLFile = filepath.Join(blocker, "r.html") }, "--html " + blocker},
+		{"html is a directory", func(o *Options) { o.HTMLFile = dir }, "is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -72,18 +74,22 @@ func TestRunChecksReportPathsFirst(t *testing.T) {
 func TestRunPrintsReportPaths(t *testing.T) {
 	dir := oneScenarioDir(t)
 	out := t.TempDir()
-	junit := filepath.Join(out, "ci", "junit.xml")
+	junit, page := filepath.Join(out, "ci", "junit.xml"), filepath.Join(out, "report.html")
 	var stdout, stderr bytes.Buffer
-	opts := &Options{ConfigPaths: []string{dir}, Stdout: &stdout, Stderr: &stderr, ReportDir: filepath.Join(out, "json"), JUnitFile: junit}
+	opts := &Options{ConfigPaths: []string{dir}, Stdout: &stdout, Stderr: &stderr, ReportDir: filepath.Join(out, "json"), JUnitFile: junit,
+		HTMLFile: page}
 	started := 0
 	if code := Run(context.Background(), opts, passing(&started), "fake"); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	tail := strings.Join(lines[len(lines)-2:], "\n")
-	if !strings.HasPrefix(lines[len(lines)-2], "JSON report: "+filepath.Join(out, "json")+"/muster-test-report-") ||
-		lines[len(lines)-1] != "JUnit report: "+junit {
+	tail := strings.Join(lines[len(lines)-3:], "\n")
+	if !strings.HasPrefix(lines[len(lines)-3], "JSON report: "+filepath.Join(out, "json")+"/muster-test-report-") ||
+		lines[len(lines)-2] != "JUnit report: "+junit || lines[len(lines)-1] != "HTML report: "+page {
 		t.Errorf("last lines:\n%s", tail)
+	}
+	if html, err := os.ReadFile(page); err != nil || !strings.Contains(string(html), `<details class="sc" id="s0" data-v="passed"`) {
+		t.Errorf("HTML report (%v) lacks the scenario:\n%.2000s", err, html)
 	}
 	// The testcase's classname is the file's path relative to its --config root.
 	data, err := os.ReadFile(junit)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/htmlreport"
 	"github.com/muster-test/muster-test/internal/report"
 	"github.com/muster-test/muster-test/internal/schedule"
 	"github.com/muster-test/muster-test/internal/testtools"
@@ -47,6 +48,7 @@ type Options struct {
 
 	Verbose, Debug, NoColor bool
 	ReportDir, JUnitFile    string
+	HTMLFile                string
 
 	// Rerun are the command-line arguments a re-run of the failed scenarios must repeat
 	// (--config and the SUT flags); the summary's re-run command adds --scenario NAME.
@@ -190,6 +192,9 @@ func reporters(opts *Options) []event.Listener {
 		roots, _ := configRoots(opts)
 		ls = append(ls, report.NewJUnit(opts.JUnitFile, roots...))
 	}
+	if opts.HTMLFile != "" {
+		ls = append(ls, report.NewFileWriter("HTML report", opts.HTMLFile, htmlreport.WriteRun))
+	}
 	return ls
 }
 
@@ -197,15 +202,19 @@ func reporters(opts *Options) []event.Listener {
 // CI log) looks last.
 func announceReports(w io.Writer, ls report.MultiListener) {
 	for _, l := range ls {
+		var f *report.FileWriter
 		switch r := l.(type) {
 		case *report.JSON:
-			if p := r.Path(); p != "" {
-				fmt.Fprintln(w, "JSON report:", p)
-			}
+			f = r.FileWriter
 		case *report.JUnit:
-			if r.Err() == nil {
-				fmt.Fprintln(w, "JUnit report:", r.Path())
-			}
+			f = r.FileWriter
+		case *report.FileWriter:
+			f = r
+		default:
+			continue
+		}
+		if f.Err() == nil && f.Path() != "" {
+			fmt.Fprintf(w, "%s: %s\n", f.Name, f.Path())
 		}
 	}
 }
@@ -221,6 +230,11 @@ func checkOutputs(opts *Options) error {
 	if opts.JUnitFile != "" {
 		if err := report.CheckFile(opts.JUnitFile); err != nil {
 			return fmt.Errorf("--junit %s: %w", opts.JUnitFile, err)
+		}
+	}
+	if opts.HTMLFile != "" {
+		if err := report.CheckFile(opts.HTMLFile); err != nil {
+			return fmt.Errorf("--html %s: %w", opts.HTMLFile, err)
 		}
 	}
 	return nil

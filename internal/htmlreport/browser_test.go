@@ -109,7 +109,8 @@ func TestReportInBrowser(t *testing.T) {
 	defer func() {
 		cancel()
 		cancelAlloc()
-		assertNoBrowserLeft(t, profile)
+		// Every chromium process of the test has the profile dir on its command line.
+		testbin.WaitNoneLeft(t, 10*time.Second, func() []string { return processesWith(profile) })
 	}()
 	if err := chromedp.Do(ctx, chromedp.Navigate(bl.page)); err != nil {
 		t.Fatal(err)
@@ -280,24 +281,6 @@ func keepScreenshot(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", p, len(png))
-}
-
-// assertNoBrowserLeft waits until no process runs with the test's profile dir, which
-// every chromium process of the test has on its command line.
-func assertNoBrowserLeft(t *testing.T, profile string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := processesWith(profile)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("chromium processes outlived the test: %v", left)
-			return
-		}
-		time.Sleep(50 * time.Millisecond) // polling /proc with a deadline
-	}
 }
 
 // processesWith lists the pids whose command line contains s.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/testbin"
 )
 
 func writeWorkload(t *testing.T, src string) string {
@@ -143,17 +145,7 @@ func TestInterruptPrintsFiguresAndLeavesNothing(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil || r["interrupted"] != true {
 		t.Errorf("--out file: %v, interrupted=%v", err, r["interrupted"])
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		left := processesOf(muster)
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes left running: %v", left)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the process table, with a deadline
-	}
+	testbin.WaitNoneLeft(t, 5*time.Second, func() []string { return processesOf(muster) })
 }
 
 // processesOf lists the pids running the binary.

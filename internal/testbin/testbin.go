@@ -33,3 +33,21 @@ func BuildInto(dir string) (string, error) {
 	}
 	return filepath.Join(dir, "muster-test"), nil
 }
+
+// WaitNoneLeft polls left (processes a test started, as it lists them) until it lists
+// none, and fails t when some are still there after within.
+func WaitNoneLeft(t testing.TB, within time.Duration, left func() []string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		l := left()
+		if len(l) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left running: %v", l)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polling the process table, with a deadline
+	}
+}

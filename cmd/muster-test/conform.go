@@ -46,6 +46,7 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.WriteBaseline, "write-baseline", "", "write the ids of the checks that fail the run (without a baseline) to this file")
 	fs.StringVar(&opts.ReportDir, "report", "", "write the JSON report into this directory")
 	fs.StringVar(&opts.JUnitFile, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&opts.HTMLFile, "html", "", "write a self-contained HTML report (checks by level with spec links and baseline state, each check's steps and sequence diagram) to this file")
 	fs.BoolVar(&opts.NoColor, "no-color", false, "plain output (also when NO_COLOR is set or stdout is not a terminal)")
 	fs.BoolVar(&opts.Debug, "debug", false, "keep the MCP traffic and the server's log in the JSON report")
 	fs.IntVar(&opts.Parallel, "parallel", 0, "checks run at once (default: number of CPUs)")

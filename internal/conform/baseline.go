@@ -44,6 +44,7 @@ func (b baseline) apply(o *Outcome) {
 	if !b[o.Check.ID] {
 		return
 	}
+	o.Baselined = true
 	switch o.Verdict {
 	case Fail:
 		o.Verdict = XFail

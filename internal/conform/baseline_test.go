@@ -87,15 +87,16 @@ func TestBaseline(t *testing.T) {
 	}
 }
 
-// TestReportFiles: the JSON report and the JUnit file carry each check's verdict.
+// TestReportFiles: the JSON report, the JUnit file and the HTML report carry each
+// check's verdict.
 func TestReportFiles(t *testing.T) {
 	dir := t.TempDir()
-	junit := filepath.Join(dir, "junit.xml")
+	junit, page := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "conform.html")
 	res, code, out := conformRun(t, Options{URL: unprotected(t), Checks: baselineChecks})
 	if res == nil || code != 1 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	if err := writeFiles(Options{ReportDir: dir, JUnitFile: junit, Stdout: io.Discard}, res); err != nil {
+	if err := writeFiles(Options{ReportDir: dir, JUnitFile: junit, HTMLFile: page, Stdout: io.Discard}, res); err != nil {
 		t.Fatal(err)
 	}
 	reports, _ := filepath.Glob(filepath.Join(dir, "muster-test-conform-*.json"))
@@ -120,6 +121,14 @@ func TestReportFiles(t *testing.T) {
 	raw, _ = os.ReadFile(junit)
 	if err := xml.Unmarshal(raw, &suites); err != nil || suites.Tests != 3 || suites.Failures != 1 {
 		t.Fatalf("JUnit %s (%v)", raw, err)
+	}
+	raw, _ = os.ReadFile(page)
+	for _, want := range []string{`<details class="sc" id="c0" data-v="fail"`, `<details class="sc" id="c1" data-v="warn"`,
+		`<details class="sc" id="c2" data-v="pass"`, "<h2>MUST (1)</h2>", "<h2>SHOULD (1)</h2>", "<h2>MAY (1)</h2>", `<label for="vf-fail">FAIL (1)</label>`,
+		`href="https://www.rfc-editor.org/rfc/rfc6750#section-3"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("HTML report lacks %s", want)
+		}
 	}
 }
 

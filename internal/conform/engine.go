@@ -33,8 +33,10 @@ type Outcome struct {
 	Verdict Verdict
 	Reason  string // why N/A, or what failed
 	// Stale: the baseline lists the check but it passed; the entry must go.
-	Stale  bool
-	Result *event.ScenarioResult // nil when the check did not run
+	Stale bool
+	// Baselined: the baseline lists the check (whatever its verdict).
+	Baselined bool
+	Result    *event.ScenarioResult // nil when the check did not run
 }
 
 // Options are a conform run's flags.
@@ -48,6 +50,7 @@ type Options struct {
 	WriteBaseline         string
 	ReportDir             string
 	JUnitFile             string
+	HTMLFile              string
 	NoColor, Debug        bool
 	Parallel              int
 	CheckTimeout          time.Duration // each check's limit
@@ -106,6 +109,9 @@ func Run(ctx context.Context, opts Options) (*Result, int) {
 	}
 	baseline, err := readBaseline(opts.Baseline, cat)
 	if err != nil {
+		return bad(err)
+	}
+	if err := opts.checkOutputs(); err != nil {
 		return bad(err)
 	}
 	t, err := opts.target()

@@ -94,6 +94,8 @@ func TestBadInputExits2BeforeAnyCheck(t *testing.T) {
 		{"config with steps", Options{ConfigFile: write("s.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nsteps: []\n")}, "a conform config has no steps"},
 		{"config without sut", Options{ConfigFile: write("n.yaml", "pre_configuration: {mock_oauth_servers: [{name: idp}]}\n")}, "no sut block"},
 		{"config with a bad key", Options{ConfigFile: write("k.yaml", "sut:\n  comand: [x]\n")}, "k.yaml:2:3"},
+		{"html report under a file", Options{URL: html.URL + "/mcp", HTMLFile: filepath.Join(write("f", ""), "r.html")}, "--html " + filepath.Join(dir, "f")},
+		{"junit is a directory", Options{URL: html.URL + "/mcp", JUnitFile: dir}, "--junit " + dir + ": is a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := htmlHits.Load()

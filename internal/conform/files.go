@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/htmlreport"
 	"github.com/muster-test/muster-test/internal/report"
 )
 
@@ -33,7 +34,44 @@ func writeFiles(opts Options, res *Result) error {
 			return err
 		}
 	}
+	if opts.HTMLFile != "" {
+		if err := htmlreport.WriteConform(opts.HTMLFile, htmlRun(res)); err != nil {
+			return fmt.Errorf("--html: %w", err)
+		}
+		fmt.Fprintln(opts.Stdout, "HTML report:", opts.HTMLFile)
+	}
 	return nil
+}
+
+// checkOutputs makes sure the report files can be written before any check runs.
+func (opts *Options) checkOutputs() error {
+	for _, f := range []struct{ flag, path string }{{"--junit", opts.JUnitFile}, {"--html", opts.HTMLFile}, {"--write-baseline", opts.WriteBaseline}} {
+		if f.path == "" {
+			continue
+		}
+		if err := report.CheckFile(f.path); err != nil {
+			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
+		}
+	}
+	if opts.ReportDir != "" {
+		if err := report.CheckDir(opts.ReportDir); err != nil {
+			return fmt.Errorf("--report %s: %w", opts.ReportDir, err)
+		}
+	}
+	return nil
+}
+
+// htmlRun shapes the result for the HTML report.
+func htmlRun(res *Result) *htmlreport.ConformRun {
+	out := &htmlreport.ConformRun{Target: res.Target, Grade: grade(res), Start: res.Start, Duration: res.Duration}
+	for _, l := range levels {
+		out.Levels = append(out.Levels, string(l))
+	}
+	for _, o := range res.Outcomes {
+		out.Checks = append(out.Checks, htmlreport.ConformCheck{ID: o.Check.ID, Level: string(o.Check.Level), Verdict: string(o.Verdict),
+			Reason: o.Reason, Requirement: o.Check.Requirement, Refs: o.Check.Refs, Baselined: o.Baselined, Stale: o.Stale, Result: o.Result})
+	}
+	return out
 }
 
 // jsonCheck is one check in the JSON report.

@@ -147,7 +147,7 @@ const scenarioTmpl = `{{define "scenario"}}<details class="sc" id="{{.Anchor}}" 
 <td><span class="v v-{{.Met}}">{{.Met}}</span>{{if .Expectation}} {{.Expectation}}{{end}}
 {{if .Expected}}<div>expected:</div><pre class="val">{{.Expected}}</pre>{{end}}{{if .Got}}<div>got:</div><pre class="val">{{.Got}}</pre>{{end}}{{if .Message}}<pre class="val">{{.Message}}</pre>{{end}}</td><td>{{.Where}}</td></tr>
 {{end}}</table>{{end}}
-<h3>Sequence</h3><div class="dia">{{.Diagram}}</div>{{if .DiagramNote}}<p class="note">{{.DiagramNote}}</p>{{end}}
+{{if .Diagram}}<h3>Sequence</h3><div class="dia">{{.Diagram}}</div>{{if .DiagramNote}}<p class="note">{{.DiagramNote}}</p>{{end}}{{end}}
 {{if .SUTLog}}<h3>SUT log (tail)</h3><pre>{{.SUTLog}}</pre>{{end}}
 </div></details>{{end}}`
 

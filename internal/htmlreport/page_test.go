@@ -3,6 +3,7 @@ package htmlreport
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -43,8 +44,14 @@ func hasClass(n *html.Node, c string) bool {
 
 func renderRun(t *testing.T, run *event.Run) (*html.Node, string) {
 	t.Helper()
+	return renderDoc(t, func(w io.Writer) error { return RenderRun(w, run) })
+}
+
+// renderDoc renders a page and parses it.
+func renderDoc(t *testing.T, render func(io.Writer) error) (*html.Node, string) {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := RenderRun(&buf, run); err != nil {
+	if err := render(&buf); err != nil {
 		t.Fatal(err)
 	}
 	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))

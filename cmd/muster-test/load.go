@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/internal/child"
+	"github.com/muster-test/muster-test/internal/htmlreport"
 	"github.com/muster-test/muster-test/internal/load"
 	"github.com/muster-test/muster-test/internal/report"
 	"github.com/muster-test/muster-test/internal/runner"
@@ -38,6 +39,7 @@ Flags:
 
 type loadFlags struct {
 	workload, out, compare, shard string
+	html                          string
 	users                         int
 	duration, rampUp, warmup      time.Duration
 	rate, maxRegression           float64
@@ -62,6 +64,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.warmup, "warmup", 0, "run this long before the measured time; its calls are left out of the figures")
 	fs.Float64Var(&f.rate, "rate", 0, "open model: workflow starts per second, latency from each intended start (default: closed model, each user loops)")
 	fs.StringVar(&f.out, "out", "", "write the figures with their histograms to this JSON file")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report (tables, throughput and p95 over time, latency histogram) to this file")
 	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
 	fs.Float64Var(&f.maxRegression, "max-regression", 0, "with --compare: fail (exit 1) when a latency, error rate or rps got worse by more than this percentage")
 	fs.StringVar(&f.shard, "shard", "", "run share K of N of the users and the rate, as K/N; merge the shards' --out files with `load merge`")
@@ -129,6 +132,9 @@ func (f *loadFlags) options(fs *flag.FlagSet, stderr io.Writer) (*load.Options, 
 		return usage("--duration must be positive; --ramp-up, --warmup and --rate must not be negative")
 	case f.maxRegression < 0 || (f.set["max-regression"] && f.compare == ""):
 		return usage("--max-regression needs --compare and a percentage >= 0")
+	}
+	if err := f.checkOutputs(); err != nil {
+		return usage("%v", err)
 	}
 	o.ShardK, o.ShardN = 1, 1
 	if f.shard != "" {
@@ -213,5 +219,25 @@ func finishReport(out, stderr io.Writer, r *load.Report, ts []scenario.Threshold
 		}
 		fmt.Fprintln(out, "figures written to", f.out)
 	}
+	if f.html != "" {
+		if err := htmlreport.WriteLoad(f.html, r.HTML()); err != nil {
+			fmt.Fprintln(stderr, "muster-test load: --html:", err)
+			return runner.ExitUsage
+		}
+		fmt.Fprintln(out, "HTML report:", f.html)
+	}
 	return code
+}
+
+// checkOutputs makes sure the files the run ends with can be written before it starts.
+func (f *loadFlags) checkOutputs() error {
+	for _, o := range []struct{ flag, path string }{{"--out", f.out}, {"--html", f.html}} {
+		if o.path == "" {
+			continue
+		}
+		if err := report.CheckFile(o.path); err != nil {
+			return fmt.Errorf("%s %s: %w", o.flag, o.path, err)
+		}
+	}
+	return nil
 }

@@ -45,6 +45,7 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard) // parse errors and help are printed by parseArgs
 	fs.StringVar(&f.out, "out", "", "write the merged figures to this JSON file")
 	fs.StringVar(&f.workload, "workload", "", "check this workload's thresholds on the merged figures")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report of the merged figures to this file")
 	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
 	// Flags may follow the files, as in `load merge a.json b.json --out total.json`.
 	var files []string
@@ -61,6 +62,10 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 	f.set = map[string]bool{}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "muster-test load merge: give the shards' --out files")
+		return runner.ExitUsage
+	}
+	if err := f.checkOutputs(); err != nil {
+		fmt.Fprintln(stderr, "muster-test load merge:", err)
 		return runner.ExitUsage
 	}
 	var parts []*load.Report

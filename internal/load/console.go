@@ -41,19 +41,9 @@ func Summary(out io.Writer, r *Report) {
 	fmt.Fprintln(out)
 	table(out, "WORKFLOW", r.Workflows, sortedKeys(r.Workflows))
 	table(out, "STEP", r.Steps, sortedKeys(r.Steps))
-	users := sortedKeys(r.UsersFig)
-	slices.SortStableFunc(users, func(a, b string) int {
-		if r.UsersFig[a].P95MS == r.UsersFig[b].P95MS {
-			return 0
-		}
-		if r.UsersFig[a].P95MS > r.UsersFig[b].P95MS {
-			return -1
-		}
-		return 1
-	})
-	if len(users) > maxUserRows {
-		fmt.Fprintf(out, "(the %d slowest of %d users by p95)\n", maxUserRows, len(users))
-		users = users[:maxUserRows]
+	users := slowestUsers(r)
+	if len(users) < len(r.UsersFig) {
+		fmt.Fprintf(out, "(the %d slowest of %d users by p95)\n", len(users), len(r.UsersFig))
 	}
 	table(out, "USER", r.UsersFig, users)
 	if len(r.Run.ByKind) > 0 {
@@ -70,6 +60,21 @@ func Summary(out io.Writer, r *Report) {
 		}
 		fmt.Fprintf(out, "threshold %s %s %s (measured %.4g)\n", mark, v.Key, v.Rule, v.Value)
 	}
+}
+
+// slowestUsers are the names of the maxUserRows users with the highest p95, slowest first.
+func slowestUsers(r *Report) []string {
+	users := sortedKeys(r.UsersFig)
+	slices.SortStableFunc(users, func(a, b string) int {
+		if r.UsersFig[a].P95MS == r.UsersFig[b].P95MS {
+			return 0
+		}
+		if r.UsersFig[a].P95MS > r.UsersFig[b].P95MS {
+			return -1
+		}
+		return 1
+	})
+	return users[:min(len(users), maxUserRows)]
 }
 
 func table(out io.Writer, title string, m map[string]*Entry, keys []string) {

@@ -339,6 +339,7 @@ func (e *engine) execute(ctx context.Context, f *flow, who []*vuser, intended ti
 		e.rep.Run.add(d, kind)
 		sec := e.second(sr.Start.Add(sr.Duration))
 		sec.Calls++
+		sec.hist.Record(d)
 		if kind != "" {
 			sec.Errors++
 			flowKind = kind

@@ -119,6 +119,18 @@ func TestCallsAtTheMockEqualTheCallsReported(t *testing.T) {
 	if e := r.Steps["hit"]; e.Errors != 0 || e.P50MS <= 0 || e.P99MS < e.P50MS || e.MaxMS < e.P99MS {
 		t.Errorf("hit step: %+v", e)
 	}
+	// The time series: every call in one second's bucket, each second with calls has its p95,
+	// none above the run's max.
+	var perSecond uint64
+	for i, sec := range r.Throughput {
+		perSecond += sec.Calls
+		if (sec.Calls > 0) != (sec.P95MS > 0) || sec.P95MS > r.Run.MaxMS {
+			t.Errorf("second %d: %d calls, p95 %.3fms (run max %.3fms)", i, sec.Calls, sec.P95MS, r.Run.MaxMS)
+		}
+	}
+	if perSecond != r.Run.Count {
+		t.Errorf("calls per second add up to %d, run count %d", perSecond, r.Run.Count)
+	}
 	if r.Workflows["pair"].Count != r.Steps["pair-b"].Count {
 		t.Errorf("pair workflows %d, pair-b steps %d", r.Workflows["pair"].Count, r.Steps["pair-b"].Count)
 	}

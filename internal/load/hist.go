@@ -107,6 +107,21 @@ func (h *Histogram) Quantile(q float64) float64 {
 	return float64(h.max) / 1000
 }
 
+// Bucket is a range of latencies, in milliseconds, and how many samples fell in it.
+type Bucket struct {
+	LowMS, HighMS float64 // HighMS excluded
+	Count         uint64
+}
+
+// Buckets lists the non-empty buckets, fastest first.
+func (h *Histogram) Buckets() []Bucket {
+	var out []Bucket
+	for _, i := range slices.Sorted(maps.Keys(h.counts)) {
+		out = append(out, Bucket{LowMS: float64(lowOf(i)) / 1000, HighMS: float64(lowOf(i+1)) / 1000, Count: h.counts[i]})
+	}
+	return out
+}
+
 // Min and Max are exact, in milliseconds; Mean too.
 func (h *Histogram) Min() float64 { return float64(h.min) / 1000 }
 func (h *Histogram) Max() float64 { return float64(h.max) / 1000 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -96,5 +97,67 @@ func TestHistogramJSONRejectsACountThatDoesNotAddUp(t *testing.T) {
 	bad := `{"unit":"us","sub_bucket_bits":7,"count":5,"min_us":1,"max_us":1,"sum_us":1,"buckets":[[1,1]]}`
 	if err := json.Unmarshal([]byte(bad), &h); err == nil {
 		t.Error("accepted a histogram whose count is not its buckets' sum")
+	}
+}
+
+// Buckets cover every sample, each in the bucket whose range holds it.
+func TestHistogramBuckets(t *testing.T) {
+	var h Histogram
+	values := []time.Duration{50 * time.Microsecond, 300 * time.Microsecond, 301 * time.Microsecond, 12 * time.Millisecond, 2 * time.Second}
+	for _, v := range values {
+		h.Record(v)
+	}
+	bs := h.Buckets()
+	var n uint64
+	for i, b := range bs {
+		n += b.Count
+		if b.HighMS <= b.LowMS || (i > 0 && b.LowMS < bs[i-1].HighMS) {
+			t.Errorf("bucket %d %+v out of order", i, b)
+		}
+	}
+	if n != h.Count() {
+		t.Fatalf("buckets hold %d samples of %d", n, h.Count())
+	}
+	for _, v := range values {
+		ms := float64(v.Microseconds()) / 1000
+		if !slices.ContainsFunc(bs, func(b Bucket) bool { return b.LowMS <= ms && ms < b.HighMS }) {
+			t.Errorf("no bucket holds %v: %+v", v, bs)
+		}
+	}
+}
+
+// A second's p95 survives the --out file; merged shards keep the larger p95 of each second.
+func TestSecondP95(t *testing.T) {
+	a, b := newReport(), newReport()
+	a.Schema, b.Schema = Schema, Schema
+	a.Throughput = make([]Second, 2)
+	b.Throughput = make([]Second, 1)
+	for i := range 100 {
+		a.Throughput[0].hist.Record(time.Duration(i+1) * time.Millisecond) // p95 ~95ms
+		a.Throughput[1].hist.Record(time.Millisecond)
+		b.Throughput[0].hist.Record(200 * time.Millisecond)
+	}
+	a.finish()
+	b.finish()
+	if p := a.Throughput[0].P95MS; p < 94 || p > 96 {
+		t.Fatalf("p95 of 1..100ms: %.2f", p)
+	}
+	path := filepath.Join(t.TempDir(), "a.json")
+	if err := WriteReport(path, a); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Throughput[0].P95MS != a.Throughput[0].P95MS || back.Throughput[1].P95MS != a.Throughput[1].P95MS {
+		t.Errorf("p95 per second after the file: %+v, want %+v", back.Throughput, a.Throughput)
+	}
+	m, err := Merge(back, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Throughput[0].P95MS != b.Throughput[0].P95MS || m.Throughput[1].P95MS != a.Throughput[1].P95MS {
+		t.Errorf("merged p95 per second %+v", m.Throughput)
 	}
 }

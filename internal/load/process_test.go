@@ -51,9 +51,19 @@ func TestShardsMergeExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	total := filepath.Join(dir, "total.json")
-	if out, err := exec.Command(muster, append([]string{"load", "merge"}, append(outs, "--out", total)...)...).CombinedOutput(); err != nil {
+	total, page := filepath.Join(dir, "total.json"), filepath.Join(dir, "total.html")
+	if out, err := exec.Command(muster, append([]string{"load", "merge"}, append(outs, "--out", total, "--html", page)...)...).CombinedOutput(); err != nil {
 		t.Fatalf("merge: %v\n%s", err, out)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`aria-label="Throughput"`, `aria-label="p95 latency"`, `aria-label="Latency of every call (log scale)"`,
+		"<h2>Steps</h2>", "<td>hit</td>", "<h2>Workflows</h2>"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("the merged HTML report lacks %s", want)
+		}
 	}
 	merged, err := ReadReport(total)
 	if err != nil {
@@ -175,6 +185,7 @@ func TestBadWorkloadExits2BeforeAnythingStarts(t *testing.T) {
 		{[]string{"--workload", "no-such-workload"}, []string{"no such file, nor a built-in workload (refserver-direct, refsut-gateway, refsut-notes-edit, refsut-notes-files, refsut-notes-mixed, refsut-notes-share)"}},
 		{[]string{"--workload", "refsut-gateway", "--shard", "3/2"}, []string{"want K/N"}},
 		{[]string{"--workload", "refsut-gateway", "--users", "1"}, []string{"1 user(s) in shard 1/1 cannot fill a workflow of 2 roles"}},
+		{[]string{"--workload", "refsut-gateway", "--html", filepath.Join(wl, "r.html")}, []string{"--html " + wl}},
 	} {
 		cmd := exec.Command(muster, append([]string{"load"}, tc.args...)...)
 		out, _ := cmd.CombinedOutput()

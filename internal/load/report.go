@@ -80,6 +80,12 @@ type Second struct {
 	Calls     uint64 `json:"calls"`
 	Errors    uint64 `json:"errors"`
 	Workflows uint64 `json:"workflows"`
+	// P95MS is the p95 latency of the calls that ended in the second (0 without any); in
+	// merged figures, the largest of the shards' (which bounds the p95 of all their
+	// calls in that second from above).
+	P95MS float64 `json:"p95_ms"`
+
+	hist Histogram // the second's calls, while the run lasts
 }
 
 // Setup is how long creating and logging in the users took.
@@ -144,6 +150,11 @@ func (r *Report) finish() {
 		}
 	}
 	r.Setup.Login.finish()
+	for i := range r.Throughput {
+		if sec := &r.Throughput[i]; sec.hist.Count() > 0 {
+			sec.P95MS = sec.hist.Quantile(.95)
+		}
+	}
 	if r.Setup.Seconds > 0 {
 		r.Setup.LoginsPerS = float64(r.Setup.Login.Count) / r.Setup.Seconds
 	}
@@ -198,6 +209,7 @@ func Merge(parts ...*Report) (*Report, error) {
 			out.Throughput[s].Calls += sec.Calls
 			out.Throughput[s].Errors += sec.Errors
 			out.Throughput[s].Workflows += sec.Workflows
+			out.Throughput[s].P95MS = max(out.Throughput[s].P95MS, sec.P95MS)
 		}
 		out.Setup.Users += p.Setup.Users
 		out.Setup.Failed += p.Setup.Failed

@@ -23,11 +23,12 @@ import (
 	"github.com/muster-test/muster-test/internal/testbin"
 )
 
-// artifactsEnv names the directory where the browser test keeps its screenshot (CI
-// uploads it; MUSTER_TEST_ARTIFACTS=docs regenerates the README's).
+// artifactsEnv names the directory where the browser test keeps its screenshot, for a CI
+// job to keep as an artifact; MUSTER_TEST_ARTIFACTS=$PWD/docs, from the repository root,
+// regenerates the README's (a relative path is taken from this package's directory).
 const artifactsEnv = "MUSTER_TEST_ARTIFACTS"
 
-// ScreenshotName is the file the browser test writes into the artifacts directory.
+// screenshotName is the file the browser test writes into the artifacts directory.
 const screenshotName = "html-report.png"
 
 // chromium finds Debian's chromium (or Chrome); "" when there is none.

@@ -20,6 +20,7 @@ func TestLoadPageOfAnHour(t *testing.T) {
 	r.Series[1800].P95MS = 900 // one slow second: the downsampled line must keep it
 	r.Histogram = []LoadBucket{{LowMS: 0.1, HighMS: 0.101, Count: 10}, {LowMS: 4, HighMS: 4.03, Count: 1000}, {LowMS: 900, HighMS: 907, Count: 2}}
 	doc, text := renderDoc(t, func(w io.Writer) error { return RenderLoad(w, r) })
+	t.Logf("an hour of load: %d bytes", len(text))
 	if len(text) > 200<<10 {
 		t.Errorf("an hour's page is %d bytes", len(text))
 	}

@@ -56,7 +56,11 @@ func (b *browserLog) listen(ev any) {
 	switch e := ev.(type) {
 	case *runtime.EventConsoleAPICalled:
 		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning || e.Type == runtime.ConsoleAPICalledTypeAssert {
-			b.errors = append(b.errors, fmt.Sprintf("console.%s: %v", e.Type, e.Args))
+			var args []string
+			for _, a := range e.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			b.errors = append(b.errors, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(args, " ")))
 		}
 	case *runtime.EventExceptionThrown:
 		b.errors = append(b.errors, fmt.Sprintf("exception: %s line %d", e.ExceptionDetails.Text, e.ExceptionDetails.LineNumber))

@@ -237,18 +237,15 @@ func scenario(r *event.ScenarioResult, anchor string, arrows int) scenarioView {
 	case d.omitted > 0:
 		sv.DiagramNote = fmt.Sprintf("%d requests recorded, %d drawn (the failing step's first).", len(r.Exchanges), d.arrows)
 	}
-	failed := ""
-	if st := r.FailedStep(); st != nil {
-		failed = st.ID
-	}
+	failed := failingOf(r)
 	for _, s := range r.Steps {
-		sv.Steps = append(sv.Steps, step(&s, r.File, failed))
+		sv.Steps = append(sv.Steps, step(&s, r.File, failed.key))
 	}
 	return sv
 }
 
 func step(s *event.StepResult, file, failed string) stepView {
-	v := stepView{ID: s.ID, Tool: s.Tool, Phase: string(s.Phase), Status: string(s.Status), Hot: failed != "" && s.ID == failed}
+	v := stepView{ID: s.Key(), Tool: s.Tool, Phase: string(s.Phase), Status: string(s.Status), Hot: failed != "" && s.Key() == failed}
 	if s.Status != event.NotRun && s.Status != event.Skipped {
 		v.Duration = roundDuration(s.Duration)
 	}

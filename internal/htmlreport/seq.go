@@ -37,7 +37,7 @@ const (
 	headH   = 34  // the parties' boxes
 	rowH    = 22  // one arrow
 	bandH   = 16  // a step's name above its arrows
-	charW   = 6.2 // average width of a character of the label font
+	charW   = 6.7 // width of a character of the label font (11px monospace)
 	// minWidth leaves room for labels: each row holds one arrow, so its label may run
 	// past the arrow's end, over the lifelines, up to the right edge.
 	minWidth = 640
@@ -48,9 +48,9 @@ type arrow struct {
 	from, to int
 	label    string // what was asked: "POST /token grant=refresh_token"
 	answer   string // what came back and how fast: "200 · 4ms"
-	step     string
-	hot      bool // belongs to the failing step
-	bad      bool // no answer, or an error status
+	band     string // the part of the scenario it belongs to: "step ID", "start-up", "teardown"
+	hot      bool   // belongs to the failing step
+	bad      bool   // no answer, or an error status
 }
 
 // diagram is what a scenario's sequence diagram shows, before it is drawn.
@@ -66,7 +66,7 @@ type diagram struct {
 
 // row is an arrow, a step's band or a "... M more" marker.
 type row struct {
-	band    string // a step begins: its id
+	band    string // a part of the scenario begins: its name
 	hotBand bool
 	more    int // a marker for this many arrows left out
 	arrow   *arrow
@@ -75,25 +75,20 @@ type row struct {
 // buildDiagram lays out r's exchanges (or, when none was recorded, its steps) as at most
 // max arrows, the failing step's first among those kept.
 func buildDiagram(r *event.ScenarioResult, max int) diagram {
-	failed := ""
-	if st := r.FailedStep(); st != nil {
-		failed = st.ID
-	}
+	failed := failingOf(r)
 	var arrows []arrow
 	var parties []string
 	d := diagram{limit: max}
 	if len(r.Exchanges) > 0 {
 		parties = partiesOf(r.Exchanges)
-		for i := range r.Exchanges {
-			arrows = append(arrows, exchangeArrow(&r.Exchanges[i], parties, failed))
-		}
+		arrows = exchangeArrows(r, parties, failed)
 	} else {
 		d.fromSteps = true
 		parties, arrows = stepArrows(r, failed)
 	}
 	d.parties = parties
 	keep := pick(arrows, max)
-	step, skipped := "\x00", 0
+	band, skipped := "\x00", 0
 	for i := range arrows {
 		if !keep[i] {
 			skipped++
@@ -105,13 +100,9 @@ func buildDiagram(r *event.ScenarioResult, max int) diagram {
 			skipped = 0
 		}
 		a := &arrows[i]
-		if a.step != step {
-			step = a.step
-			name := step
-			if name == "" {
-				name = "start-up / teardown"
-			}
-			d.rows = append(d.rows, row{band: name, hotBand: a.hot})
+		if a.band != band {
+			band = a.band
+			d.rows = append(d.rows, row{band: band, hotBand: a.hot})
 		}
 		d.rows = append(d.rows, row{arrow: a})
 		d.arrows++
@@ -185,7 +176,59 @@ func partiesOf(xs []event.Exchange) []string {
 	return ps
 }
 
-func exchangeArrow(x *event.Exchange, parties []string, failed string) arrow {
+// failing is what the failing step's requests are tagged with: its key, and the id of its
+// concurrently group (a request made while several of the group's steps ran).
+type failing struct{ key, group string }
+
+func failingOf(r *event.ScenarioResult) failing {
+	if st := r.FailedStep(); st != nil {
+		return failing{key: st.Key(), group: st.Group}
+	}
+	return failing{}
+}
+
+func (f failing) is(step string) bool { return step != "" && (step == f.key || step == f.group) }
+
+// exchangeArrows are the arrows of r's requests. Those outside any step are start-up
+// (before the first step began) or teardown; the runner's start-up requests that found
+// the SUT not listening yet fold into one arrow per run of them, as --debug prints them.
+func exchangeArrows(r *event.ScenarioResult, parties []string, failed failing) []arrow {
+	var first time.Time
+	for _, st := range r.Steps {
+		if !st.Start.IsZero() && (first.IsZero() || st.Start.Before(first)) {
+			first = st.Start
+		}
+	}
+	var out []arrow
+	folded, fold := 0, -1 // requests in the current fold, its index in out
+	for i := range r.Exchanges {
+		x := &r.Exchanges[i]
+		band := "step " + x.Step
+		if x.Step == "" {
+			band = "teardown"
+			if first.IsZero() || x.Time.Before(first) {
+				band = "start-up"
+			}
+		}
+		if band == "start-up" && x.From == event.PartyRunner && x.Status == 0 {
+			if fold < 0 {
+				fold, folded = len(out), 0
+				out = append(out, arrow{from: slices.Index(parties, x.From), to: slices.Index(parties, x.To), band: band})
+			}
+			folded++
+			out[fold].label = fmt.Sprintf("%d request%s while the SUT started", folded, plural(folded))
+			out[fold].answer = "no answer: not listening yet"
+			continue
+		}
+		fold = -1
+		a := exchangeArrow(x, parties, failed)
+		a.band = band
+		out = append(out, a)
+	}
+	return out
+}
+
+func exchangeArrow(x *event.Exchange, parties []string, failed failing) arrow {
 	label := strings.TrimSpace(x.Method + " " + x.Path)
 	if x.Detail != "" {
 		label += " " + x.Detail
@@ -204,13 +247,13 @@ func exchangeArrow(x *event.Exchange, parties []string, failed string) arrow {
 		answer += " · " + shortDuration(x.Duration)
 	}
 	return arrow{from: slices.Index(parties, x.From), to: slices.Index(parties, x.To), label: label,
-		answer: strings.TrimPrefix(answer, " · "), step: x.Step, hot: failed != "" && x.Step == failed,
+		answer: strings.TrimPrefix(answer, " · "), hot: failed.is(x.Step),
 		bad: x.Error != "" || x.Status >= 400 || x.Status == 0}
 }
 
 // stepArrows draws a scenario without recorded requests from its steps: each call from
 // the runner to the SUT, a test tool (which the runner answers itself) as a call to itself.
-func stepArrows(r *event.ScenarioResult, failed string) ([]string, []arrow) {
+func stepArrows(r *event.ScenarioResult, failed failing) ([]string, []arrow) {
 	parties := []string{event.PartyRunner, event.PartySUT}
 	var out []arrow
 	for _, s := range r.Steps {
@@ -225,8 +268,8 @@ func stepArrows(r *event.ScenarioResult, failed string) ([]string, []arrow) {
 		if s.Duration > 0 {
 			answer += " · " + shortDuration(s.Duration)
 		}
-		out = append(out, arrow{from: 0, to: to, label: "tools/call " + s.Tool, answer: answer, step: s.ID,
-			hot: failed != "" && s.ID == failed, bad: s.Status == event.Failed || s.Status == event.Error})
+		out = append(out, arrow{from: 0, to: to, label: "tools/call " + s.Tool, answer: answer, band: "step " + s.Key(),
+			hot: failed.is(s.Key()), bad: s.Status == event.Failed || s.Status == event.Error})
 	}
 	return parties, out
 }
@@ -268,8 +311,8 @@ func (d diagram) svg() template.HTML {
 			if r.hotBand {
 				cls += " hot"
 			}
-			fmt.Fprintf(&b, `<g class="%s"><line x1="4" y1="%d" x2="%d" y2="%d"/><text x="6" y="%d">step %s</text></g>`,
-				cls, y+2, w-4, y+2, y+13, esc(cut(r.band, 40)))
+			fmt.Fprintf(&b, `<g class="%s"><line x1="4" y1="%d" x2="%d" y2="%d"/><text x="6" y="%d">%s</text></g>`,
+				cls, y+2, w-4, y+2, y+13, esc(cut(r.band, 45)))
 		case r.more > 0:
 			fmt.Fprintf(&b, `<text class="more" x="%d" y="%d">… %d more request%s not drawn (at most %d in this diagram)</text>`,
 				marginX, y+15, r.more, plural(r.more), d.limit)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-test/muster-test/internal/event"
 )
@@ -28,7 +29,7 @@ func TestDiagramOfExchanges(t *testing.T) {
 			hot = append(hot, row.arrow.label)
 		}
 	}
-	if want := []string{"start-up / teardown", "login", "call"}; !slices.Equal(bands, want) {
+	if want := []string{"start-up", "step login", "step call"}; !slices.Equal(bands, want) {
 		t.Errorf("step bands %v, want %v", bands, want)
 	}
 	if want := []string{"POST /mcp tools/call x_search_find", "POST /mcp tools/call find (Bearer ory_at_Zx…)"}; !slices.Equal(hot, want) {
@@ -93,10 +94,10 @@ func TestDiagramFromSteps(t *testing.T) {
 			}
 		}
 	}
-	if self == nil || self.step != "login" {
+	if self == nil || self.band != "step login" {
 		t.Errorf("the test tool is not a call of the runner to itself: %+v", self)
 	}
-	if hot == nil || hot.step != "call" || hot.to != 1 || !hot.bad {
+	if hot == nil || hot.band != "step call" || hot.to != 1 || !hot.bad {
 		t.Errorf("the failing call to the SUT is not highlighted: %+v", hot)
 	}
 }
@@ -121,5 +122,37 @@ func TestLongLabelKeepsTooltip(t *testing.T) {
 	svg := string(buildDiagram(&r, MaxArrows).svg())
 	if !strings.Contains(svg, "<title>POST /mcp "+long+" → 200</title>") {
 		t.Fatalf("a cut label lost its whole text: %s", svg)
+	}
+}
+
+// The runner's requests that found the SUT not listening yet are one arrow; requests
+// after the last step are the teardown's.
+func TestDiagramFoldsStartUpProbes(t *testing.T) {
+	r := failingResult("x", nil)
+	r.Steps[0].Start, r.Steps[1].Start = t0.Add(time.Second), t0.Add(2*time.Second)
+	probe := event.Exchange{From: event.PartyRunner, To: event.PartySUT, Method: "POST", Path: "/mcp", Detail: "initialize",
+		Error: "dial tcp 127.0.0.1:1: connect: connection refused"}
+	for i := range 6 {
+		probe.Time = t0.Add(time.Duration(i) * time.Millisecond)
+		r.Exchanges = append(r.Exchanges, probe)
+	}
+	r.Exchanges = append(r.Exchanges,
+		event.Exchange{Time: t0.Add(10 * time.Millisecond), From: event.PartyRunner, To: event.PartySUT, Method: "POST", Path: "/mcp", Detail: "initialize", Status: 200},
+		event.Exchange{Time: t0.Add(1500 * time.Millisecond), From: event.PartyRunner, To: event.PartySUT, Method: "POST", Path: "/mcp", Detail: "tools/call x_search_find", Status: 200, Step: "call"},
+		event.Exchange{Time: t0.Add(3 * time.Second), From: event.PartyRunner, To: event.PartySUT, Method: "DELETE", Path: "/mcp", Status: 200})
+	d := buildDiagram(&r, MaxArrows)
+	var got []string
+	for _, row := range d.rows {
+		switch {
+		case row.band != "":
+			got = append(got, "["+row.band+"]")
+		case row.arrow != nil:
+			got = append(got, row.arrow.label+" → "+row.arrow.answer)
+		}
+	}
+	want := []string{"[start-up]", "6 requests while the SUT started → no answer: not listening yet", "POST /mcp initialize → 200",
+		"[step call]", "POST /mcp tools/call x_search_find → 200", "[teardown]", "DELETE /mcp → 200"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows\n%q\nwant\n%q", got, want)
 	}
 }

@@ -29,6 +29,9 @@ type ConformRun struct {
 	Checks        []ConformCheck
 }
 
+// maxReason bounds the reason a check's row quotes.
+const maxReason = 300
+
 // conformVerdicts are the filter's buttons, the ones that fail the run first.
 var conformVerdicts = []string{"FAIL", "STALE", "XFAIL", "WARN", "PASS", "N/A"}
 
@@ -95,7 +98,8 @@ func checkOf(ch *ConformCheck, anchor string) checkView {
 		sv.Status = "STALE"
 	}
 	sv.Open = sv.Status == "FAIL" || sv.Status == "STALE"
-	v := checkView{scenarioView: sv, Level: ch.Level, Requirement: ch.Requirement, Reason: shortenSecrets(ch.Reason), Refs: ch.Refs}
+	// The table quotes the reason's start; the whole failure is in the check's steps.
+	v := checkView{scenarioView: sv, Level: ch.Level, Requirement: ch.Requirement, Reason: cut(shortenSecrets(ch.Reason), maxReason), Refs: ch.Refs}
 	switch {
 	case ch.Stale:
 		v.Baseline = "listed, but it passes: remove the entry"

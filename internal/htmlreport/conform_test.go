@@ -20,12 +20,13 @@ func TestConformPage(t *testing.T) {
 			{ID: "known-bad", Level: "MUST", Verdict: "XFAIL", Baselined: true, Requirement: "r2"},
 			{ID: "fixed-since", Level: "SHOULD", Verdict: "PASS", Baselined: true, Stale: true, Requirement: "r3"},
 			{ID: "optional", Level: "MAY", Verdict: "N/A", Reason: "needs --config", Requirement: "r4"},
+			{ID: "long-reason", Level: "MAY", Verdict: "N/A", Reason: strings.Repeat("r", 1000), Requirement: "r5"},
 		}}
 	doc, text := renderDoc(t, func(w io.Writer) error { return RenderConform(w, run) })
-	for _, want := range []string{"<h2>MUST (2)</h2>", "<h2>SHOULD (1)</h2>", "<h2>MAY (1)</h2>",
+	for _, want := range []string{"<h2>MUST (2)</h2>", "<h2>SHOULD (1)</h2>", "<h2>MAY (2)</h2>",
 		"listed: an expected failure", "listed, but it passes: remove the entry",
 		`<a href="https://www.rfc-editor.org/rfc/rfc6750#section-3" rel="noreferrer">`,
-		`<label for="vf-stale">STALE (1)</label>`, `<label for="vf-na">N/A (1)</label>`, "needs --config"} {
+		`<label for="vf-stale">STALE (1)</label>`, `<label for="vf-na">N/A (2)</label>`, strings.Repeat("r", maxReason-1) + "…<", "needs --config"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page lacks %s", want)
 		}

@@ -23,6 +23,7 @@ table{border-collapse:collapse;margin:8px 0 16px;background:#fff}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
 th{background:#eceff1}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td a,td .err{overflow-wrap:anywhere}
 .v{display:inline-block;min-width:64px;text-align:center;border-radius:3px;color:#fff;font-size:11px;font-weight:600;padding:1px 6px}
 .v-passed,.v-pass,.v-met{background:var(--ok)}
 .v-failed,.v-fail,.v-error,.v-unmet{background:var(--bad)}

@@ -73,6 +73,10 @@ func TestFaults(t *testing.T) {
 		FaultNoSingleFlight: func(t *testing.T, f faultEnv) bool {
 			c := f.s.connect(t)
 			c.login(t, "x_alpha_authenticate", nil, "alpha")
+			// The IdP holds each refresh 2 s, so that all 20 calls find the token expired
+			// while the first refresh runs, however loaded the machine: without single
+			// flight they refresh too (or fail on the rotated refresh token).
+			f.idp.InjectFault(idp.Fault{Endpoint: idp.EndpointToken, Grant: "refresh_token", Latency: 2 * time.Second, Times: 20})
 			f.idp.Clock().Advance(2 * time.Hour)
 			failed := concurrentCalls(t, c, "x_alpha_op", 20)
 			return failed > 0 || f.idp.Counters().Refresh != 1

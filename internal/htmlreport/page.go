@@ -249,7 +249,11 @@ func step(s *event.StepResult, file, failed string) stepView {
 	if s.Status != event.NotRun && s.Status != event.Skipped {
 		v.Duration = roundDuration(s.Duration)
 	}
-	if s.Line > 0 {
+	switch {
+	case s.ExpectationLine > 0:
+		// Where the unmet expectation stands, not only its step.
+		v.Where = fmt.Sprintf("%s:%d:%d", filepath.Base(file), s.ExpectationLine, s.ExpectationCol)
+	case s.Line > 0:
 		v.Where = fmt.Sprintf("%s:%d", filepath.Base(file), s.Line)
 	}
 	switch s.Status {
@@ -268,6 +272,9 @@ func step(s *event.StepResult, file, failed string) stepView {
 		v.Got = cut(shortenSecrets(v.Got), maxValue)
 		if s.Expectation == "" || v.Got == "" {
 			v.Message = cut(shortenSecrets(s.Message), maxValue)
+		}
+		if len(s.AlsoUnmet) > 0 {
+			v.Message = strings.TrimSpace(v.Message + "\nalso unmet: " + shortenSecrets(strings.Join(s.AlsoUnmet, "; ")))
 		}
 	default:
 		v.Met = key(string(s.Status))

@@ -87,7 +87,9 @@ func TestRunPage(t *testing.T) {
 	for _, s := range []string{
 		`[&#34;found 1&#34;,1]`,                         // expected, as JSON: types visible
 		`{&#34;error&#34;:&#34;401 from upstream&#34;}`, // got
-		"bad-one.yaml:18",                               // the step's line
+		"bad-one.yaml:12",                               // a passed step's line
+		"bad-one.yaml:20:25",                            // the unmet expectation's own place
+		"success: want true, got false",                 // the step's other unmet expectation
 		"upstream search answered 401",                  // SUT log tail
 		`<label for="vf-failed">FAILED (1)</label>`,
 		`<label for="vf-passed">PASSED (1)</label>`,

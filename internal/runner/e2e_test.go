@@ -207,17 +207,22 @@ func (r *recorder) assertNothingLeft(t *testing.T) {
 		}
 		t.Errorf("left in the run's TMPDIR %s: %v (%v)", r.tmp, names, err)
 	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
+	// An orphan the run killed at its end may take a moment to die: polled, not sampled.
+	testbin.WaitNoneLeft(t, 5*time.Second, func() []string {
+		var left []string
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if _, err := strconv.Atoi(e.Name()); err != nil {
+				continue
+			}
+			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if bytes.Contains(cmd, []byte(r.tmp)) && !bytes.Contains(stat, []byte(") Z ")) {
+				left = append(left, fmt.Sprintf("%s %q", e.Name(), cmd))
+			}
 		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if bytes.Contains(cmd, []byte(r.tmp)) && !bytes.Contains(stat, []byte(") Z ")) {
-			t.Errorf("process %s still runs with %s: %q", e.Name(), r.tmp, cmd)
-		}
-	}
+		return left
+	})
 	for _, ep := range r.endpoints {
 		u, err := url.Parse(ep)
 		if err != nil {

@@ -18,17 +18,7 @@ import (
 var muster string // the muster-test binary built for these tests
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "muster-test-load-bin-")
-	if err != nil {
-		panic(err)
-	}
-	if muster, err = testbin.BuildInto(dir); err != nil {
-		os.RemoveAll(dir)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.RunMain(m, &muster))
 }
 
 // counterWorkload drives the reference SUT in front of an HTTP mock whose calls the test

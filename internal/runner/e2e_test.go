@@ -42,17 +42,7 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeSUTEnv); mode != "" {
 		os.Exit(fakeSUT(mode, os.Args[1:]))
 	}
-	dir, err := os.MkdirTemp("", "muster-test-runner-bin-")
-	if err != nil {
-		panic(err)
-	}
-	if muster, err = testbin.BuildInto(dir); err != nil {
-		os.RemoveAll(dir)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.RunMain(m, &muster))
 }
 
 // takeTwice locks mu twice, which blocks for good.

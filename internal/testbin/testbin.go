@@ -5,6 +5,7 @@ package testbin
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,21 @@ func Build(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// RunMain is a TestMain's body for a package whose tests all run the commands: it builds
+// them into a temp dir, sets *bin to muster-test's path, runs the tests, removes the dir and
+// returns the exit code.
+func RunMain(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "muster-test-bin-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildInto(dir); err != nil {
+		panic(err)
+	}
+	return m.Run()
 }
 
 // BuildInto is Build for a TestMain, which has no t: both commands go into dir, which the

@@ -88,7 +88,9 @@ func (h *exchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r fosi
 	for k, v := range h.s.users.claims(subject) {
 		sess.UserClaims[k] = v
 	}
-	sess.SetExpiresAt(fosite.AccessToken, time.Now().UTC().Add(h.s.cfg.TokenLifetime))
+	// On the IdP clock, as every token it issues: the token endpoint tells expires_in on it.
+	sess.IssuedAt = h.s.clock.Now().Truncate(time.Second)
+	sess.setClockExpiry(fosite.AccessToken, sess.IssuedAt.Add(h.s.cfg.TokenLifetime))
 	return nil
 }
 

@@ -72,9 +72,12 @@ var FaultEndpoints = []string{EndpointAuthorize, EndpointToken, EndpointIntrospe
 // Fault makes the next Times requests to Endpoint (an Endpoint* name) wait Latency and then,
 // if Status or OAuthError is set, fail with that OAuth error (status defaults to the code's
 // usual one; the code defaults to server_error). Times <= 0 means once. Grant narrows a
-// token-endpoint fault to one grant type, Subject to the requests made for one subject:
-// the login_hint of an authorization request, the owner of the code or refresh token
-// redeemed, of the token introspected or revoked, of the bearer token at userinfo.
+// token-endpoint fault to one grant type, Subject to the requests made for one subject
+// (see requestSubject): the login_hint of an authorization request, the owner of the code
+// or refresh token redeemed, the subject of a token exchange's subject token, the owner of
+// the token introspected or revoked or of the bearer token at userinfo. A subject token
+// is verified before the fault applies and again by the exchange, so an issuer trusted by
+// URL is asked twice about an opaque one.
 type Fault struct {
 	Endpoint    string        `yaml:"endpoint"`
 	Status      int           `yaml:"status"`
@@ -166,12 +169,14 @@ func (o *observer) addFault(f Fault) {
 	o.faults = append(o.faults, f)
 }
 
-// wantsSubject reports whether a fault planned for endpoint is for one subject: only then
-// is the request's subject looked up before its handler runs.
-func (o *observer) wantsSubject(endpoint string) bool {
+// wantsSubject reports whether a fault planned for this request may be for one subject:
+// only then is the request's subject looked up before its handler runs.
+func (o *observer) wantsSubject(endpoint, grant string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return slices.ContainsFunc(o.faults, func(f Fault) bool { return f.Endpoint == endpoint && f.Subject != "" })
+	return slices.ContainsFunc(o.faults, func(f Fault) bool {
+		return f.Endpoint == endpoint && f.Subject != "" && (f.Grant == "" || f.Grant == grant)
+	})
 }
 
 // takeFault consumes one use of the first fault planned for this request.
@@ -219,21 +224,28 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 		}
 		s.obs.count(endpoint, entry.grant)
 		sw := &respstatus.Writer{ResponseWriter: w}
+		hr := r.WithContext(context.WithValue(r.Context(), logKey{}, entry))
 		defer func() {
+			// A request its handler refused (a revoked token at userinfo) still acts for
+			// the owner of the token it names.
+			subject = cmp.Or(entry.subject, subject)
+			if subject == "" {
+				subject = s.requestSubject(hr, endpoint, entry.grant)
+			}
 			s.obs.mu.Lock()
 			if len(s.obs.requests) >= maxLogEntries {
 				s.obs.requests = append(s.obs.requests[:0], s.obs.requests[maxLogEntries/2:]...)
 			}
 			s.obs.requests = append(s.obs.requests, Request{
 				Time: start.UTC(), Duration: time.Since(start), Method: r.Method, Path: r.URL.Path,
-				Endpoint: endpoint, Grant: entry.grant, ClientID: entry.client, Subject: entry.subject,
+				Endpoint: endpoint, Grant: entry.grant, ClientID: entry.client, Subject: subject,
 				Status: sw.Status, UserAgent: r.UserAgent(),
 			})
-			s.obs.countSubject(cmp.Or(entry.subject, subject), endpoint, entry.grant)
+			s.obs.countSubject(subject, endpoint, entry.grant)
 			s.obs.mu.Unlock()
 		}()
-		if s.obs.wantsSubject(endpoint) {
-			subject = s.requestSubject(r, endpoint, entry.grant)
+		if s.obs.wantsSubject(endpoint, entry.grant) {
+			subject = s.requestSubject(hr, endpoint, entry.grant)
 		}
 		if f, ok := s.obs.takeFault(endpoint, entry.grant, subject); ok {
 			if f.Latency > 0 {
@@ -258,7 +270,7 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		h(sw, r.WithContext(context.WithValue(r.Context(), logKey{}, entry)))
+		h(sw, hr)
 	}
 }
 

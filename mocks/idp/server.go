@@ -300,9 +300,12 @@ func (s *Server) Counters() Counters {
 	return c
 }
 
-// SubjectCounters are the request counts per subject (see Fault for how a request's
-// subject is told), for the endpoints that act for one: authorize, token by grant,
-// introspect, userinfo and revoke.
+// SubjectCounters are the request counts per subject, for the endpoints that act for one:
+// authorize, token by grant, introspect, userinfo and revoke. A request counts for its
+// subject whether it was answered or refused: for the subject a grant issued tokens to,
+// else as a Fault for one subject would tell it (the owner of a revoked or expired token
+// too). A request whose subject the IdP cannot tell (a token it never issued, a subject
+// token the exchange refuses) counts in Counters only.
 func (s *Server) SubjectCounters() map[string]Counters {
 	s.obs.mu.Lock()
 	defer s.obs.mu.Unlock()

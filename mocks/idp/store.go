@@ -15,11 +15,13 @@ import (
 //   - every stored session is put on the IdP clock before it is stored;
 //   - refresh-token methods are serialised: MemoryStore.RevokeRefreshToken writes the
 //     refresh map under a different mutex than GetRefreshTokenSession reads it;
-//   - issued tokens are remembered, for RevokeAll and the active-token count.
+//   - issued tokens are remembered, for RevokeAll and the active-token count, and so are
+//     their owners, for the per-subject counters.
 type store struct {
 	*storage.MemoryStore
 	clients *clientRegistry
 	clock   *Clock
+	owners  owners
 
 	refreshMu sync.RWMutex
 
@@ -112,6 +114,7 @@ func (s *store) InvalidateAuthorizeCodeSession(ctx context.Context, code string)
 
 func (s *store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.onClock(r)
+	s.owners.add(sig, r.GetSession().GetSubject())
 	s.mu.Lock()
 	s.accessSigs[sig] = struct{}{}
 	s.requestIDs[r.GetID()] = struct{}{}
@@ -122,6 +125,7 @@ func (s *store) CreateAccessTokenSession(ctx context.Context, sig string, r fosi
 
 func (s *store) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
 	s.onClock(r)
+	s.owners.add(sig, r.GetSession().GetSubject())
 	s.mu.Lock()
 	s.refreshSigs[sig] = struct{}{}
 	s.requestIDs[r.GetID()] = struct{}{}

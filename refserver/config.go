@@ -33,7 +33,7 @@ type Config struct {
 	Introspect bool
 	// ContextTTL, with Introspect, is how long an active introspection answer (the
 	// user's context) is reused for the same token, on the clock of token lifetimes (Now,
-	// or the mounted IdP's clock); 0 introspects every request. serve's default is
+	// the issuer's with ClockIssuer, or the mounted IdP's); 0 introspects every request. serve's default is
 	// DefaultContextTTL. A revoked token is served until its answer expires.
 	ContextTTL time.Duration
 	// Context is where the user's context (the claims the policy reads, such as the
@@ -65,6 +65,11 @@ type Config struct {
 	MockClock bool
 	// Now is the clock for token lifetimes with Issuer (default time.Now).
 	Now func() time.Time
+	// Clock, with Issuer, is where the server's notion of now comes from (token
+	// lifetimes, ContextTTL, upstream token expiry): ClockLocal (the default: Now) or
+	// ClockIssuer (the issuer's clock, as the Date header of its answers tells it: a mock
+	// IdP's mock clock, which a scenario moves; see issuerClock).
+	Clock string
 	// SelfSignedTLS serves https with a certificate for 127.0.0.1 and localhost from a
 	// throw-away CA made at start (CACertPEM), so a test can trust exactly this server.
 	SelfSignedTLS bool
@@ -77,6 +82,12 @@ type Config struct {
 const (
 	ContextToken    = "token"
 	ContextUserInfo = "userinfo"
+)
+
+// Where the server's time comes from (Config.Clock).
+const (
+	ClockLocal  = "local"
+	ClockIssuer = "issuer"
 )
 
 // Policy is the server's access policy: the config file (YAML, or JSON, which YAML reads).

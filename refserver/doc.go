@@ -18,7 +18,10 @@
 //   - with introspection, each token's active answer (the user's context) is reused for
 //     ContextTTL on the clock of token lifetimes, and concurrent first calls with one token
 //     share one introspection; a revoked token is served until its answer expires; with
-//     the context from userinfo, the same per user;
+//     the context from userinfo, the same per user. The clock of token lifetimes is the
+//     server's, the mounted IdP's, or with ClockIssuer the issuer's as the Date header of
+//     its answers tells it, so that advancing a mock IdP's clock expires tokens and cache
+//     entries here too (see issuerClock);
 //   - with an upstream IdP, the upstream tools hold a token per user there, obtained by
 //     token exchange under a lock of that user's (see upstreams);
 //   - a legacy MCP session is bound to the subject that opened it;

@@ -80,6 +80,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	jwks := fs.Bool("jwks", false, "validate JWT access tokens with the issuer's JWKS (the default)")
 	fs.BoolVar(&cfg.Introspect, "introspect", false, "validate tokens by RFC 7662 introspection at the issuer")
 	fs.StringVar(&cfg.Context, "context", ContextToken, "where the user's context (the tenant claim) comes from: token (its claims) or userinfo (the issuer's userinfo endpoint, kept per user; --issuer only)")
+	fs.StringVar(&cfg.Clock, "clock", ClockLocal, "with --issuer: the clock token lifetimes, --context-ttl and upstream tokens are judged on: local (the server's) or issuer (the issuer's, read from the Date header of a HEAD of its metadata whenever the server needs the time, so that advancing a mock IdP's clock moves it; a request per use)")
 	fs.DurationVar(&cfg.ContextTTL, "context-ttl", DefaultContextTTL, "with --introspect or --context userinfo: reuse an introspection answer (per token) or a userinfo answer (per user) this long (a revoked token is served until then); 0 asks on every request")
 	fs.StringVar(&cfg.UpstreamIssuer, "upstream-issuer", "", "serve the upstream_* tools: hold a token per user at this IdP, by RFC 8693 exchange of the caller's token (the server registers a client there)")
 	fs.DurationVar(&cfg.UpstreamWait, "upstream-wait", DefaultUpstreamWait, "with --upstream-issuer: how long a call waits for the user's upstream token; a slower exchange goes on for the next call")
@@ -128,6 +129,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, fmt.Errorf("--context %q: want %s or %s", cfg.Context, ContextToken, ContextUserInfo)
 	case cfg.Context == ContextUserInfo && cfg.WithAS:
 		return cfg, false, errors.New("--context userinfo is for --issuer: with --with-as the tokens carry the context")
+	case cfg.Clock != ClockLocal && cfg.Clock != ClockIssuer:
+		return cfg, false, fmt.Errorf("--clock %q: want %s or %s", cfg.Clock, ClockLocal, ClockIssuer)
+	case cfg.Clock == ClockIssuer && cfg.WithAS:
+		return cfg, false, errors.New("--clock issuer is for --issuer: with --with-as the mounted IdP's clock is the server's")
 	case cfg.UpstreamWait <= 0:
 		return cfg, false, fmt.Errorf("--upstream-wait %s: want a positive duration", cfg.UpstreamWait)
 	case cfg.ContextTTL < 0:

@@ -38,25 +38,27 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		says string
 	}{
-		"no command":          {nil, 2, "usage:"},
-		"unknown fault":       {[]string{"serve", "--with-as", "--fault", "bogus"}, 2, `unknown fault "bogus"`},
-		"no authority":        {[]string{"serve"}, 2, "exactly one of --issuer URL and --with-as"},
-		"two authorities":     {[]string{"serve", "--with-as", "--issuer", "http://127.0.0.1:1"}, 2, "exactly one"},
-		"jwks and introspect": {[]string{"serve", "--with-as", "--jwks", "--introspect"}, 2, "exclude each other"},
-		"client with as":      {[]string{"serve", "--with-as", "--client-id", "x"}, 2, "are for --issuer"},
-		"alg with issuer":     {[]string{"serve", "--issuer", "http://127.0.0.1:1", "--signing-alg", "RS256"}, 2, "--signing-alg is for --with-as"},
-		"unknown alg":         {[]string{"serve", "--with-as", "--signing-alg", "HS256"}, 2, `signing algorithm "HS256"`},
-		"negative ttl":        {[]string{"serve", "--with-as", "--context-ttl", "-1s"}, 2, "--context-ttl -1s"},
-		"unknown context":     {[]string{"serve", "--with-as", "--context", "ldap"}, 2, `--context "ldap": want token or userinfo`},
-		"userinfo with as":    {[]string{"serve", "--with-as", "--context", "userinfo"}, 2, "--context userinfo is for --issuer"},
-		"zero upstream wait":  {[]string{"serve", "--with-as", "--upstream-wait", "0s"}, 2, "--upstream-wait 0s"},
-		"dead upstream":       {[]string{"serve", "--with-as", "--upstream-issuer", "http://127.0.0.1:1"}, 1, "upstream: issuer metadata"},
-		"extra argument":      {[]string{"serve", "--with-as", "extra"}, 2, "unexpected arguments: extra"},
-		"missing config":      {[]string{"serve", "--with-as", "--config", filepath.Join(dir, "nope.yaml")}, 2, "no such file"},
-		"bad config":          {[]string{"serve", "--with-as", "--config", badPolicy}, 2, "unknown_key"},
-		"dead issuer":         {[]string{"serve", "--issuer", "http://127.0.0.1:1"}, 1, "issuer metadata"},
-		"CA without TLS":      {[]string{"serve", "--with-as", "--write-ca", filepath.Join(dir, "ca.pem")}, 2, "--write-ca needs --tls-self-signed"},
-		"CA unwritable":       {[]string{"serve", "--with-as", "--tls-self-signed", "--write-ca", filepath.Join(dir, "no", "ca.pem")}, 1, "write the CA"},
+		"no command":           {nil, 2, "usage:"},
+		"unknown fault":        {[]string{"serve", "--with-as", "--fault", "bogus"}, 2, `unknown fault "bogus"`},
+		"no authority":         {[]string{"serve"}, 2, "exactly one of --issuer URL and --with-as"},
+		"two authorities":      {[]string{"serve", "--with-as", "--issuer", "http://127.0.0.1:1"}, 2, "exactly one"},
+		"jwks and introspect":  {[]string{"serve", "--with-as", "--jwks", "--introspect"}, 2, "exclude each other"},
+		"client with as":       {[]string{"serve", "--with-as", "--client-id", "x"}, 2, "are for --issuer"},
+		"alg with issuer":      {[]string{"serve", "--issuer", "http://127.0.0.1:1", "--signing-alg", "RS256"}, 2, "--signing-alg is for --with-as"},
+		"unknown alg":          {[]string{"serve", "--with-as", "--signing-alg", "HS256"}, 2, `signing algorithm "HS256"`},
+		"negative ttl":         {[]string{"serve", "--with-as", "--context-ttl", "-1s"}, 2, "--context-ttl -1s"},
+		"unknown context":      {[]string{"serve", "--with-as", "--context", "ldap"}, 2, `--context "ldap": want token or userinfo`},
+		"userinfo with as":     {[]string{"serve", "--with-as", "--context", "userinfo"}, 2, "--context userinfo is for --issuer"},
+		"unknown clock":        {[]string{"serve", "--issuer", "http://127.0.0.1:1", "--clock", "idp"}, 2, `--clock "idp": want local or issuer`},
+		"issuer clock with as": {[]string{"serve", "--with-as", "--clock", "issuer"}, 2, "--clock issuer is for --issuer"},
+		"zero upstream wait":   {[]string{"serve", "--with-as", "--upstream-wait", "0s"}, 2, "--upstream-wait 0s"},
+		"dead upstream":        {[]string{"serve", "--with-as", "--upstream-issuer", "http://127.0.0.1:1"}, 1, "upstream: issuer metadata"},
+		"extra argument":       {[]string{"serve", "--with-as", "extra"}, 2, "unexpected arguments: extra"},
+		"missing config":       {[]string{"serve", "--with-as", "--config", filepath.Join(dir, "nope.yaml")}, 2, "no such file"},
+		"bad config":           {[]string{"serve", "--with-as", "--config", badPolicy}, 2, "unknown_key"},
+		"dead issuer":          {[]string{"serve", "--issuer", "http://127.0.0.1:1"}, 1, "issuer metadata"},
+		"CA without TLS":       {[]string{"serve", "--with-as", "--write-ca", filepath.Join(dir, "ca.pem")}, 2, "--write-ca needs --tls-self-signed"},
+		"CA unwritable":        {[]string{"serve", "--with-as", "--tls-self-signed", "--write-ca", filepath.Join(dir, "no", "ca.pem")}, 1, "write the CA"},
 	}
 	for name, c := range cases {
 		var out, errOut bytes.Buffer
@@ -79,6 +81,9 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "-context-ttl duration") || !strings.Contains(out.String(), "(default 30s)") {
 		t.Errorf("--help does not describe --context-ttl with its default:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "-clock string") || !strings.Contains(out.String(), "Date header") {
+		t.Errorf("--help does not describe --clock and where the issuer's clock is read:\n%s", out.String())
 	}
 }
 

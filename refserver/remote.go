@@ -25,6 +25,7 @@ const maxDocument = 1 << 20
 // start, introspection is asked per request (RFC 7662).
 type remoteAuthority struct {
 	issuer     string
+	metadata   string // where the metadata was read
 	scopes     []string
 	jwks       *jose.JSONWebKeySet // nil when tokens are introspected
 	introspect string
@@ -93,6 +94,7 @@ func connect(ctx context.Context, issuerURL, clientID, secret string, now func()
 	var errs []error
 	for _, where := range []string{rfc8414, issuer + "/.well-known/openid-configuration"} {
 		if err = a.getJSON(ctx, where, &meta); err == nil {
+			a.metadata = where
 			break
 		}
 		errs = append(errs, err)

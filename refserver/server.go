@@ -61,6 +61,15 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("refserver: port %d out of range", cfg.Port)
 	}
+	switch cfg.Clock {
+	case "", ClockLocal:
+	case ClockIssuer:
+		if cfg.WithAS || cfg.Now != nil {
+			return nil, errors.New("refserver: the issuer's clock is for Issuer without Now (the mounted IdP's clock is the server's)")
+		}
+	default:
+		return nil, fmt.Errorf("refserver: clock %q: want %s or %s", cfg.Clock, ClockLocal, ClockIssuer)
+	}
 	s := &Server{cfg: cfg, policy: cfg.Policy, faults: cfg.Faults, log: cfg.Logger}
 	if s.policy == nil {
 		s.policy = DefaultPolicy()
@@ -154,6 +163,9 @@ func (s *Server) trust() error {
 		remote, err := discover(ctx, s.cfg)
 		if err != nil {
 			return err
+		}
+		if s.cfg.Clock == ClockIssuer {
+			remote.now = newIssuerClock(remote.metadata, remote.http, s.log).Now
 		}
 		s.authority = remote
 	}

@@ -88,9 +88,9 @@ func (h *exchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r fosi
 	for k, v := range h.s.users.claims(subject) {
 		sess.UserClaims[k] = v
 	}
-	// On the IdP clock, as every token it issues: the token endpoint tells expires_in on it.
-	sess.IssuedAt = h.s.clock.Now().Truncate(time.Second)
-	sess.setClockExpiry(fosite.AccessToken, sess.IssuedAt.Add(h.s.cfg.TokenLifetime))
+	// On the IdP clock, as the token endpoint tells expires_in: a wall-clock stamp
+	// shifted later would be off by the time in between.
+	sess.setClockExpiry(fosite.AccessToken, h.s.clock.Now().Add(h.s.cfg.TokenLifetime))
 	return nil
 }
 

@@ -248,7 +248,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /revoke", s.observe(EndpointRevoke, s.handleRevoke))
 	mux.HandleFunc("POST /register", s.observe(EndpointRegister, s.handleRegister))
 	mux.HandleFunc("/userinfo", s.observe(EndpointUserInfo, s.handleUserInfo))
-	return mux
+	// Date is the origin server's clock (RFC 9110 §6.6.1), here the IdP clock: a resource
+	// server that judges token lifetimes and cache TTLs on its IdP's clock reads a mock
+	// clock from any answer, as it reads a real IdP's.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.clock.Now().Format(http.TimeFormat))
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // URL is the base URL the server answers on: http(s)://localhost:<port>, or Mount's origin.

@@ -115,9 +115,9 @@ func TestExchangedTokenOnMockClock(t *testing.T) {
 	}
 	token := r.body["access_token"].(string)
 	in := mustIntrospect(t, s, token)
-	now := s.Clock().Now().Truncate(time.Second)
-	if !in.IssuedAt.Equal(now) || in.ExpiresAt.Sub(in.IssuedAt) != life {
-		t.Errorf("iat %v, exp %v: want iat the mock clock's now (%v) and exp the lifetime after it",
+	now := s.Clock().Now() // frozen since the exchange
+	if !in.IssuedAt.Equal(now.Truncate(time.Second)) || !in.ExpiresAt.Equal(now.Add(life)) {
+		t.Errorf("iat %v, exp %v: want iat the mock clock's now (%v, to the second) and exp the lifetime after it",
 			in.IssuedAt, in.ExpiresAt, now)
 	}
 	s.Clock().Advance(life - time.Second)

@@ -40,6 +40,8 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"conform", "--help"}, "-protocol"},
 		{[]string{"help", "mock-idp"}, "usage: muster-test mock-idp"},
 		{[]string{"help", "reference-server"}, "-with-as"},
+		{[]string{"help", "load"}, "-shard string"},
+		{[]string{"help", "load", "merge"}, "-max-regression"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errOut := cli(t, tc.args...)

@@ -15,6 +15,9 @@ func help(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		return runCLI([]string{"--help"}, stdout, stderr)
 	}
+	if len(args) == 2 && args[0] == "load" && args[1] == "merge" {
+		return runLoad([]string{"merge", "--help"}, stdout, stderr)
+	}
 	if len(args) > 1 {
 		fmt.Fprintf(stderr, "muster-test help: want one command, got %q\n", strings.Join(args, " "))
 		return runner.ExitUsage

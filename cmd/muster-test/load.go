@@ -24,15 +24,18 @@ const loadUsage = `muster-test load: many users logged in through the real OAuth
 
 Usage:
   muster-test load --workload FILE|NAME [flags]
-  muster-test load merge SHARD.json... --out TOTAL.json [--workload FILE|NAME]
+  muster-test load merge SHARD.json... --out TOTAL.json [--workload FILE|NAME] [--compare PREV.json]
 
 Sets the workload's world up once (mocks and SUT), logs its virtual users in concurrently,
 runs its workflows for --duration after --warmup, prints per-workflow, per-step and per-user
 figures and checks the workload's thresholds. NAME is a built-in workload (see docs/load.md).
 Flags override the workload's own settings.
 
-Exit codes: 0 thresholds held, 1 a threshold or the comparison broke or the set-up failed,
-2 usage or workload errors, 130/143 interrupted (the figures so far are printed).
+merge takes every shard of one --shard K/N split exactly once.
+
+Exit codes: 0 thresholds held, 1 a threshold or the comparison broke, the set-up failed or
+a merged shard was interrupted, 2 usage or workload errors (for merge also a shard missing
+or given twice), 130/143 interrupted (the figures so far are printed).
 
 Flags:
 `
@@ -67,7 +70,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report (tables, throughput and p95 over time, latency histogram) to this file")
 	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
 	fs.Float64Var(&f.maxRegression, "max-regression", 0, "with --compare: fail (exit 1) when a latency, error rate or rps got worse by more than this percentage")
-	fs.StringVar(&f.shard, "shard", "", "run share K of N of the users and the rate, as K/N; merge the shards' --out files with `load merge`")
+	fs.StringVar(&f.shard, "shard", "", "run share K of N of the users and the rate, as K/N (merge the shards' --out files with muster-test load merge)")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the workflow and user choices")
 	fs.BoolVar(&f.noColor, "no-color", false, "plain output: no live progress line")
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the SUT may take to start")

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/muster-test/muster-test/internal/load"
 	"github.com/muster-test/muster-test/internal/runner"
@@ -47,6 +48,7 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.workload, "workload", "", "check this workload's thresholds on the merged figures")
 	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report of the merged figures to this file")
 	fs.StringVar(&f.compare, "compare", "", "print the change of every figure against this earlier --out file")
+	fs.Float64Var(&f.maxRegression, "max-regression", 0, "with --compare: fail (exit 1) when a latency, error rate or rps got worse by more than this percentage")
 	// Flags may follow the files, as in `load merge a.json b.json --out total.json`.
 	var files []string
 	for rest := args; ; {
@@ -60,8 +62,13 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 		rest = fs.Args()[1:]
 	}
 	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "muster-test load merge: give the shards' --out files")
+		return runner.ExitUsage
+	}
+	if f.maxRegression < 0 || (f.set["max-regression"] && f.compare == "") {
+		fmt.Fprintln(stderr, "muster-test load merge: --max-regression needs --compare and a percentage >= 0")
 		return runner.ExitUsage
 	}
 	if err := f.checkOutputs(); err != nil {
@@ -69,6 +76,7 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 		return runner.ExitUsage
 	}
 	var parts []*load.Report
+	var cut []string // the shards that were interrupted
 	for _, p := range files {
 		r, err := load.ReadReport(p)
 		if err != nil {
@@ -76,6 +84,9 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 			return runner.ExitUsage
 		}
 		parts = append(parts, r)
+		if r.Interrupted {
+			cut = append(cut, fmt.Sprintf("%s (%s)", strings.Join(r.Shards, ", "), p))
+		}
 	}
 	total, err := load.Merge(parts...)
 	if err != nil {
@@ -90,5 +101,12 @@ func runLoadMerge(args []string, stdout, stderr io.Writer) int {
 		}
 		ts = w.Parsed
 	}
-	return finishReport(stdout, stderr, total, ts, &f)
+	code := finishReport(stdout, stderr, total, ts, &f)
+	if len(cut) > 0 {
+		// The total then holds less load than the run was asked for: its figures are not
+		// the run's, whatever the thresholds say of them.
+		fmt.Fprintf(stderr, "muster-test load merge: interrupted shard %s: its figures end where it stopped\n", strings.Join(cut, "; "))
+		code = max(code, runner.ExitFailed)
+	}
+	return code
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,6 +131,7 @@ func TestHistogramBuckets(t *testing.T) {
 func TestSecondP95(t *testing.T) {
 	a, b := newReport(), newReport()
 	a.Schema, b.Schema = Schema, Schema
+	a.Shards, b.Shards = []string{"1/2"}, []string{"2/2"}
 	a.Throughput = make([]Second, 2)
 	b.Throughput = make([]Second, 1)
 	for i := range 100 {
@@ -159,5 +161,42 @@ func TestSecondP95(t *testing.T) {
 	}
 	if m.Throughput[0].P95MS != b.Throughput[0].P95MS || m.Throughput[1].P95MS != a.Throughput[1].P95MS {
 		t.Errorf("merged p95 per second %+v", m.Throughput)
+	}
+}
+
+// TestMergeTakesEveryShardOnce: a merge of a shard set with a file missing or given twice
+// is refused, since its figures would be those of a load that did not run.
+func TestMergeTakesEveryShardOnce(t *testing.T) {
+	part := func(shards ...string) *Report {
+		r := newReport()
+		r.Schema, r.Workload, r.Shards = Schema, "w", shards
+		r.Run.add(time.Millisecond, "")
+		return r
+	}
+	for _, c := range []struct {
+		name  string
+		parts []*Report
+		err   string // "" when the merge must succeed
+	}{
+		{"all shards", []*Report{part("2/3"), part("1/3"), part("3/3")}, ""},
+		{"a merged part and the rest", []*Report{part("1/3", "3/3"), part("2/3")}, ""},
+		{"one run, not sharded", []*Report{part("1/1")}, ""},
+		{"the same file twice", []*Report{part("1/1"), part("1/1")}, "shard 1/1 is in part 1 and in part 2"},
+		{"a shard missing", []*Report{part("1/4"), part("2/4")}, "shard 3/4, 4/4 missing"},
+		{"shards of two splits", []*Report{part("1/2"), part("2/3")}, "part 2 is shard 2/3 of 3 shards"},
+		{"no shard named", []*Report{part()}, "part 1 names no shard"},
+		{"a shard that does not parse", []*Report{part("one")}, "part 1:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Merge(c.parts...)
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.err == "" && m.Run.Count != uint64(len(c.parts)):
+				t.Fatalf("merged %d calls, want %d", m.Run.Count, len(c.parts))
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("error %v, want one containing %q", err, c.err)
+			}
+		})
 	}
 }

@@ -102,6 +102,50 @@ func TestShardsMergeExactly(t *testing.T) {
 	if merged.Run.P95MS != all.Quantile(.95) || merged.Run.MaxMS != all.Max() {
 		t.Errorf("merged p95_ms %v max_ms %v; all samples %v, %v", merged.Run.P95MS, merged.Run.MaxMS, all.Quantile(.95), all.Max())
 	}
+	t.Run("merge refusals and verdicts", func(t *testing.T) { checkMergeVerdicts(t, outs, merged) })
+}
+
+// checkMergeVerdicts holds `load merge` to its exit codes: a shard missing or given twice
+// is a usage error, a regression beyond --max-regression and an interrupted shard fail it.
+func checkMergeVerdicts(t *testing.T, outs []string, merged *Report) {
+	dir := t.TempDir()
+	// A previous run ten times faster: the merged rps is then 90% down.
+	prev := *merged
+	prev.Seconds /= 10
+	fast := filepath.Join(dir, "fast.json")
+	if err := WriteReport(fast, &prev); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := ReadReport(outs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut.Interrupted = true
+	cutFile := filepath.Join(dir, "cut.json")
+	if err := WriteReport(cutFile, cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"a shard missing", []string{outs[0], outs[1]}, 2, "shard 3/3 missing"},
+		{"a shard twice", []string{outs[0], outs[1], outs[2], outs[2]}, 2, "shard 3/3 is in part 3 and in part 4"},
+		{"--max-regression without --compare", append(outs[:3:3], "--max-regression", "5"), 2, "--max-regression needs --compare"},
+		{"a regression beyond the bound", append(outs[:3:3], "--compare", fast, "--max-regression", "50"), 1, "regression beyond 50%: rps"},
+		{"within the bound", append(outs[:3:3], "--compare", fast, "--max-regression", "95"), 0, "compared with"},
+		{"an interrupted shard", []string{outs[0], outs[1], cutFile}, 1, "interrupted shard 3/3 (" + cutFile + ")"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(muster, append([]string{"load", "merge"}, c.args...)...)
+			out, _ := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != c.code || !strings.Contains(string(out), c.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, c.code, c.want, out)
+			}
+		})
+	}
 }
 
 // TestInterruptPrintsFiguresAndLeavesNothing: SIGINT during the run stops it, prints the

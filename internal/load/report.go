@@ -6,8 +6,10 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/schedule"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -176,6 +178,9 @@ func Merge(parts ...*Report) (*Report, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("nothing to merge")
 	}
+	if err := checkShards(parts); err != nil {
+		return nil, err
+	}
 	out := newReport()
 	out.Workload, out.Model, out.Seed = parts[0].Workload, parts[0].Model, parts[0].Seed
 	for i, p := range parts {
@@ -228,6 +233,45 @@ func Merge(parts ...*Report) (*Report, error) {
 	slices.Sort(out.Shards)
 	out.finish()
 	return out, nil
+}
+
+// checkShards makes sure the parts hold the N shards of one run, each once. A shard's file
+// that a CI job failed to upload, or one picked up twice by a glob, would otherwise give
+// the figures of a load that never ran, and its thresholds would judge them.
+func checkShards(parts []*Report) error {
+	in := map[int]int{} // shard K -> the part holding it
+	n := 0
+	for i, p := range parts {
+		if len(p.Shards) == 0 {
+			return fmt.Errorf("part %d names no shard (not a `load --out` file?)", i+1)
+		}
+		for _, s := range p.Shards {
+			sh, err := schedule.ParseShard(s)
+			if err != nil {
+				return fmt.Errorf("part %d: %w", i+1, err)
+			}
+			if n == 0 {
+				n = sh.N
+			}
+			if sh.N != n {
+				return fmt.Errorf("part %d is shard %s of %d shards, an earlier part is of %d", i+1, s, sh.N, n)
+			}
+			if j, twice := in[sh.K]; twice {
+				return fmt.Errorf("shard %s is in part %d and in part %d: give each shard's file once", s, j+1, i+1)
+			}
+			in[sh.K] = i
+		}
+	}
+	var missing []string
+	for k := 1; k <= n; k++ {
+		if _, ok := in[k]; !ok {
+			missing = append(missing, fmt.Sprintf("%d/%d", k, n))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("shard %s missing: the total of %d shards needs every shard's file", strings.Join(missing, ", "), n)
+	}
+	return nil
 }
 
 // ReadReport reads an --out file.

@@ -48,6 +48,11 @@ func TestParseEdgeCases(t *testing.T) {
 			[]want{{"3:32", `template refers to step "a" itself`}}},
 		{"cleanup templates see all steps", "name: x\n" + ok + "cleanup:\n  - {id: c, tool: t, args: {x: '{{ a.id }}', y: '{{ d.id }}'}, expected: {success: true}}\n  - {id: d, tool: t, expected: {success: true}}\n",
 			[]want{{"7:49", `template refers to step "d" (line 8), which runs later`}}},
+		{"expected templates: a later step, a typo, an earlier step", "name: x\nsteps:\n  - {id: a, tool: t, expected: {success: true}}\n" +
+			"  - {id: b, tool: t, expected: {success: true, not_contains: ['{{ c.x }}'], json_path: {y: '{{ ab.x }}', z: '{{ a.x }}'}}}\n" +
+			"  - {id: c, tool: t, expected: {success: true}}\n",
+			[]want{{"4:63", `steps[1].expected: template refers to step "c" (line 5), which runs later`},
+				{"4:93", `steps[1].expected: template names "ab", which is no step id of this scenario (did you mean "a"?)`}}},
 		{"user created in steps known in cleanup", "name: x\nsteps:\n  - {id: u, tool: test_create_user, args: {name: al}, expected: {success: true}}\ncleanup:\n  - {id: c, tool: t, as_user: al, expected: {success: true}}\n", nil},
 		{"parallel 1 and retry 0 are fine", "name: x\nsteps:\n  - {id: a, tool: t, parallel: 1, retry: {count: 0}, expected: {success: true}}\n", nil},
 		{"toolPrefix case hint", "name: x\npre_configuration:\n  mcp_servers:\n    - name: m\n      config: {toolprefix: p, tools: []}\n" + ok,

@@ -360,36 +360,45 @@ func userHint(users map[string]bool) string {
 	return " (known here: " + strings.Join(keys(users), ", ") + "; a user exists after its test_create_user or test_oauth_login step)"
 }
 
-// templates checks the `{{ step-id.path }}` references in a step's args.
+// templates checks the `{{ step-id.path }}` references in a step's args and in the strings
+// of its expectations, which resolve alike.
 func (c *checker) templates(p placed, ran map[string]bool) {
-	walkScalars(c.nodeOf(&p.st.Args), func(n *yaml.Node) {
-		for _, root := range templateRoots(n.Value) {
-			c.templateRef(p, root, n, ran)
+	refs := func(section string) func(*yaml.Node) {
+		return func(n *yaml.Node) {
+			for _, root := range templateRoots(n.Value) {
+				c.templateRef(p, section, root, n, ran)
+			}
 		}
-	})
+	}
+	walkScalars(c.nodeOf(&p.st.Args), refs(p.path+".args"))
+	if e := p.st.Expected; e != nil {
+		for _, field := range []any{&e.Contains, &e.NotContains, &e.ErrorContains, &e.JSONPath} {
+			walkScalars(c.nodeOf(field), refs(p.path+".expected"))
+		}
+	}
 }
 
-func (c *checker) templateRef(p placed, root string, n *yaml.Node, ran map[string]bool) {
+func (c *checker) templateRef(p placed, section, root string, n *yaml.Node, ran map[string]bool) {
 	switch {
 	case c.ids[root] == 0 && !IsWorldRoot(root) && nearest(root, keys(c.ids)) != "":
-		c.errorAt(c.templatePos(n, root), "%s.args: template names %q, which is no step id of this scenario%s", p.path, root, didYouMean(root, keys(c.ids)))
+		c.errorAt(c.templatePos(n, root), "%s: template names %q, which is no step id of this scenario%s", section, root, didYouMean(root, keys(c.ids)))
 	case c.ids[root] == 0:
 		// Not a step id: a template of the SUT's own, passed through.
 	case c.ids[root] > 1:
-		c.errorf(n, p.path+".args", "template refers to step id %q, which is repeated in this scenario (first at line %d)",
+		c.errorf(n, section, "template refers to step id %q, which is repeated in this scenario (first at line %d)",
 			root, c.first[root].Pos.Line)
 	case c.first[root].IsGroup():
-		c.errorf(n, p.path+".args", "template refers to %q, a concurrently group, which has no result of its own: refer to one of its steps", root)
+		c.errorf(n, section, "template refers to %q, a concurrently group, which has no result of its own: refer to one of its steps", root)
 	case !ran[root]:
 		target := c.first[root]
 		if p.group != nil && slices.ContainsFunc(p.group.Concurrently, func(m Step) bool { return m.ID == root }) {
-			c.errorf(n, p.path+".args", "template refers to step %q of the same concurrently group, which runs at the same time", root)
+			c.errorf(n, section, "template refers to step %q of the same concurrently group, which runs at the same time", root)
 			return
 		}
 		if target == p.st {
-			c.errorf(n, p.path+".args", "template refers to step %q itself, whose result does not exist yet", root)
+			c.errorf(n, section, "template refers to step %q itself, whose result does not exist yet", root)
 		} else {
-			c.errorf(n, p.path+".args", "template refers to step %q (line %d), which runs later and cannot have a result yet",
+			c.errorf(n, section, "template refers to step %q (line %d), which runs later and cannot have a result yet",
 				root, target.Pos.Line)
 		}
 	}

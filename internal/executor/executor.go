@@ -340,7 +340,7 @@ func (x *execution) step(ctx context.Context, st *scenario.Step, phase event.Pha
 	}
 	argMap, _ := args.(map[string]any)
 	sr.Args = argMap
-	exp, err := worldExpectation(st.Expected, x.run.World)
+	exp, err := x.store.expectation(st.Expected)
 	if err != nil {
 		return finish(event.Error, err.Error()), nil
 	}

@@ -201,6 +201,47 @@ func TestTemplatesTypedAndInline(t *testing.T) {
 	}
 }
 
+// TestExpectationsResolveStepResults: an earlier step's result in an expectation is its
+// value, so a check that a secret does not leak can fail; a template in an expectation
+// that names a step which did not pass is the step's error, as in args.
+func TestExpectationsResolveStepResults(t *testing.T) {
+	f := newFake()
+	f.tools["mint"] = func(string, map[string]any) (*result.Result, error) {
+		return &result.Result{Texts: []string{`{"secret": "s3cr3t", "n": 2}`}}, nil
+	}
+	f.tools["leak"] = func(string, map[string]any) (*result.Result, error) {
+		return &result.Result{Texts: []string{`{"echo": "s3cr3t", "n": 2}`}}, nil
+	}
+	exp := func(e scenario.Expectation) *scenario.Expectation { e.Success = yes().Success; return &e }
+	for _, c := range []struct {
+		name   string
+		expect scenario.Expectation
+		status event.Status
+		msg    string
+	}{
+		{"not_contains finds the leaked value", scenario.Expectation{NotContains: []string{"{{ mint.secret }}"}}, event.Failed,
+			`not_contains[0]: "s3cr3t" is in the answer`},
+		{"contains, inline", scenario.Expectation{Contains: []string{`"echo": "{{ mint.secret }}"`}}, event.Passed, ""},
+		{"json_path keeps the type", scenario.Expectation{JSONPath: map[string]any{"n": "{{ mint.n }}", "echo": "{{ .mint.secret }}"}},
+			event.Passed, ""},
+		{"json_path differs", scenario.Expectation{JSONPath: map[string]any{"n": "{{ mint.secret }}"}}, event.Failed, `json_path "n"`},
+		{"a step that did not pass", scenario.Expectation{Contains: []string{"{{ bad.x }}"}}, event.Error, `step "bad" did not pass`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
+				{ID: "bad", Tool: "fail", Expected: yes(), ContinueOnFailure: true},
+				{ID: "mint", Tool: "mint", Expected: yes()},
+				{ID: "check", Tool: "leak", Expected: exp(c.expect)},
+			}}
+			o := run(t, f, sc, nil)
+			s := o.Steps[2]
+			if s.Status != c.status || !strings.Contains(s.Message, c.msg) {
+				t.Fatalf("got %s %q, want %s with %q", s.Status, s.Message, c.status, c.msg)
+			}
+		})
+	}
+}
+
 func TestTemplateToFailedStepIsError(t *testing.T) {
 	sc := &scenario.Scenario{Name: "s", Steps: []scenario.Step{
 		{ID: "bad", Tool: "fail", Expected: yes(), ContinueOnFailure: true},

@@ -170,10 +170,11 @@ func ResolveWorld(v any, world map[string]any) (any, error) {
 	return newStore(nil, world).resolve(v)
 }
 
-// worldExpectation is e with the world templates of its strings resolved. Step results
-// are not templated into expectations: a scenario states what it expects.
-func worldExpectation(e *scenario.Expectation, world map[string]any) (*scenario.Expectation, error) {
-	if e == nil || len(world) == 0 {
+// expectation is e with the templates of its strings resolved, like the args: the world's
+// and the results of earlier steps (a token a step returned must not appear in a later
+// answer: `not_contains: ["{{ login.access_token }}"]`).
+func (s *store) expectation(e *scenario.Expectation) (*scenario.Expectation, error) {
+	if e == nil {
 		return e, nil
 	}
 	out := *e
@@ -183,7 +184,7 @@ func worldExpectation(e *scenario.Expectation, world map[string]any) (*scenario.
 		}
 		r := make([]string, len(in))
 		for i, v := range in {
-			got, err := ResolveWorld(v, world)
+			got, err := s.resolve(v)
 			if err != nil {
 				return nil, err
 			}
@@ -202,7 +203,7 @@ func worldExpectation(e *scenario.Expectation, world map[string]any) (*scenario.
 		return nil, err
 	}
 	if e.JSONPath != nil {
-		jp, err := ResolveWorld(e.JSONPath, world)
+		jp, err := s.resolve(e.JSONPath)
 		if err != nil {
 			return nil, err
 		}

@@ -25,7 +25,7 @@ func TestDirectMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for file, wantOut := range map[string]string{
-		"direct-refsut.yaml":    "",
+		"direct-refsut.yaml":    "against each scenario's own SUT (its sut block)",
 		"direct-protected.yaml": "nothing was started, so isolation from other scenarios is up to you",
 		"direct-tokens.yaml":    "",
 		"direct-login.yaml":     "",
@@ -36,6 +36,24 @@ func TestDirectMode(t *testing.T) {
 				t.Fatalf("exit %d, want 0 and output with %q:\n%s", o.code, wantOut, o.stdout)
 			}
 		})
+	}
+}
+
+// TestOwnSUTsOnTheFirstLine: the run's first line names the SUT the scenarios run against,
+// which for a scenario with a sut block is its own, not the driver's.
+func TestOwnSUTsOnTheFirstLine(t *testing.T) {
+	own, muster := &scenario.Scenario{SUT: &scenario.SUT{URL: "http://127.0.0.1:1/mcp"}}, &scenario.Scenario{}
+	for _, c := range []struct {
+		scs  []*scenario.Scenario
+		want string
+	}{
+		{[]*scenario.Scenario{muster, muster}, "builtin"},
+		{[]*scenario.Scenario{own}, "each scenario's own SUT (its sut block)"},
+		{[]*scenario.Scenario{muster, own, muster}, "builtin; 1 of the 3 scenarios against their own SUT (their sut block)"},
+	} {
+		if got := ownSUTs("builtin", c.scs); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
 	}
 }
 

@@ -145,6 +145,9 @@ func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutIn
 	if !ok {
 		return ExitUsage
 	}
+	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 {
+		sutInfo = ownSUTs(sutInfo, selected)
+	}
 	if err := checkOutputs(opts); err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
@@ -166,6 +169,25 @@ func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutIn
 		return intr.Code
 	}
 	return code
+}
+
+// ownSUTs is the run's first-line description of the SUT when no --sut-url or
+// --sut-command overrides the scenarios' own sut blocks: a scenario with one runs against
+// the server it starts, not the driver's SUT.
+func ownSUTs(driver string, scs []*scenario.Scenario) string {
+	own := 0
+	for _, sc := range scs {
+		if sc.SUT != nil {
+			own++
+		}
+	}
+	switch {
+	case own == 0:
+		return driver
+	case own == len(scs):
+		return "each scenario's own SUT (its sut block)"
+	}
+	return fmt.Sprintf("%s; %d of the %d scenarios against their own SUT (their sut block)", driver, own, len(scs))
 }
 
 // Interrupt is the cancellation cause a signal produces.

@@ -59,16 +59,34 @@ Loads the scenario files (PATH... and --config; a directory is searched for *.ya
 *.yml) and reports every problem as file:line:col without starting anything: exit 0 when
 they load, 2 otherwise.
 
-Flags (of these, validate reads --config, and --sut-command and --sut-url, with which it
-does not check the tool names of a muster-shaped SUT):
+Flags (with --sut-command or --sut-url it does not check the tool names of a muster-shaped
+SUT):
 `,
 	"list": `Usage: muster-test list [flags]
 
 Lists the scenarios the flags select (name, steps, tags, file) and where they came from.
 
-Flags (of these, list reads --config and the filters --scenario, --tag, --category,
---concept and --shard):
+Flags:
 `,
+}
+
+// subcommandFlags are the run flags validate and list read. They take no others, so that a
+// run flag given to them (say --junit in a CI line) is a usage error, not silently ignored.
+var subcommandFlags = map[string][]string{
+	"validate": {"config", "sut-command", "sut-url"},
+	"list":     {"config", "scenario", "tag", "category", "concept", "shard"},
+}
+
+// only is a flag set of fs's name holding only the named flags of fs, bound to the same
+// values.
+func only(fs *flag.FlagSet, names []string) *flag.FlagSet {
+	out := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	out.SetOutput(io.Discard)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		out.Var(f.Value, f.Name, f.Usage)
+	}
+	return out
 }
 
 // rerunFlags are the flags the summary's re-run command repeats: where the scenarios are and
@@ -212,11 +230,14 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		name += " " + cmd
 	}
 	fs, finish := cliFlags(name, opts)
+	if cmd != "run" {
+		fs = only(fs, subcommandFlags[cmd])
+	}
 	usage := func(w io.Writer) { printUsage(w, subcommandHeads[cmd], fs) }
 	if code, done := parseArgs(fs, args, usage, stdout, stderr); done {
 		return code
 	}
-	if fs.Lookup("version").Value.String() == "true" {
+	if v := fs.Lookup("version"); v != nil && v.Value.String() == "true" {
 		fmt.Fprintln(stdout, versionText())
 		return runner.ExitOK
 	}

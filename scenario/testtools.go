@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ type ToolArg struct {
 	Name     string
 	Kind     ArgKind
 	Required bool
+	// OneOf, for a string argument, is every value the tool takes: a literal outside it is
+	// a load error, not a step that fails after the SUT has started.
+	OneOf []string
 }
 
 // TestTool describes one runner tool (`test_*`): its name, arguments and answer are part of
@@ -146,11 +150,15 @@ func (a ToolArg) CheckArg(v any) error {
 		}
 	case ArgAny:
 	default:
-		if _, ok := v.(string); !ok {
+		str, ok := v.(string)
+		if !ok {
 			return fmt.Errorf("must be %s, got %s", a.Kind, describeValue(v))
 		}
-		if a.Required && v == "" {
+		if a.Required && str == "" {
 			return fmt.Errorf("must not be empty")
+		}
+		if len(a.OneOf) > 0 && !slices.Contains(a.OneOf, str) {
+			return fmt.Errorf("%q: want one of %s%s", str, strings.Join(a.OneOf, ", "), didYouMean(str, a.OneOf))
 		}
 	}
 	return nil

@@ -9,13 +9,16 @@ import (
 func TestCheckArgs(t *testing.T) {
 	tool := TestTool{Name: "test_x", Args: []ToolArg{
 		{Name: "name", Required: true}, {Name: "subject"}, {Name: "for", Kind: ArgSeconds}, {Name: "wait", Kind: ArgDuration}, {Name: "args", Kind: ArgObject},
-		{Name: "argv", Kind: ArgList}, {Name: "flag", Kind: ArgBool}, {Name: "body", Kind: ArgAny}}}
+		{Name: "argv", Kind: ArgList}, {Name: "flag", Kind: ArgBool}, {Name: "body", Kind: ArgAny},
+		{Name: "outcome", OneOf: []string{"approve", "deny"}}}}
 	for _, good := range []map[string]any{
 		{"name": "alice"},
 		{"name": "alice", "subject": "a@x", "for": 30, "args": map[string]any{"k": 1}, "argv": []any{"ls", "-l"}, "flag": false,
 			"body": []any{1, "x"}},
 		{"name": "alice", "for": "15m", "wait": "660ms", "other": true}, // undeclared ones are the loader's warning
 		{"name": "{{ .who }}", "for": "{{ .later }}"},                   // templated: checked once resolved
+		{"name": "a", "outcome": "deny"},
+		{"name": "a", "outcome": "{{ pick.outcome }}"},
 	} {
 		if err := tool.CheckArgs(good); err != nil {
 			t.Errorf("%v: %v", good, err)
@@ -37,6 +40,8 @@ func TestCheckArgs(t *testing.T) {
 		{map[string]any{"name": "a", "argv": "ls -l"}, `argument "argv" must be a list of strings, got the string "ls -l"`},
 		{map[string]any{"name": "a", "argv": []any{"ls", 3}}, `argument "argv" must be a list of strings; item 1 is 3 (int)`},
 		{map[string]any{"name": "a", "flag": "yes"}, `argument "flag" must be true or false`},
+		{map[string]any{"name": "a", "outcome": "dny"}, `argument "outcome" "dny": want one of approve, deny (did you mean "deny"?)`},
+		{map[string]any{"name": "a", "outcome": 1}, `argument "outcome" must be a string`},
 	} {
 		err := tool.CheckArgs(c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

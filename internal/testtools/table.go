@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/muster-test/muster-test/internal/executor"
+	"github.com/muster-test/muster-test/internal/oauthclient"
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -17,6 +19,11 @@ func str(name string) scenario.ToolArg { return scenario.ToolArg{Name: name, Kin
 
 func required(a scenario.ToolArg) scenario.ToolArg { a.Required = true; return a }
 
+// oneOf is a string argument that takes only the given values.
+func oneOf(name string, values ...string) scenario.ToolArg {
+	return scenario.ToolArg{Name: name, Kind: scenario.ArgString, OneOf: values}
+}
+
 // idpAnswer is the answer of test_get_oauth_server_info for one IdP.
 var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url", "jwks_url", "clock", "mock_clock",
 	"requests.authorize", "requests.token", "requests.refresh", "requests.introspect", "requests.userinfo",
@@ -28,7 +35,7 @@ var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url"
 // its implementations (Registry), and a test holds the guide to it.
 var table = []executor.Tool{
 	{TestTool: scenario.TestTool{Name: "test_simulate_oauth_callback", Server: scenario.MockMCPServer,
-		Args:   []scenario.ToolArg{serverArg, str("outcome")},
+		Args:   []scenario.ToolArg{serverArg, oneOf("outcome", callbackOutcomes...)},
 		Answer: []string{"success", "server", "message", "status_code", "outcome", "body", "already_authenticated", "state_reveals_session"}},
 		Run: simulateCallback},
 	{TestTool: scenario.TestTool{Name: "test_inject_token", Server: scenario.MockMCPServer,
@@ -55,7 +62,7 @@ var table = []executor.Tool{
 		Answer: []string{"success", "message", "tokens_revoked", "servers_updated"}},
 		Run: revokeTokens},
 	{TestTool: scenario.TestTool{Name: "test_set_oauth_fault", Server: scenario.IdPServer,
-		Args: []scenario.ToolArg{required(str("endpoint")), optServerArg, str("subject"), str("grant"),
+		Args: []scenario.ToolArg{required(oneOf("endpoint", idp.FaultEndpoints...)), optServerArg, str("subject"), str("grant"),
 			{Name: "latency", Kind: scenario.ArgDuration}, {Name: "status", Kind: scenario.ArgAny}, str("error"),
 			str("error_description"), {Name: "times", Kind: scenario.ArgAny}},
 		Answer: []string{"success", "message", "servers"}},
@@ -95,7 +102,8 @@ var table = []executor.Tool{
 		Args: []scenario.ToolArg{serverArg, required(str("name")), required(str("sub")), str("iss"), str("aud"),
 			{Name: "groups", Kind: scenario.ArgList}, str("email"), {Name: "email_verified", Kind: scenario.ArgBool},
 			{Name: "act", Kind: scenario.ArgObject}, str("typ"), str("scope"), {Name: "expires_in", Kind: scenario.ArgSeconds},
-			{Name: "not_before", Kind: scenario.ArgDuration}, str("alg"), str("sign_with")},
+			{Name: "not_before", Kind: scenario.ArgDuration}, oneOf("alg", idp.AlgES256, idp.AlgRS256, "none"),
+			oneOf("sign_with", idp.SignWithIdP, idp.SignWithForeignKey, idp.SignWithNone)},
 		Answer: []string{"success", "name", "subject", "token", "claims"}},
 		Run: mintToken},
 	{TestTool: scenario.TestTool{Name: "test_oauth_discover",
@@ -110,7 +118,9 @@ var table = []executor.Tool{
 			"authorization_server.document", "issuer", "scope", "problems", "problem_codes", "phases"}},
 		Run: oauthDiscover},
 	{TestTool: scenario.TestTool{Name: "test_oauth_login",
-		Args:        []scenario.ToolArg{required(str("user")), str("scope"), str("client"), {Name: "resource", Kind: scenario.ArgBool}},
+		Args: []scenario.ToolArg{required(str("user")), str("scope"),
+			oneOf("client", oauthclient.RegisterPreregistered, oauthclient.RegisterCIMD, oauthclient.RegisterDCR),
+			{Name: "resource", Kind: scenario.ArgBool}},
 		JSONFailure: true,
 		Answer: []string{"success", "user", "scope", "requested_scope", "token_type", "expires_in", "expires_at",
 			"has_refresh_token", "claims", "client.method", "client.client_id", "client.token_endpoint_auth_method",

@@ -28,6 +28,25 @@ func TestTableIsConsistent(t *testing.T) {
 
 // TestGuideListsEveryTool holds the scenario-writing guide to the table: each implemented
 // tool is documented with its exact signature, and the guide documents no other tool.
+// TestEnumArgumentsAreLoadErrors: a literal value a tool does not take is reported at its
+// file:line:col before anything starts, not as a step failure after the SUT started.
+func TestEnumArgumentsAreLoadErrors(t *testing.T) {
+	src := "name: s\npre_configuration:\n  mock_oauth_servers: [{name: idp}]\nsteps:\n" +
+		"  - {id: f, tool: test_set_oauth_fault, args: {server: idp, endpoint: tokn, status: 500}, expected: {success: true}}\n" +
+		"  - {id: m, tool: test_mint_token, args: {server: idp, name: t, sub: a, sign_with: foreing}, expected: {success: true}}\n"
+	_, diags := Loader().Parse("s.yaml", []byte(src))
+	got := fmt.Sprint(diags)
+	for _, want := range []string{
+		`s.yaml:5:71: steps[0].args.endpoint: "tokn": want one of authorize, token,`,
+		`(did you mean "token"?)`,
+		`s.yaml:6:84: steps[1].args.sign_with: "foreing": want one of idp, foreign, none (did you mean "foreign"?)`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, got)
+		}
+	}
+}
+
 func TestGuideListsEveryTool(t *testing.T) {
 	guide, err := os.ReadFile("../../scenarios/README.md")
 	if err != nil {

@@ -172,8 +172,13 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 		srv.Protected, srv.IdP, up.Protected = true, o.MockOAuthServerRef, true
 		cfg.Authority = idpauth.New(s)
 	}
+	if err := ctx.Err(); err != nil {
+		return up, err
+	}
+	// The mock lives until Close, not until ctx ends: ctx carries the scenario's deadline,
+	// and the cleanup steps after it and the SUT's shutdown before Close still need it.
 	var err error
-	srv.HTTP, err = mcpserver.Start(ctx, cfg)
+	srv.HTTP, err = mcpserver.Start(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return up, fmt.Errorf("start mock MCP server %s: %w", d.Name, err)
 	}

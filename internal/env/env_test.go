@@ -83,6 +83,37 @@ steps:
     expected: {success: true}
 `
 
+// TestMocksOutliveTheStartContext: the mocks run until Close, whatever happens to the
+// context they were started with. The runner starts them with the scenario's deadline:
+// cleanup steps run past it, and the SUT is stopped before the mocks, so that it does not
+// log its upstreams' disappearance as errors into the log a failure shows.
+func TestMocksOutliveTheStartContext(t *testing.T) {
+	sc, diags := scenario.Loader{}.Parse("env.yaml", []byte(envScenario))
+	if sc == nil {
+		t.Fatal(diags)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e, err := Start(ctx, sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test-child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	srv, ok := e.Server("secure")
+	if !ok {
+		t.Fatal("no mock server secure")
+	}
+	resp, err := http.Get(srv.HTTP.URL())
+	if err != nil {
+		t.Fatalf("the mock stopped with its start context: %v", err)
+	}
+	resp.Body.Close()
+	e.Close()
+	if resp, err := http.Get(srv.HTTP.URL()); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the mock still answers after Close: %d", resp.StatusCode)
+	}
+}
+
 // TestStartBuildsTheWorldAndTheSUTSpec starts a scenario's mocks and checks what the SUT is
 // told: URLs of running mocks, the stdio command, the verbatim server, the CA; and that
 // Close stops the mocks.

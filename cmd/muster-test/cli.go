@@ -27,7 +27,7 @@ Usage:
   muster-test validate [flags] PATH... load and validate scenario files only
   muster-test list [flags]             list the scenarios (name, tags, steps)
   muster-test schema                   print the JSON Schema of scenario files (for editors)
-  muster-test init NAME                write ./NAME.yaml, a commented starter scenario
+  muster-test init [--schema URL] NAME write ./NAME.yaml, a commented starter scenario
   muster-test help [COMMAND]           this text, or one command's
   muster-test --version                the module version and VCS commit of this binary
   muster-test mock-idp --port N [--config FILE]

@@ -53,11 +53,12 @@ func TestHelpOnStdout(t *testing.T) {
 	for _, args := range [][]string{{"--no-such-flag"}, {"help", "no-such-command"}, {"help", "a", "b"}, {"client", "--nope"},
 		{"conform", "--nope"}, {"conform", "--protocol", "2024-11-05", "--sut-url", "http://127.0.0.1:1/mcp"},
 		// Run flags that validate and list would not read are refused, not ignored.
-		{"validate", "--junit", "v.xml", "../../scenarios/direct-discovery.yaml"}, {"list", "--html", "l.html"}, {"list", "--parallel", "3"}} {
+		{"validate", "--junit", "v.xml", "../../scenarios/direct-discovery.yaml"}, {"list", "--html", "l.html"}, {"list", "--parallel", "3"},
+		{"mock-idp", "--bogus"}, {"mock-idp", "extra"}, {"load", "merge", "--bogus"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := cli(t, args...)
-			if code != 2 || out != "" || errOut == "" {
-				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and a message on stderr only", code, out, errOut)
+			if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and one line on stderr only", code, out, errOut)
 			}
 		})
 	}

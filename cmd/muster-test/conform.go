@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,13 +53,8 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the server of --config may take to start")
 	fs.StringVar(&opts.Protocol, "protocol", "", "pin the MCP protocol revision of the runner's sessions ("+strings.Join(scenario.ProtocolVersions, ", ")+"); default: negotiate. The checks' raw requests keep their own revision")
 	fs.StringVar(&sutArgs, "sut-args", "", "extra arguments for the sut command of --config or the gateway's command line, split as a POSIX shell would")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, conformUsage, fs)
-			return runner.ExitOK
-		}
-		fmt.Fprintln(stderr, "muster-test conform:", err)
-		return runner.ExitUsage
+	if code, done := parseArgs(fs, args, func(w io.Writer) { printUsage(w, conformUsage, fs) }, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "muster-test conform: unexpected argument %q (see --help)\n", fs.Arg(0))

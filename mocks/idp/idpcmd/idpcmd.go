@@ -37,13 +37,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			usage(stdout) // asked for: on stdout, to be piped
 			return ExitOK
 		}
-		fmt.Fprintln(stderr, "mock-idp:", err)
-		usage(stderr)
+		fmt.Fprintf(stderr, "mock-idp: %v (see muster-test mock-idp --help)\n", err)
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mock-idp: unexpected argument %q\n", fs.Arg(0))
-		usage(stderr)
+		fmt.Fprintf(stderr, "mock-idp: unexpected argument %q (see muster-test mock-idp --help)\n", fs.Arg(0))
 		return ExitUsage
 	}
 	if *port < 0 || *port > 65535 {

@@ -44,10 +44,22 @@ type decoder struct {
 	reported  int // diagnostics reported, kept or not
 	// Diagnostics past maxKept, only counted.
 	droppedErrors, droppedWarnings int
+	// misspelt holds the keys that an unknown key of a struct is a typo of (say "sucess"
+	// of "success"): a required key given that way is reported once, as the typo.
+	misspelt map[misspelling]bool
 }
 
+// misspelling is a known key of the struct at addr, written with a typo.
+type misspelling struct {
+	addr any
+	key  string
+}
+
+// typo reports whether key of the struct at addr was given with a typo, already reported.
+func (d *decoder) typo(addr any, key string) bool { return d.misspelt[misspelling{addr, key}] }
+
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, nodes: map[any]*yaml.Node{}, expanding: map[*yaml.Node]bool{}}
+	return &decoder{file: file, nodes: map[any]*yaml.Node{}, expanding: map[*yaml.Node]bool{}, misspelt: map[misspelling]bool{}}
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -435,6 +447,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		i, known := si.fields[k.Value]
 		if !known {
 			d.errorf(k, path, "unknown key %q%s", k.Value, unknownKeyHint(v.Type(), k.Value, si.keys))
+			if near := nearest(k.Value, si.keys); near != "" {
+				d.misspelt[misspelling{v.Addr().Interface(), near}] = true
+			}
 			continue
 		}
 		if first := seen[k.Value]; first != nil {

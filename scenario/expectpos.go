@@ -50,3 +50,25 @@ func (c *checker) expectationKeys(e *Expectation) {
 		}
 	}
 }
+
+// vacuous flags expectations that cannot tell one answer from another: an empty string is
+// in every answer (contains passes and not_contains fails whatever comes back), an empty
+// json_path checks nothing, and an empty path names no field.
+func (c *checker) vacuous(e *Expectation, path string) {
+	if e == nil {
+		return
+	}
+	for key, list := range map[string][]string{"contains": e.Contains, "not_contains": e.NotContains, "error_contains": e.ErrorContains} {
+		for i, item := range list {
+			if item == "" {
+				c.warnAt(e.At(ExpectationKey(key, i)), "%s.expected.%s[%d]: an empty string is in every answer, so this checks nothing", path, key, i)
+			}
+		}
+	}
+	if n := c.nodeOf(&e.JSONPath); n != nil && len(e.JSONPath) == 0 {
+		c.warnAt(c.pos(n), "%s.expected.json_path: no paths given, so this checks nothing", path)
+	}
+	if _, empty := e.JSONPath[""]; empty {
+		c.errorAt(e.At(JSONPathKey("")), "%s.expected.json_path: an empty path names no field of the answer", path)
+	}
+}

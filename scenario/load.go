@@ -57,6 +57,21 @@ type Set struct {
 	Scenarios []*Scenario
 	Warnings  []Diagnostic
 	Errors    []Diagnostic
+	files     []string // in load order, for Diagnostics
+}
+
+// Diagnostics are the errors and the warnings together, file by file in load order and in
+// each file by position, as a reader goes through the files.
+func (s *Set) Diagnostics() []Diagnostic {
+	rank := map[string]int{}
+	for i, f := range s.files {
+		rank[f] = i
+	}
+	all := slices.Concat(s.Errors, s.Warnings)
+	slices.SortStableFunc(all, func(a, b Diagnostic) int {
+		return cmp.Or(cmp.Compare(rank[a.Pos.File], rank[b.Pos.File]), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	return all
 }
 
 // Loader loads scenario files. Steps that call a test tool are checked against TestTools,
@@ -229,6 +244,7 @@ func (l Loader) build(files []file) *Set {
 			continue // the same file reached through two paths loads once
 		}
 		seenFile[f.name] = true
+		set.files = append(set.files, f.name)
 		data, err := f.data()
 		if err != nil {
 			set.Errors = append(set.Errors, Diagnostic{Pos: Pos{File: f.name}, Msg: err.Error()})

@@ -4,6 +4,7 @@ import (
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -45,7 +46,6 @@ func TestBadFixtures(t *testing.T) {
 	}{
 		{"unknown-key-top.yaml", []want{{"2:1", `unknown key "descripton" (did you mean "description"?)`}}},
 		{"unknown-key-step.yaml", []want{
-			{"3:5", `steps[0]: missing required key "expected"`},
 			{"5:5", `steps[0]: unknown key "expcted" (did you mean "expected"?)`},
 		}},
 		{"unknown-key-expected.yaml", []want{{"7:7", `steps[0].expected: unknown key "contain" (did you mean "contains"?)`}}},
@@ -104,7 +104,6 @@ func TestBadFixtures(t *testing.T) {
 			{"13:20", `"no-such-idp" is not a mock_oauth_servers entry`},
 			{"14:15", "steps[1].parallel: must be from 1 to 1000, got 0"},
 			{"15:20", "steps[1].retry.count: must be from 0 to 1000, got -1"},
-			{"16:15", `steps[1].expected: missing required key "success"`},
 			{"16:16", `unknown key "succes" (did you mean "success"?)`},
 		}},
 		{"sut-block.yaml", []want{
@@ -265,3 +264,30 @@ func TestDiagnosticString(t *testing.T) {
 
 // loader loads as the runner does: against the runner's table of test tools.
 var loader = testtools.Loader()
+
+// TestDiagnosticsInReadingOrder: errors and warnings come together, file by file in load
+// order and by position in each, not all warnings first.
+func TestDiagnosticsInReadingOrder(t *testing.T) {
+	step := func(id string) string { return "  - {id: " + id + ", tool: t, expected: {success: true}}\n" }
+	fs := fstest.MapFS{
+		// a.yaml: an error at line 2, a warning (a repeated id) at line 5.
+		"a.yaml": {Data: []byte("name: a\ntimout: 1m\nsteps:\n" + step("s") + step("s"))},
+		// b.yaml: a warning at line 4, an error at line 5.
+		"b.yaml": {Data: []byte("name: b\nsteps:\n" + step("s") + step("s") + "  - {id: u, tool: t, expected: {sucess: true}}\n")},
+	}
+	set := testtools.Loader().LoadFS(fs, ".")
+	var got []string
+	for _, d := range set.Diagnostics() {
+		kind := "error"
+		if d.Warning {
+			kind = "warning"
+		}
+		got = append(got, d.Pos.File+":"+itoa(d.Pos.Line)+" "+kind)
+	}
+	want := "a.yaml:2 error, a.yaml:5 warning, b.yaml:4 warning, b.yaml:5 error"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("order %s\nwant  %s", strings.Join(got, ", "), want)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -53,6 +53,8 @@ func TestParseEdgeCases(t *testing.T) {
 			"  - {id: c, tool: t, expected: {success: true}}\n",
 			[]want{{"4:63", `steps[1].expected: template refers to step "c" (line 5), which runs later`},
 				{"4:93", `steps[1].expected: template names "ab", which is no step id of this scenario (did you mean "a"?)`}}},
+		{"an empty json_path", "name: x\nsteps:\n  - {id: b, tool: t, expected: {success: true, json_path: {'': 1}}}\n",
+			[]want{{"3:60", `steps[0].expected.json_path: an empty path names no field of the answer`}}},
 		{"user created in steps known in cleanup", "name: x\nsteps:\n  - {id: u, tool: test_create_user, args: {name: al}, expected: {success: true}}\ncleanup:\n  - {id: c, tool: t, as_user: al, expected: {success: true}}\n", nil},
 		{"parallel 1 and retry 0 are fine", "name: x\nsteps:\n  - {id: a, tool: t, parallel: 1, retry: {count: 0}, expected: {success: true}}\n", nil},
 		{"toolPrefix case hint", "name: x\npre_configuration:\n  mcp_servers:\n    - name: m\n      config: {toolprefix: p, tools: []}\n" + ok,
@@ -178,5 +180,24 @@ func TestMergeExpansionBounded(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("want the expansion error once, got %d among %v", n, diags)
+	}
+}
+
+// TestChecksThatCheckNothingWarn: an empty string to look for, or a json_path without
+// paths, loads with a warning at its spot, since the check cannot tell answers apart.
+func TestChecksThatCheckNothingWarn(t *testing.T) {
+	doc := "name: x\nsteps:\n  - {id: a, tool: t, expected: {success: true, contains: [ok, ''], json_path: {}}}\n"
+	s, diags := scenario.Loader{}.Parse("in.yaml", []byte(doc))
+	if s == nil {
+		t.Fatal(diags)
+	}
+	got := fmt.Sprint(diags)
+	for _, want := range []string{
+		`in.yaml:3:63: warning: steps[0].expected.contains[1]: an empty string is in every answer, so this checks nothing`,
+		`in.yaml:3:79: warning: steps[0].expected.json_path: no paths given, so this checks nothing`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in %s", want, got)
+		}
 	}
 }

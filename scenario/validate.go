@@ -260,16 +260,18 @@ func (c *checker) step(p placed) {
 		c.group(p)
 		return
 	}
-	if st.ID == "" && p.kind != itemStep {
+	// A required key written with a typo was reported as the typo, with a did-you-mean.
+	if st.ID == "" && p.kind != itemStep && !c.typo(st, "id") {
 		c.errorAt(st.Pos, "%s: missing required key \"id\"", p.path)
 	}
-	if st.Tool == "" {
+	if st.Tool == "" && !c.typo(st, "tool") {
 		c.errorAt(st.Pos, "%s: missing required key \"tool\"", p.path)
 	}
 	if p.kind != itemStep && (st.Expected == nil || st.Expected.Success == nil) {
-		if st.Expected == nil {
+		switch {
+		case st.Expected == nil && !c.typo(st, "expected"):
 			c.errorAt(st.Pos, "%s: missing required key \"expected\" (with \"success\")", p.path)
-		} else {
+		case st.Expected != nil && !c.typo(st.Expected, "success"):
 			c.errorAt(st.Expected.Pos, "%s.expected: missing required key \"success\"", p.path)
 		}
 	}
@@ -281,6 +283,7 @@ func (c *checker) step(p placed) {
 	}
 	c.bounds(st, p.path)
 	c.expectationKeys(st.Expected)
+	c.vacuous(st.Expected, p.path)
 	if IsTestTool(st.Tool) {
 		c.testTool(p)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/muster-test/muster-test/internal/report"
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/internal/testtools"
 )
@@ -93,7 +94,8 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		return runner.ExitFailed
 	}
 	abs, _ := filepath.Abs(file)
-	fmt.Fprintf(stdout, "wrote %s\ncheck it:  muster-test validate %s\nrun it:    muster-test --config %s --sut builtin\n", abs, file, file)
+	q := report.ShellQuote(file)
+	fmt.Fprintf(stdout, "wrote %s\ncheck it:  muster-test validate %s\nrun it:    muster-test --config %s --sut builtin\n", abs, q, q)
 	return runner.ExitOK
 }
 

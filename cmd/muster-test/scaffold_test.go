@@ -86,3 +86,13 @@ func TestInitWritesAValidStarter(t *testing.T) {
 		t.Errorf("init --schema: %q", data)
 	}
 }
+
+// TestInitQuotesTheCommandsItPrints: the commands init prints can be pasted as they are,
+// also for a name with a space.
+func TestInitQuotesTheCommandsItPrints(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, out, errOut := cli(t, "init", "a b")
+	if code != 0 || !strings.Contains(out, "muster-test validate 'a b.yaml'\n") || !strings.Contains(out, "--config 'a b.yaml' --sut builtin") {
+		t.Fatalf("init: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

@@ -331,7 +331,7 @@ func (c *Console) rerun(run *event.Run) (cmd, names string) {
 		return "", ""
 	}
 	for i, a := range args {
-		args[i] = shellQuote(a)
+		args[i] = ShellQuote(a)
 	}
 	return strings.Join(args, " "), strings.Join(listed, ", ")
 }

@@ -211,8 +211,8 @@ func fmtDuration(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// shellQuote quotes one word of a copy-pasted command line when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes one word of a command line printed for copying, when it needs it.
+func ShellQuote(s string) string {
 	safe := s != ""
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@+", r)) {

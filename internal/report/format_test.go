@@ -46,9 +46,9 @@ func TestFormatHelpers(t *testing.T) {
 		{formatValue(math.Inf(1)), "+Inf"},                             // not JSON: falls back to %v
 		{fmtDuration(1234567 * time.Nanosecond), "1ms"},
 		{fmtDuration(2345 * time.Millisecond), "2.35s"},
-		{shellQuote("plain-name_1.2"), "plain-name_1.2"},
-		{shellQuote("it's here"), `'it'\''s here'`},
-		{shellQuote(""), "''"},
+		{ShellQuote("plain-name_1.2"), "plain-name_1.2"},
+		{ShellQuote("it's here"), `'it'\''s here'`},
+		{ShellQuote(""), "''"},
 		{firstLine("  one\ntwo", 10), "one"},
 		{firstLine("abcdef", 3), "abc…"},
 		{stripANSI("\x1b[31mred\x1b[0m"), "red"},

@@ -103,10 +103,7 @@ func Load(opts *Options) (set *scenario.Set, source string, ok bool) {
 	default:
 		set = &scenario.Set{Errors: []scenario.Diagnostic{{Msg: "no scenarios: give --config PATH"}}}
 	}
-	for _, d := range set.Warnings {
-		fmt.Fprintln(opts.Stderr, d.Detail())
-	}
-	for _, d := range set.Errors {
+	for _, d := range set.Diagnostics() {
 		fmt.Fprintln(opts.Stderr, d.Detail())
 	}
 	if len(set.Errors) > 0 {

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/muster-test/muster-test/mocks/kvstore"
 )
 
 // Store operations a tool's `store` may name.
@@ -86,18 +86,9 @@ func (c StoreConfig) Problems() []StoreProblem {
 	return out
 }
 
-// kvStore is a server's store: one per server, safe for concurrent calls, gone with the
-// server (a stdio mock's lives in its process).
-type kvStore struct {
-	mu      sync.Mutex
-	entries map[string]storeEntry
-	next    uint64 // the last number a put without a key tried
-}
-
-type storeEntry struct {
-	value   any
-	version int64 // 1 at the first put, +1 at each further put
-}
+// kvStore is a server's store: one per server, gone with the server (a stdio mock's lives
+// in its process).
+type kvStore struct{ kvstore.Store }
 
 // storeError is a call the store refuses (a missing key, a version conflict): a tool error.
 type storeError struct{ msg string }
@@ -112,7 +103,7 @@ func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	want, conditional, err := ifVersion(c.IfVersion, args)
+	cond, err := ifVersion(c.IfVersion, args)
 	if err != nil {
 		return nil, err
 	}
@@ -128,56 +119,42 @@ func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.entries == nil {
-		s.entries = map[string]storeEntry{}
-	}
-	cur, exists := s.entries[key]
-	if conditional && cur.version != want {
-		return nil, &storeError{fmt.Sprintf("version conflict on key %q: the write expected version %d, the entry is at version %d",
-			key, want, cur.version)}
-	}
+	var e kvstore.Entry
 	switch c.Op {
 	case StorePut:
 		if c.Key == "" {
-			key = s.freeKey()
-			cur = storeEntry{}
+			e = s.Create(value)
+		} else if e, err = s.Put(key, value, cond); err != nil {
+			return nil, refused(err, "")
 		}
-		e := storeEntry{value: value, version: cur.version + 1}
-		s.entries[key] = e
-		return map[string]any{"key": key, "version": e.version, "value": e.value}, nil
+		return map[string]any{"key": e.Key, "version": e.Version, "value": e.Value}, nil
 	case StoreGet:
-		if !exists {
-			return nil, &storeError{fmt.Sprintf("nothing is stored under key %q", key)}
+		if e, err = s.Get(key); err != nil {
+			return nil, refused(err, "")
 		}
-		return map[string]any{"key": key, "version": cur.version, "value": cur.value}, nil
+		return map[string]any{"key": key, "version": e.Version, "value": e.Value}, nil
 	case StoreDelete:
-		if !exists {
-			return nil, &storeError{fmt.Sprintf("nothing is stored under key %q to delete", key)}
+		if e, err = s.Delete(key, cond); err != nil {
+			return nil, refused(err, " to delete")
 		}
-		delete(s.entries, key)
-		return map[string]any{"key": key, "deleted": true, "version": cur.version}, nil
+		return map[string]any{"key": key, "deleted": true, "version": e.Version}, nil
 	default: // list; Problems refused any other op
 		keys := []any{}
-		for _, k := range slices.Sorted(maps.Keys(s.entries)) {
-			if strings.HasPrefix(k, prefix) {
-				keys = append(keys, k)
-			}
+		for _, k := range s.Keys(prefix) {
+			keys = append(keys, k)
 		}
 		return map[string]any{"keys": keys, "count": len(keys)}, nil
 	}
 }
 
-// freeKey is the next number not in use as a key. Called with mu held.
-func (s *kvStore) freeKey() string {
-	for {
-		s.next++
-		k := strconv.FormatUint(s.next, 10)
-		if _, taken := s.entries[k]; !taken {
-			return k
-		}
+// refused is the tool error of a call the store refused; what is appended to a missing
+// key's message says what the call meant to do with it.
+func refused(err error, missing string) error {
+	msg := err.Error()
+	if _, ok := err.(*kvstore.NotFoundError); ok {
+		msg += missing
 	}
+	return &storeError{msg}
 }
 
 // renderText renders a template as a key: whatever the arguments hold, formatted.
@@ -189,18 +166,18 @@ func renderText(tpl string, args map[string]any) (string, error) {
 	return formatScalar(v), nil
 }
 
-// ifVersion renders the expected version; conditional is false when none is configured.
-func ifVersion(tpl any, args map[string]any) (want int64, conditional bool, err error) {
+// ifVersion renders the expected version; the zero Cond when none is configured.
+func ifVersion(tpl any, args map[string]any) (kvstore.Cond, error) {
 	if tpl == nil {
-		return 0, false, nil
+		return kvstore.Cond{}, nil
 	}
 	v, err := render(tpl, args)
 	if err != nil {
-		return 0, false, err
+		return kvstore.Cond{}, err
 	}
 	f, ok := asNumber(v)
 	if !ok || f != math.Trunc(f) || f < 0 {
-		return 0, false, &storeError{fmt.Sprintf("if_version: %s is not a version number", formatScalar(v))}
+		return kvstore.Cond{}, &storeError{fmt.Sprintf("if_version: %s is not a version number", formatScalar(v))}
 	}
-	return int64(f), true, nil
+	return kvstore.At(int64(f)), nil
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// UpstreamWait is how long a tool call waits for the user's upstream token (default
 	// DefaultUpstreamWait); an exchange that takes longer goes on for the next call.
 	UpstreamWait time.Duration
+	// Store serves the store tools (StoreTools) to every tenant: notes and files each user
+	// keeps in memory and shares with other users by subject.
+	Store bool
 	// ClientID and ClientSecret authenticate introspection requests to Issuer (a
 	// confidential client there). Without them the server registers a client by RFC 7591
 	// dynamic registration at start.

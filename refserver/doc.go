@@ -24,6 +24,8 @@
 //     entries here too (see issuerClock);
 //   - with an upstream IdP, the upstream tools hold a token per user there, obtained by
 //     token exchange under a lock of that user's (see upstreams);
+//   - with Store, notes and files that each user keeps and shares with other users by
+//     subject (a mocks/kvstore per kind, versioned writes; see collection);
 //   - a legacy MCP session is bound to the subject that opened it;
 //   - a request naming a host that is not loopback is refused (mocks/hostguard);
 //   - every tools/call, allowed or refused, is appended to a JSONL audit log before the

@@ -28,6 +28,7 @@ const (
 	FaultNoRefreshDoubleCheck    Fault = "no-refresh-double-check"    // every waiter for a user's lock exchanges again
 	FaultLockLeak                Fault = "lock-leak"                  // users' locks are never removed
 	FaultDeadlockOnRevoke        Fault = "deadlock-on-revoke"         // upstream_revoke takes the two locks in refresh's opposite order
+	FaultSharingNotEnforced      Fault = "sharing-not-enforced"       // any user reads, edits, shares and deletes any user's notes and files
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -35,7 +36,7 @@ var AllFaults = []Fault{
 	FaultNoAudienceCheck, FaultExpiredTokenAccepted, FaultToolsListUnfiltered, FaultToolsCallNotRechecked,
 	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
 	FaultDenialsNotAudited, FaultSessionNotBound, FaultNoContextCache, FaultCacheIgnoresTTL,
-	FaultGlobalRefreshLock, FaultNoRefreshDoubleCheck, FaultLockLeak, FaultDeadlockOnRevoke,
+	FaultGlobalRefreshLock, FaultNoRefreshDoubleCheck, FaultLockLeak, FaultDeadlockOnRevoke, FaultSharingNotEnforced,
 }
 
 // Faults is a set of active faults; the zero value has none.

@@ -70,8 +70,8 @@ var faultProbes = map[refserver.Fault]func(t *testing.T, e env) bool{
 // not with it off, so a scenario that sends the same request can catch it.
 func TestFaults(t *testing.T) {
 	for _, f := range refserver.AllFaults {
-		probe, onCache, onUpstream := faultProbes[f], cacheFaultProbes[f], upstreamFaultProbes[f]
-		if probe == nil && onCache == nil && onUpstream == nil {
+		probe, onCache, onUpstream, onStore := faultProbes[f], cacheFaultProbes[f], upstreamFaultProbes[f], storeFaultProbes[f]
+		if probe == nil && onCache == nil && onUpstream == nil && onStore == nil {
 			t.Errorf("fault %s has no probe", f)
 			continue
 		}
@@ -83,6 +83,8 @@ func TestFaults(t *testing.T) {
 					return onCache(t, e, i)
 				case onUpstream != nil:
 					return onUpstream(t, faults...)
+				case onStore != nil:
+					return onStore(t, faults...)
 				}
 				return probe(t, start(t, faults...))
 			}
@@ -94,7 +96,7 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	if n := len(faultProbes) + len(cacheFaultProbes) + len(upstreamFaultProbes); n != len(refserver.AllFaults) {
+	if n := len(faultProbes) + len(cacheFaultProbes) + len(upstreamFaultProbes) + len(storeFaultProbes); n != len(refserver.AllFaults) {
 		t.Errorf("%d probes for %d faults", n, len(refserver.AllFaults))
 	}
 }

@@ -29,12 +29,19 @@ type env struct {
 
 func start(t testing.TB, faults ...refserver.Fault) env {
 	t.Helper()
+	return startConfig(t, refserver.Config{}, faults...)
+}
+
+// startConfig starts cfg with the mounted IdP, its mock clock, an audit file and faults.
+func startConfig(t testing.TB, cfg refserver.Config, faults ...refserver.Fault) env {
+	t.Helper()
 	fs := refserver.Faults{}
 	for _, f := range faults {
 		fs[f] = true
 	}
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	s, err := refserver.Start(refserver.Config{WithAS: true, MockClock: true, AuditFile: audit, Faults: fs})
+	cfg.WithAS, cfg.MockClock, cfg.AuditFile, cfg.Faults = true, true, audit, fs
+	s, err := refserver.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ const usage = `usage: muster-test reference-server serve (--issuer URL | --with-
 
 An MCP resource server (streamable HTTP on http://127.0.0.1:PORT/mcp, or https with
 --tls-self-signed) that trusts one mock IdP, with per-tenant tools, a scope-gated admin
-tool and an audit log. It speaks MCP 2026-07-28 (stateless), 2025-11-25 and 2025-06-18.
+tool and an audit log; with --store, notes and files that users share with each other.
+It speaks MCP 2026-07-28 (stateless), 2025-11-25 and 2025-06-18.
 
 Flags:
 `
@@ -84,6 +85,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 	fs.DurationVar(&cfg.ContextTTL, "context-ttl", DefaultContextTTL, "with --introspect or --context userinfo: reuse an introspection answer (per token) or a userinfo answer (per user) this long (a revoked token is served until then); 0 asks on every request")
 	fs.StringVar(&cfg.UpstreamIssuer, "upstream-issuer", "", "serve the upstream_* tools: hold a token per user at this IdP, by RFC 8693 exchange of the caller's token (the server registers a client there)")
 	fs.DurationVar(&cfg.UpstreamWait, "upstream-wait", DefaultUpstreamWait, "with --upstream-issuer: how long a call waits for the user's upstream token; a slower exchange goes on for the next call")
+	fs.BoolVar(&cfg.Store, "store", false, "serve the store tools: notes ("+strings.Join(NoteTools, ", ")+
+		") and files ("+strings.Join(FileTools, ", ")+") that each user (the token's subject) keeps in memory and shares "+
+		"with other users by subject, to read or to edit; a note is written at the version it was read at, else refused as a version conflict")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "with --issuer --introspect: client that authenticates introspection (default: register one by RFC 7591)")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "secret of --client-id")
 	config := fs.String("config", "", "policy file (YAML or JSON): tenants and their tools, scopes, users of --with-as")

@@ -41,6 +41,7 @@ type Server struct {
 	as        *idp.Server // WithAS only
 	audit     *auditLog
 	docs      documents
+	shelves   *shelves // Store only
 	sessions  sessionOwners
 
 	caPEM []byte // SelfSignedTLS only
@@ -81,6 +82,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if s.faults == nil {
 		s.faults = Faults{}
+	}
+	if cfg.Store {
+		s.shelves = newShelves(s.faults[FaultSharingNotEnforced])
 	}
 	var cert tls.Certificate
 	if cfg.SelfSignedTLS {
@@ -224,6 +228,9 @@ func (s *Server) routes() http.Handler {
 	s.mcp.AddTools(s.tools()...)
 	if s.upstream != nil {
 		s.mcp.AddTools(s.upstreamTools()...)
+	}
+	if s.shelves != nil {
+		s.mcp.AddTools(s.storeTools()...)
 	}
 	s.streamable = server.NewStreamableHTTPServer(s.mcp,
 		// Reject session ids the server never issued (404), as a real server does.

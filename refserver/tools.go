@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -160,6 +161,9 @@ func (s *Server) allows(tenant, tool string) bool {
 	switch tool {
 	case ToolUpstreamWhoami, ToolUpstreamRevoke, ToolUpstreamStatus:
 		return tenant != "" && s.upstream != nil
+	}
+	if slices.Contains(StoreTools, tool) {
+		return tenant != "" && s.shelves != nil
 	}
 	return s.policy.allows(tenant, tool)
 }

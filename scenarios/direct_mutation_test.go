@@ -46,6 +46,7 @@ var directCatchers = map[refserver.Fault][]catcher{
 	refserver.FaultGlobalRefreshLock:    {{scenario: "direct-upstream-isolation", step: "bob-unaffected"}},
 	refserver.FaultNoRefreshDoubleCheck: {{scenario: "direct-upstream-single-flight", step: "one-exchange"}},
 	refserver.FaultLockLeak:             {{scenario: "direct-upstream-single-flight", step: "locks-released"}},
+	refserver.FaultSharingNotEnforced:   {{scenario: "direct-note-sharing", step: "carol-cannot-read"}},
 	// A deadlock never answers: the step times out (ERROR), and the goroutines that hold
 	// the two locks are in the stacks the server printed on SIGQUIT.
 	refserver.FaultDeadlockOnRevoke: {{scenario: "direct-upstream-revoke", step: "revoke-during-exchange", result: "ERROR",

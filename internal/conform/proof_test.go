@@ -47,6 +47,9 @@ var faultChecks = map[refserver.Fault][]string{
 	refserver.FaultNoRefreshDoubleCheck: {},
 	refserver.FaultLockLeak:             {},
 	refserver.FaultDeadlockOnRevoke:     {},
+	// Who may read a user's notes is the server's policy (served with --store only): the
+	// built-in scenario direct-note-sharing catches it.
+	refserver.FaultSharingNotEnforced: {},
 	// Without a challenge every check that reads one fails: the Bearer challenge is a
 	// MUST of RFC 6750 §3, so each refusal without it is refused wrongly.
 	refserver.FaultNoWWWAuthenticate: {"www-authenticate-bearer", "www-authenticate-resource-metadata", "challenge-scope",

@@ -383,7 +383,7 @@ func (c *checker) templates(p placed, ran map[string]bool) {
 
 func (c *checker) templateRef(p placed, section, root string, n *yaml.Node, ran map[string]bool) {
 	switch {
-	case c.ids[root] == 0 && !IsWorldRoot(root) && nearest(root, keys(c.ids)) != "":
+	case c.ids[root] == 0 && !IsWorldRoot(root) && root != RolesRoot && nearest(root, keys(c.ids)) != "":
 		c.errorAt(c.templatePos(n, root), "%s: template names %q, which is no step id of this scenario%s", section, root, didYouMean(root, keys(c.ids)))
 	case c.ids[root] == 0:
 		// Not a step id: a template of the SUT's own, passed through.

@@ -165,6 +165,7 @@ func (c *checker) workflows(w *Workload) {
 		var g []placed
 		for i := range vu.Login {
 			g = append(g, placed{st: &vu.Login[i], path: fmt.Sprintf("virtual_users.login[%d]", i), kind: mainStep})
+			c.roleTemplates(&vu.Login[i], g[i].path, nil)
 		}
 		groups = append(groups, g)
 	}
@@ -202,6 +203,7 @@ func (c *checker) workflows(w *Workload) {
 				c.errorAt(c.at(&st.AsRole, st.Pos), "%s.as_role: %q is not a role of workflow %q%s", sp, st.AsRole, wf.Name,
 					known(st.AsRole, wf.RoleNames()))
 			}
+			c.roleTemplates(st, sp, wf)
 		}
 		groups = append(groups, g)
 	}
@@ -212,6 +214,42 @@ func (c *checker) workflows(w *Workload) {
 		c.errorAt(c.at(&vu.Count, vu.Pos), "virtual_users.count: %d users cannot fill a workflow of %d roles", vu.Count, maxRoles)
 	}
 	c.workloadSteps(groups)
+}
+
+// RolesRoot is the root of the templates that name the user playing a role of the
+// workflow: {{ .roles.ROLE }} is that user's name (its subject at the mock IdPs), in a
+// workflow step's args and expected.
+const RolesRoot = "roles"
+
+// roleTemplates checks the {{ .roles.ROLE }} templates of a step of workflow wf (nil: a
+// login step, which runs for each user alone).
+func (c *checker) roleTemplates(st *Step, path string, wf *Workflow) {
+	if st.ID == RolesRoot {
+		c.errorAt(c.at(&st.ID, st.Pos), "%s.id: %q names the workflow's roles in templates ({{ .%s.ROLE }}); choose another id", path, st.ID, st.ID)
+	}
+	check := func(n *yaml.Node, key string) {
+		walkScalars(n, func(sc *yaml.Node) {
+			for _, ref := range Templates(sc.Value) {
+				if ref.Root != RolesRoot {
+					continue
+				}
+				segs := strings.Split(ref.Path, ".")
+				switch {
+				case wf == nil:
+					c.errorf(sc, key, "template {{ .%s }}: login steps run for each user alone, without roles", ref.Path)
+				case len(segs) != 2:
+					c.errorf(sc, key, "template {{ .%s }}: write {{ .roles.ROLE }} with ROLE one of %s", ref.Path, strings.Join(wf.RoleNames(), ", "))
+				case !slices.Contains(wf.RoleNames(), segs[1]):
+					c.errorf(sc, key, "template {{ .%s }}: %q is not a role of workflow %q%s", ref.Path, segs[1], wf.Name,
+						known(segs[1], wf.RoleNames()))
+				}
+			}
+		})
+	}
+	check(c.nodeOf(&st.Args), path+".args")
+	if st.Expected != nil {
+		check(c.nodeOf(&st.Expected), path+".expected")
+	}
 }
 
 // workloadSteps runs the scenario step checks on every step. Step ids are unique across

@@ -20,7 +20,7 @@ workflows:
     think_time: 10ms
     steps:
       - {id: create, tool: echo, args: {message: hi}, expected: {success: true}}
-      - {id: read, tool: echo, as_role: reader, args: {message: "{{ create.text }}"}, expected: {success: true}}
+      - {id: read, tool: echo, as_role: reader, args: {message: "{{ create.text }}", to: "{{ .roles.reader }}"}, expected: {success: true, contains: ["{{ .roles.owner }}"]}}
   - name: solo
     steps:
       - {id: ping, tool: echo, expected: {success: true}}
@@ -62,6 +62,15 @@ func TestWorkloadErrors(t *testing.T) {
 		{"as_user", "as_role: reader", "as_user: reader", `w.yaml:14:41: workflows[0].steps[1].as_user: a workload's users are its virtual users`},
 		{"duplicate id", "{id: ping,", "{id: create,", `w.yaml:17:14: workflows[1].steps[0].id: step id "create" is used twice`},
 		{"too few users", "count: 4", "count: 1", `w.yaml:2:24: virtual_users.count: 1 users cannot fill a workflow of 2 roles`},
+		{"unknown role in a template", `to: "{{ .roles.reader }}"`, `to: "{{ .roles.writer }}"`,
+			`w.yaml:14:90: workflows[0].steps[1].args: template {{ .roles.writer }}: "writer" is not a role of workflow "note_share" (defined: owner, reader)`},
+		{"roles template without a role", `to: "{{ .roles.reader }}"`, `to: "{{ .roles }}"`,
+			`w.yaml:14:90: workflows[0].steps[1].args: template {{ .roles }}: write {{ .roles.ROLE }} with ROLE one of owner, reader`},
+		{"role of another workflow", `{id: ping, tool: echo,`, `{id: ping, tool: echo, args: {a: "{{ .roles.owner }}"},`,
+			`w.yaml:17:42: workflows[1].steps[0].args: template {{ .roles.owner }}: "owner" is not a role of workflow "solo" (defined: user)`},
+		{"role in a login step", `claims: {tenant: "t{{ .n }}"}}`, `claims: {tenant: "t{{ .n }}"}, login: [{id: li, tool: echo, args: {a: "{{ .roles.owner }}"}, expected: {success: true}}]}`,
+			`w.yaml:2:115: virtual_users.login[0].args: template {{ .roles.owner }}: login steps run for each user alone, without roles`},
+		{"step id roles", `{id: ping,`, `{id: roles,`, `w.yaml:17:14: workflows[1].steps[0].id: "roles" names the workflow's roles`},
 		{"concurrently group", "      - {id: ping, tool: echo, expected: {success: true}}",
 			"      - {id: ping, concurrently: [{id: p1, tool: echo, expected: {success: true}}]}",
 			`w.yaml:17:34: workflows[1].steps[0].concurrently: not supported in a workload`},

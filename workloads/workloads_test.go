@@ -34,27 +34,46 @@ func text(t *testing.T, v any) string {
 	return string(b)
 }
 
-// TestNotesWorkloadsAgree: the single-workflow notes workloads are the mixed one's world,
-// users and workflows, so that a figure of one compares with the same figure of another.
+// TestNotesWorkloadsAgree: the single-workflow notes workloads are their mixed one's world,
+// users and workflows, so that a figure of one compares with the same figure of another;
+// for the reference SUT and for the reference server alike.
 func TestNotesWorkloadsAgree(t *testing.T) {
-	mixed := load(t, "refsut-notes-mixed")
-	flows := map[string]string{}
-	for _, wf := range mixed.Workflows {
-		wf.Weight = nil
-		flows[wf.Name] = text(t, wf)
+	for _, family := range []string{"refsut-notes", "refserver-notes"} {
+		mixed := load(t, family+"-mixed")
+		flows := map[string]string{}
+		for _, wf := range mixed.Workflows {
+			wf.Weight = nil
+			flows[wf.Name] = text(t, wf)
+		}
+		for _, kind := range []string{"-share", "-edit", "-files"} {
+			name := family + kind
+			w := load(t, name)
+			if text(t, w.PreConfiguration) != text(t, mixed.PreConfiguration) || text(t, w.VirtualUsers) != text(t, mixed.VirtualUsers) ||
+				text(t, w.SUT) != text(t, mixed.SUT) {
+				t.Errorf("%s: its pre_configuration, sut or virtual_users differ from %s-mixed's", name, family)
+			}
+			if len(w.Workflows) != 1 {
+				t.Fatalf("%s has %d workflows, want 1", name, len(w.Workflows))
+			}
+			wf := w.Workflows[0]
+			wf.Weight = nil
+			if text(t, wf) != flows[wf.Name] {
+				t.Errorf("%s: workflow %s differs from %s-mixed's", name, wf.Name, family)
+			}
+		}
 	}
-	for _, name := range []string{"refsut-notes-share", "refsut-notes-edit", "refsut-notes-files"} {
-		w := load(t, name)
-		if text(t, w.PreConfiguration) != text(t, mixed.PreConfiguration) || text(t, w.VirtualUsers) != text(t, mixed.VirtualUsers) {
-			t.Errorf("%s: its pre_configuration or virtual_users differ from refsut-notes-mixed's", name)
+}
+
+// TestRefserverNotesMixedWeights: seed 000's shares of its mixed workload.
+func TestRefserverNotesMixedWeights(t *testing.T) {
+	want := map[string]float64{"crud": 50, "note_share": 30, "concurrent_edit": 15, "file_share": 5}
+	for _, wf := range load(t, "refserver-notes-mixed").Workflows {
+		if wf.W() != want[wf.Name] {
+			t.Errorf("workflow %s: weight %v, want %v", wf.Name, wf.W(), want[wf.Name])
 		}
-		if len(w.Workflows) != 1 {
-			t.Fatalf("%s has %d workflows, want 1", name, len(w.Workflows))
-		}
-		wf := w.Workflows[0]
-		wf.Weight = nil
-		if text(t, wf) != flows[wf.Name] {
-			t.Errorf("%s: workflow %s differs from refsut-notes-mixed's", name, wf.Name)
-		}
+		delete(want, wf.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing workflows %v", want)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -310,25 +312,30 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 // of ctx (an interrupt) is not counted, nor is one that started in the warm-up.
 func (e *engine) execute(ctx context.Context, f *flow, who []*vuser, intended time.Time) {
 	run := executor.NewState(f.sc, e.stage.World, who[0].sess)
-	run.World = e.stage.Values
 	names := map[string]string{}
+	cast := map[string]any{} // {{ .roles.ROLE }}
 	for i, r := range f.roles {
 		run.SetUser(r, who[i].sess)
 		names[r] = who[i].name
+		cast[r] = who[i].name
 	}
+	run.World = make(map[string]any, len(e.stage.Values)+1)
+	maps.Copy(run.World, e.stage.Values)
+	run.World[scenario.RolesRoot] = cast
 	out := e.ex.Execute(ctx, run)
 	done := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.calls += len(out.Steps)
+	ran := slices.DeleteFunc(out.Steps, func(sr event.StepResult) bool {
+		// The steps after one that did not pass were never called.
+		return sr.Phase != event.PhaseStep || sr.Status == event.NotRun
+	})
+	e.calls += len(ran)
 	if ctx.Err() != nil || intended.Before(e.from) {
 		return
 	}
 	flowKind := ""
-	for i, sr := range out.Steps {
-		if sr.Phase != event.PhaseStep {
-			continue
-		}
+	for i, sr := range ran {
 		kind := classify(sr)
 		d := sr.Duration
 		if i == 0 {

@@ -22,7 +22,8 @@ func TestMain(m *testing.M) {
 }
 
 // counterWorkload drives the reference SUT in front of an HTTP mock whose calls the test
-// counts: a good call, a two-user workflow, a tool error and an unmet expectation.
+// counts: a good call, a two-user workflow, a tool error (with a step after it, which is
+// not run) and an unmet expectation.
 const counterWorkload = `name: counter
 virtual_users: {count: 6, name_prefix: u}
 pre_configuration:
@@ -50,6 +51,7 @@ workflows:
     weight: 1
     steps:
       - {id: tool-error, tool: x_counter_fail, expected: {success: true}}
+      - {id: after-error, tool: x_counter_hit, expected: {success: true}}
   - name: unmet
     weight: 1
     steps:
@@ -99,6 +101,9 @@ func TestCallsAtTheMockEqualTheCallsReported(t *testing.T) {
 	}
 	if int(r.Run.Count) != atMock["hit"]+atMock["fail"] {
 		t.Errorf("run count %d, mock calls %d", r.Run.Count, atMock["hit"]+atMock["fail"])
+	}
+	if e := r.Steps["after-error"]; e != nil {
+		t.Errorf("the step after a failed one never ran, yet is counted: %+v", e.ByKind)
 	}
 	if e := r.Steps["tool-error"]; e.Errors != e.Count || e.ByKind[KindToolError] != e.Count {
 		t.Errorf("tool-error step: %+v", e.ByKind)

@@ -2,13 +2,17 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/refserver"
 	"github.com/muster-test/muster-test/scenario"
 	"github.com/muster-test/muster-test/workloads"
 )
@@ -24,12 +28,14 @@ func builtinWorkload(t *testing.T, name string) *scenario.Workload {
 }
 
 // TestNotesWorkloadsRunGreen runs seed 000's workflows on the mock's store through the
-// reference SUT, each workload briefly with 5 users: no errors, every workflow of the
-// workload ran, and each execution ran all its steps (the expectations that compare what
-// was stored with what is read back held). The latency thresholds are left to real runs: a
+// reference SUT and on the reference server's store tools in direct mode, each workload
+// briefly with 5 users: no errors, every workflow of the workload ran, and each execution
+// ran all its steps (the expectations that compare what was stored with what is read
+// back, and that a user with whom nothing was shared is refused, held). The latency thresholds are left to real runs: a
 // race-detector build on a shared machine says nothing about them.
 func TestNotesWorkloadsRunGreen(t *testing.T) {
-	for _, name := range []string{"refsut-notes-share", "refsut-notes-edit", "refsut-notes-files"} {
+	for _, name := range []string{"refsut-notes-share", "refsut-notes-edit", "refsut-notes-files",
+		"refserver-notes-share", "refserver-notes-edit", "refserver-notes-files"} {
 		t.Run(name, func(t *testing.T) {
 			w := builtinWorkload(t, name)
 			o := options(w)
@@ -63,8 +69,7 @@ func checkGreen(t *testing.T, w *scenario.Workload, r *Report) {
 }
 
 // TestNotesMixedCallsAtTheMockEqualTheCallsReported: the mixed workload's figures count,
-// tool by tool, exactly the calls that reached the mock store's tools, and its shares
-// follow the weights 50/30/15/5. The open model makes the number of executions exact.
+// tool by tool, exactly the calls that reached the mock store's tools.
 func TestNotesMixedCallsAtTheMockEqualTheCallsReported(t *testing.T) {
 	w := builtinWorkload(t, "refsut-notes-mixed")
 	o := options(w)
@@ -80,41 +85,81 @@ func TestNotesMixedCallsAtTheMockEqualTheCallsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkCallsPerTool(t, w, r, atMock, func(tool string) string { return strings.TrimPrefix(tool, "x_notes_") }, 7, 100)
+}
+
+// TestRefserverNotesMixedCallsAtTheServerEqualTheCallsReported: the same against the
+// reference server in its own process, whose audit log (one line per tools/call, written
+// before the call is answered) says which calls reached it.
+func TestRefserverNotesMixedCallsAtTheServerEqualTheCallsReported(t *testing.T) {
+	w := builtinWorkload(t, "refserver-notes-mixed")
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	w.SUT.Command = append(w.SUT.Command, "--audit", audit)
+	o := options(w)
+	o.Users, o.Duration, o.Rate = 8, 2*time.Second, 50
+	r, _, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atServer := map[string]int{}
+	for line := range strings.Lines(string(data)) {
+		var rec refserver.AuditRecord
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if rec.Decision != refserver.DecisionAllow {
+			t.Errorf("a call was refused: %+v", rec)
+		}
+		atServer[rec.Tool]++
+	}
+	checkCallsPerTool(t, w, r, atServer, func(tool string) string { return tool }, len(refserver.StoreTools), 100)
+}
+
+// checkCallsPerTool: a green run whose figures count, tool by tool, exactly the calls the
+// server saw (atServer, by the name tool gives a step's tool there), which are of want
+// tools; the open model ran exactly flows executions, shared out by the weights.
+func checkCallsPerTool(t *testing.T, w *scenario.Workload, r *Report, atServer map[string]int, tool func(string) string, want int, flows uint64) {
+	t.Helper()
 	checkGreen(t, w, r)
 	reported := map[string]int{}
 	var workflows uint64
+	var weights float64
 	for _, wf := range w.Workflows {
 		workflows += r.Workflows[wf.Name].Count
+		weights += wf.W()
 		for _, st := range wf.Steps {
 			if e := r.Steps[st.ID]; e != nil {
-				reported[strings.TrimPrefix(st.Tool, "x_notes_")] += int(e.Count)
+				reported[tool(st.Tool)] += int(e.Count)
 			}
 		}
 	}
-	if len(atMock) != 7 {
-		t.Errorf("the mock saw calls of %d tools, want all 7: %v", len(atMock), atMock)
-	}
-	for tool, n := range atMock {
-		if reported[tool] != n {
-			t.Errorf("tool %s: %d calls at the mock, %d reported", tool, n, reported[tool])
-		}
+	if len(atServer) != want {
+		t.Errorf("the server saw calls of %d tools, want all %d: %v", len(atServer), want, atServer)
 	}
 	total := 0
-	for _, n := range atMock {
+	for name, n := range atServer {
 		total += n
-	}
-	if int(r.Run.Count) != total {
-		t.Errorf("run count %d, calls at the mock %d", r.Run.Count, total)
-	}
-	if workflows != 100 {
-		t.Errorf("%d workflows ran, want 50/s x 2s", workflows)
-	}
-	// Each share within four standard deviations of its weight.
-	for name, weight := range map[string]float64{"crud": .50, "note_share": .30, "concurrent_edit": .15, "file_share": .05} {
-		share := float64(r.Workflows[name].Count) / float64(workflows)
-		if tol := 4 * math.Sqrt(weight*(1-weight)/float64(workflows)); math.Abs(share-weight) > tol {
-			t.Errorf("workflow %s: %.1f%% of %d executions, weight %v%%", name, 100*share, workflows, 100*weight)
+		if reported[name] != n {
+			t.Errorf("tool %s: %d calls at the server, %d reported", name, n, reported[name])
 		}
 	}
-	t.Logf("%d workflows, %d calls; at the mock %v", workflows, total, atMock)
+	if int(r.Run.Count) != total {
+		t.Errorf("run count %d, calls at the server %d", r.Run.Count, total)
+	}
+	if workflows != flows {
+		t.Errorf("%d workflows ran, want %d", workflows, flows)
+	}
+	// Each share within four standard deviations of its weight.
+	for _, wf := range w.Workflows {
+		weight := wf.W() / weights
+		share := float64(r.Workflows[wf.Name].Count) / float64(workflows)
+		if tol := 4 * math.Sqrt(weight*(1-weight)/float64(workflows)); math.Abs(share-weight) > tol {
+			t.Errorf("workflow %s: %.1f%% of %d executions, weight %.0f%%", wf.Name, 100*share, workflows, 100*weight)
+		}
+	}
+	t.Logf("%d workflows, %d calls; at the server %v", workflows, total, atServer)
 }

@@ -225,8 +225,8 @@ func TestBadWorkloadExits2BeforeAnythingStarts(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--workload", wl}, []string{wl + ":23:52: workflows[1].steps[1].as_role: \"c\" is not a role",
-			wl + ":33:19: thresholds: threshold \"step:hit p99\": value \"soon\"", "2 error(s) in the workload; nothing was started"}},
-		{[]string{"--workload", "no-such-workload"}, []string{"no such file, nor a built-in workload (refserver-direct, refsut-gateway, refsut-notes-edit, refsut-notes-files, refsut-notes-mixed, refsut-notes-share)"}},
+			wl + ":34:19: thresholds: threshold \"step:hit p99\": value \"soon\"", "2 error(s) in the workload; nothing was started"}},
+		{[]string{"--workload", "no-such-workload"}, []string{"no such file, nor a built-in workload (refserver-direct, refserver-notes-edit, refserver-notes-files, refserver-notes-mixed, refserver-notes-share, refsut-gateway, refsut-notes-edit, refsut-notes-files, refsut-notes-mixed, refsut-notes-share)"}},
 		{[]string{"--workload", "refsut-gateway", "--shard", "3/2"}, []string{"want K/N"}},
 		{[]string{"--workload", "refsut-gateway", "--users", "1"}, []string{"1 user(s) in shard 1/1 cannot fill a workflow of 2 roles"}},
 		{[]string{"--workload", "refsut-gateway", "--html", filepath.Join(wl, "r.html")}, []string{"--html " + wl}},

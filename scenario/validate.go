@@ -68,6 +68,23 @@ func (d *decoder) validate(s *Scenario) {
 	c.sutTools(s)
 }
 
+// mockIdP checks the settings of one mock IdP; path prefixes its keys in messages.
+func (c *checker) mockIdP(o *MockOAuthServer, path string) {
+	if r := o.Registration; r != "" && r != idp.RegistrationOpen && r != idp.RegistrationClosed {
+		c.errorAt(c.at(&o.Registration, o.Pos), "%sregistration: %q: want %s or %s", path, r, idp.RegistrationOpen, idp.RegistrationClosed)
+	}
+	for j := range o.Faults {
+		f := &o.Faults[j]
+		if err := f.Check(); err != nil {
+			at, hint := c.at(&f.Grant, c.at(&o.Faults, o.Pos)), ""
+			if !slices.Contains(idp.FaultEndpoints, f.Endpoint) {
+				at, hint = c.at(&f.Endpoint, at), didYouMean(f.Endpoint, idp.FaultEndpoints)
+			}
+			c.errorAt(at, "%sfaults[%d]: %v%s", path, j, err, hint)
+		}
+	}
+}
+
 func (c *checker) preConfiguration(pc *PreConfiguration) {
 	if pc == nil {
 		return
@@ -81,19 +98,7 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 			return dup
 		})
 		c.idps[o.Name] = o
-		if r := o.Registration; r != "" && r != idp.RegistrationOpen && r != idp.RegistrationClosed {
-			c.errorAt(c.at(&o.Registration, o.Pos), "%s.registration: %q: want %s or %s", path, r, idp.RegistrationOpen, idp.RegistrationClosed)
-		}
-		for j := range o.Faults {
-			f := &o.Faults[j]
-			if err := f.Check(); err != nil {
-				at, hint := c.at(&f.Grant, c.at(&o.Faults, o.Pos)), ""
-				if !slices.Contains(idp.FaultEndpoints, f.Endpoint) {
-					at, hint = c.at(&f.Endpoint, at), didYouMean(f.Endpoint, idp.FaultEndpoints)
-				}
-				c.errorAt(at, "%s.faults[%d]: %v%s", path, j, err, hint)
-			}
-		}
+		c.mockIdP(o, path+".")
 	}
 	for i := range pc.MCPServers {
 		srv := &pc.MCPServers[i]

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-test/muster-test/internal/runner"
 )
@@ -143,5 +145,30 @@ func TestRerunKeepsConfigAndSUTFlags(t *testing.T) {
 	want := []string{"--config", "a", "--config", "b dir", "--ready-timeout", "1m0s", "--sut-args", "--fault x", "--sut-command", "./srv --port {{ .sut.port }}"}
 	if !slices.Equal(opts.Rerun, want) {
 		t.Errorf("Rerun = %q, want %q", opts.Rerun, want)
+	}
+}
+
+// TestMockIdPConfigDiagnostics: mock-idp --config reads its file as the loader reads a
+// scenario's mock_oauth_servers entry: each problem at file:line:col with a did-you-mean,
+// exit 2 before anything listens; a good file gives the settings it holds.
+func TestMockIdPConfigDiagnostics(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "idp.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\nuse_mock_clok: true\ntrusted_issuers: []\nfaults:\n  - {endpoint: tokn}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "mock-idp", "--config", bad)
+	for _, want := range []string{
+		bad + `:2:1: unknown key "use_mock_clok" (did you mean "use_mock_clock"?)`,
+		bad + `:3:18: trusted_issuers: only a scenario's mock_oauth_servers entry has it`,
+		bad + `:5:16: faults[0]: fault endpoint "tokn"`,
+	} {
+		if code != 2 || out != "" || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stdout %q; want 2 and %q in stderr:\n%s", code, out, want, errOut)
+		}
+	}
+	cfg, err := decodeMockIdP("good.yaml", []byte("name: corp\nuse_mock_clock: true\ntoken_lifetime: 5m\n"), io.Discard)
+	if err != nil || cfg.Name != "corp" || !cfg.UseMockClock || cfg.TokenLifetime != 5*time.Minute {
+		t.Errorf("good file: %+v, %v", cfg, err)
 	}
 }

@@ -20,9 +20,25 @@ const (
 	ExitUsage = 2 // bad usage or configuration
 )
 
+// Decode reads a --config file's settings. Its error is printed as it is: it may hold
+// several lines (one per problem, each with its file:line:col).
+type Decode func(file string, data []byte) (idp.Config, error)
+
 // Run parses `--port N [--config FILE]`, starts the IdP, prints its issuer and endpoints on
-// stdout and serves until ctx ends.
+// stdout and serves until ctx ends. The file is read with idp.ConfigFromYAML.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return RunWith(ctx, args, stdout, stderr, func(file string, data []byte) (idp.Config, error) {
+		cfg, err := idp.ConfigFromYAML(data)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", file, err)
+		}
+		return cfg, nil
+	})
+}
+
+// RunWith is Run with the --config file read by decode: muster-test's command reads it
+// with the scenario loader, for the diagnostics a scenario file gets.
+func RunWith(ctx context.Context, args []string, stdout, stderr io.Writer, decode Decode) int {
 	fs := flag.NewFlagSet("mock-idp", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // help and errors are printed below, each to its stream
 	port := fs.Int("port", 0, "TCP port on 127.0.0.1 (0 picks a free one)")
@@ -55,8 +71,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mock-idp: %v\n", err)
 			return ExitUsage
 		}
-		if cfg, err = idp.ConfigFromYAML(data); err != nil {
-			fmt.Fprintf(stderr, "mock-idp: %s: %v\n", *configFile, err)
+		if cfg, err = decode(*configFile, data); err != nil {
+			fmt.Fprintf(stderr, "mock-idp: %v\n", err)
 			return ExitUsage
 		}
 	}

@@ -10,8 +10,9 @@
 //   - every request to /mcp needs `Authorization: Bearer` with a token from that issuer,
 //     for the audience http://127.0.0.1:PORT/mcp, unexpired, with the base scope
 //     (tools:call). No token: 401 with resource_metadata and scope and no error code; a
-//     bad token: 401 invalid_token; a missing scope: 403 insufficient_scope; a token in
-//     the query string: 400 invalid_request;
+//     bad token: 401 invalid_token; a missing scope: 403 insufficient_scope naming every
+//     scope the request needs; a token in the query string or a malformed Authorization
+//     header: 400 invalid_request;
 //   - the RFC 9728 metadata at /.well-known/oauth-protected-resource[/mcp];
 //   - tools filtered per tenant claim in tools/list and re-checked on tools/call (another
 //     tenant's tool is answered as unknown); admin_purge also needs the admin scope;

@@ -149,8 +149,11 @@ func (s *Server) token(r *http.Request) (string, *refusal) {
 		return "", s.challenge(http.StatusUnauthorized, "", "no bearer token", s.policy.Scope)
 	}
 	token, err := bearer.FromHeader(header)
-	if err != nil {
-		return "", s.challenge(http.StatusUnauthorized, "invalid_token", err.Error(), s.policy.Scope)
+	if err != nil || strings.ContainsAny(token, " \t") {
+		// No token, or more than one: the request is malformed, not the token invalid
+		// (RFC 6750 §3.1 invalid_request, 400).
+		return "", s.challenge(http.StatusBadRequest, "invalid_request",
+			"the Authorization header must be 'Bearer <token>', one token", s.policy.Scope)
 	}
 	return token, nil
 }

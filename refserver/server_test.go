@@ -18,7 +18,7 @@ import (
 )
 
 // TestChallenges: the 401 without a token names the metadata and the scope but no error
-// code; a bad token gets invalid_token; a token in the query string is refused even next
+// code; a bad token gets invalid_token, a malformed header 400 invalid_request; a token in the query string is refused even next
 // to a good header; a token without the base scope gets 403 insufficient_scope.
 func TestChallenges(t *testing.T) {
 	e := start(t)
@@ -32,6 +32,15 @@ func TestChallenges(t *testing.T) {
 	a = e.rpc(t, "/mcp", "not-a-token", "", "initialize", init)
 	if a.status != 401 || !strings.Contains(a.challenge(), `error="invalid_token"`) || !strings.Contains(a.challenge(), prm) {
 		t.Errorf("bad token: %d %q", a.status, a.challenge())
+	}
+	// A Bearer header without one well-formed token is a malformed request (RFC 6750 §3.1).
+	for _, header := range []string{"Bearer ", "Bearer one two"} {
+		req, _ := http.NewRequest(http.MethodPost, e.s.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Authorization", header)
+		a = do(t, req)
+		if a.status != 400 || !strings.Contains(a.challenge(), `error="invalid_request"`) || !strings.Contains(a.challenge(), prm) {
+			t.Errorf("Authorization %q: %d %q", header, a.status, a.challenge())
+		}
 	}
 	good := e.alice(t)
 	a = e.rpc(t, "/mcp?access_token="+good, good, "", "initialize", init)

@@ -54,6 +54,10 @@ type Check struct {
 	Paraphrase bool     `yaml:"paraphrase"`
 	Refs       []string `yaml:"refs"`
 	Needs      []string `yaml:"needs"`
+	// Revisions are the MCP revisions that state the requirement (empty: every one);
+	// with --protocol pinned to another, the check is N/A and RevisionsWhy says why.
+	Revisions    []string `yaml:"revisions"`
+	RevisionsWhy string   `yaml:"revisions_why"`
 
 	Scenario *scenario.Scenario `yaml:"-"`
 }
@@ -137,6 +141,9 @@ func (c *Check) valid() error {
 		if !strings.HasPrefix(r, "https://") || !strings.Contains(r, "#") {
 			return fmt.Errorf("reference %q: want a full https URL with a section anchor", r)
 		}
+	}
+	if len(c.Revisions) > 0 && c.RevisionsWhy == "" {
+		return fmt.Errorf("revisions without revisions_why: say why the other revisions do not have it")
 	}
 	for _, n := range c.Needs {
 		if n != NeedsIdP && n != NeedsGateway {

@@ -118,6 +118,7 @@ func Run(ctx context.Context, opts Options) (*Result, int) {
 	if err != nil {
 		return bad(err)
 	}
+	t.protocol = opts.Protocol
 	ropts := opts.runnerOptions(t)
 	start := time.Now()
 	probe, err := t.probe()

@@ -200,10 +200,39 @@ func TestNotApplicable(t *testing.T) {
 		{"gateway check, URL", &target{url: "http://127.0.0.1:1/mcp"}, gateway, "run with --gateway"},
 		{"gateway check, gateway", &target{gateway: "builtin"}, gateway, ""},
 		{"server check, gateway", &target{gateway: "builtin"}, server, "a server check"},
+		// Sessions are of the 2025 transports; offline_access and RFC 9207 of 2026-07-28.
+		{"session check, 2026-07-28", &target{config: cfg, protocol: "2026-07-28"}, cat.Find("session-bound-to-user"), "2026-07-28 has no protocol-level sessions"},
+		{"session check, 2025-11-25", &target{config: cfg, protocol: "2025-11-25"}, cat.Find("session-id-not-guessable"), ""},
+		{"session check, negotiated", &target{config: cfg}, cat.Find("session-requires-token"), ""},
+		{"gateway session check, 2026-07-28", &target{gateway: "builtin", protocol: "2026-07-28"}, cat.Find("gateway-session-id-not-credential"), "no protocol-level sessions"},
+		{"offline_access, 2025-11-25", &target{url: "http://127.0.0.1:1/mcp", protocol: "2025-11-25"}, cat.Find("offline-access-not-advertised"), "not a requirement of MCP 2025-11-25"},
+		{"offline_access, 2026-07-28", &target{url: "http://127.0.0.1:1/mcp", protocol: "2026-07-28"}, cat.Find("offline-access-not-advertised"), ""},
+		{"iss parameter, 2025-06-18", &target{url: "http://127.0.0.1:1/mcp", protocol: "2025-06-18"}, cat.Find("as-iss-parameter"), "do not mention RFC 9207"},
 	} {
 		got := c.t.notApplicable(c.check)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestProtocolPinGradesByRevision: --protocol 2025-11-25 makes the checks of rules only
+// 2026-07-28 states N/A, with the reason, and sends them nothing; unpinned they run.
+func TestProtocolPinGradesByRevision(t *testing.T) {
+	srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer scope="offline_access"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	checks := []string{"offline-access-not-advertised"}
+	res, _, out := conformRun(t, Options{URL: srv.URL + "/mcp", Checks: checks, Protocol: "2025-11-25"})
+	if res == nil || res.Outcomes[0].Verdict != NA || !strings.Contains(res.Outcomes[0].Reason, "say nothing of offline_access") {
+		t.Fatalf("pinned to 2025-11-25:\n%s", out)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the server got %d requests; want the probe's one", n)
+	}
+	res, _, out = conformRun(t, Options{URL: srv.URL + "/mcp", Checks: checks})
+	if res == nil || res.Outcomes[0].Verdict != Warn {
+		t.Fatalf("unpinned, a challenge naming offline_access:\n%s", out)
 	}
 }

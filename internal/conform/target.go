@@ -34,6 +34,9 @@ type target struct {
 	config  *scenario.Scenario // set with a config file
 	file    string
 	gateway string
+	// protocol is the --protocol pin ("": negotiate): a requirement another revision
+	// alone states is N/A under it.
+	protocol string
 }
 
 // describe names the target for the summary's first line.
@@ -159,6 +162,8 @@ func (t *target) hasIdP(name string) bool {
 // notApplicable says why a check cannot run against the target at all.
 func (t *target) notApplicable(c *Check) string {
 	switch {
+	case t.protocol != "" && len(c.Revisions) > 0 && !slices.Contains(c.Revisions, t.protocol):
+		return fmt.Sprintf("not a requirement of MCP %s (--protocol): %s", t.protocol, c.RevisionsWhy)
 	case c.needs(NeedsGateway) && t.gateway == "":
 		return "a gateway check (a muster-shaped SUT with its own mock upstreams): run with --gateway builtin or --gateway muster"
 	case !c.needs(NeedsGateway) && t.gateway != "":

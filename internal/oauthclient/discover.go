@@ -66,6 +66,7 @@ const (
 	ProblemDocumentTooLarge    = "document_too_large"
 	ProblemSeveralAuthServers  = "several_authorization_servers"
 	ProblemMetadataURLMismatch = "resource_metadata_url_mismatch"
+	ProblemQueryBearerMethod   = "query_bearer_method"
 )
 
 // WWWAuthenticate is the challenge of the unauthenticated response.
@@ -294,6 +295,9 @@ func (c *Client) checkPRM(d *Discovery, su *url.URL, doc *Document) {
 	}
 	if w := d.WWWAuthenticate; w != nil && w.ResourceMetadata != "" && w.ResourceMetadata != doc.URL {
 		d.problem(false, ProblemMetadataURLMismatch, "the PRM came from %s, not from the challenge's resource_metadata %s", doc.URL, w.ResourceMetadata)
+	}
+	if slices.Contains(prm.BearerMethodsSupported, "query") {
+		d.problem(false, ProblemQueryBearerMethod, "the PRM's bearer_methods_supported %q offers query, which MCP forbids (OAuth 2.1 §5.1)", prm.BearerMethodsSupported)
 	}
 	d.PRM = &prm
 	switch len(prm.AuthorizationServers) {

@@ -194,6 +194,11 @@ func TestDiscoveryProblems(t *testing.T) {
 		{"no AS metadata anywhere", func(f *fakeServer) {
 			f.json("/.well-known/oauth-protected-resource/mcp", map[string]any{"resource": f.URL + "/mcp", "authorization_servers": []string{f.URL}})
 		}, oauthclient.ProblemASMetadataNotFound, true},
+		{"query bearer method", func(f *fakeServer) {
+			f.json("/.well-known/oauth-protected-resource/mcp", map[string]any{"resource": f.URL + "/mcp", "authorization_servers": []string{f.URL},
+				"bearer_methods_supported": []string{"header", "query"}})
+			f.json("/.well-known/oauth-authorization-server", f.asMetadata(f.URL))
+		}, oauthclient.ProblemQueryBearerMethod, false},
 		{"no WWW-Authenticate", func(f *fakeServer) { f.www = "" }, oauthclient.ProblemNoChallenge, false},
 		{"malformed WWW-Authenticate", func(f *fakeServer) { f.www = `Bearer realm="x` }, oauthclient.ProblemBadChallenge, false},
 		{"Basic challenge", func(f *fakeServer) { f.www = `Basic realm="x"` }, oauthclient.ProblemNotBearer, false},

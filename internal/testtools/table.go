@@ -28,7 +28,8 @@ func oneOf(name string, values ...string) scenario.ToolArg {
 var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url", "jwks_url", "clock", "mock_clock",
 	"requests.authorize", "requests.token", "requests.refresh", "requests.introspect", "requests.userinfo",
 	"requests.register", "requests.revoke", "requests.exchange", "requests.authorization_code",
-	"requests.client_credentials", "tokens_issued", "tokens_active", "subjects.*"}
+	"requests.client_credentials", "requests.authorize_without_resource", "requests.token_without_resource",
+	"tokens_issued", "tokens_active", "subjects.*"}
 
 // table is every test tool, in the order the guide lists them: the one place a tool is
 // declared. The loader checks steps against its declarations (Loader), the executor runs

@@ -145,6 +145,7 @@ func requestCounts(c idp.Counters) map[string]any {
 		"authorize": c.Authorize, "token": c.Token, "refresh": c.Refresh, "introspect": c.Introspect,
 		"userinfo": c.UserInfo, "register": c.Register, "revoke": c.Revoke, "exchange": c.Exchange,
 		"authorization_code": c.AuthorizationCode, "client_credentials": c.ClientCredentials,
+		"authorize_without_resource": c.AuthorizeWithoutResource, "token_without_resource": c.TokenWithoutResource,
 	}
 }
 

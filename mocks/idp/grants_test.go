@@ -411,3 +411,33 @@ func TestConcurrentRedemptionOfOneCode(t *testing.T) {
 		t.Errorf("%d redemptions of one code succeeded, want 1", ok)
 	}
 }
+
+// TestRequestsWithoutResourceCounted: authorization and token requests without an RFC
+// 8707 resource parameter are counted apart, so a scenario can hold a client to sending it
+// in both.
+func TestRequestsWithoutResourceCounted(t *testing.T) {
+	s := startIdP(t, Config{AutoApprove: true, Users: aliceUsers})
+	cfg := oauthConfig(s, "test-client", "", testRedirect, "openid")
+	resource := oauth2.SetAuthURLParam("resource", testResource)
+	flow := func(atAuthorize, atToken bool) {
+		v := oauth2.GenerateVerifier()
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(v)}
+		if atAuthorize {
+			opts = append(opts, resource)
+		}
+		code := codeFor(t, s, cfg, opts...)
+		opts = []oauth2.AuthCodeOption{oauth2.VerifierOption(v)}
+		if atToken {
+			opts = append(opts, resource)
+		}
+		if _, err := cfg.Exchange(clientCtx(s), code, opts...); err != nil {
+			t.Fatalf("Exchange: %v", err)
+		}
+	}
+	flow(true, true)
+	flow(true, false)
+	flow(false, false)
+	if c := s.Counters(); c.Authorize != 3 || c.AuthorizeWithoutResource != 1 || c.Token != 3 || c.TokenWithoutResource != 2 {
+		t.Errorf("counters = %+v", c)
+	}
+}

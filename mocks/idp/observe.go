@@ -39,6 +39,11 @@ type Counters struct {
 	UserInfo          int `json:"userinfo"`
 	Register          int `json:"register"`
 	Revoke            int `json:"revoke"`
+	// AuthorizeWithoutResource and TokenWithoutResource count the authorization and token
+	// requests that carried no RFC 8707 resource parameter (MCP clients must send it in
+	// both).
+	AuthorizeWithoutResource int `json:"authorize_without_resource"`
+	TokenWithoutResource     int `json:"token_without_resource"`
 	// TokensIssued counts access tokens stored: granted, IssueToken and InjectToken.
 	TokensIssued int `json:"tokens_issued"`
 	// TokensActive counts access tokens neither revoked nor expired on the IdP clock.
@@ -217,10 +222,14 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 		start := time.Now()
 		entry := &logEntry{}
 		var subject string // looked up only for a fault planned for one subject
-		if endpoint == EndpointToken {
+		switch endpoint {
+		case EndpointToken:
 			// The grant is needed before the handler runs, for counting faulted requests.
 			_ = r.ParseForm()
 			entry.grant = r.PostForm.Get("grant_type")
+		case EndpointAuthorize:
+			// Parsed here, not only in the handler's copy of r, for the resource count.
+			_ = r.ParseForm()
 		}
 		s.obs.count(endpoint, entry.grant)
 		sw := &respstatus.Writer{ResponseWriter: w}
@@ -242,6 +251,14 @@ func (s *Server) observe(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 				Status: sw.Status, UserAgent: r.UserAgent(),
 			})
 			s.obs.countSubject(subject, endpoint, entry.grant)
+			if len(r.Form["resource"]) == 0 {
+				switch endpoint {
+				case EndpointAuthorize:
+					s.obs.counts.AuthorizeWithoutResource++
+				case EndpointToken:
+					s.obs.counts.TokenWithoutResource++
+				}
+			}
 			s.obs.mu.Unlock()
 		}()
 		if s.obs.wantsSubject(endpoint, entry.grant) {

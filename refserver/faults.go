@@ -29,6 +29,7 @@ const (
 	FaultLockLeak                Fault = "lock-leak"                  // users' locks are never removed
 	FaultDeadlockOnRevoke        Fault = "deadlock-on-revoke"         // upstream_revoke takes the two locks in refresh's opposite order
 	FaultSharingNotEnforced      Fault = "sharing-not-enforced"       // any user reads, edits, shares and deletes any user's notes and files
+	FaultPartialScopeChallenge   Fault = "partial-scope-challenge"    // an insufficient_scope challenge names one missing scope, not all needed
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -37,6 +38,7 @@ var AllFaults = []Fault{
 	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
 	FaultDenialsNotAudited, FaultSessionNotBound, FaultNoContextCache, FaultCacheIgnoresTTL,
 	FaultGlobalRefreshLock, FaultNoRefreshDoubleCheck, FaultLockLeak, FaultDeadlockOnRevoke, FaultSharingNotEnforced,
+	FaultPartialScopeChallenge,
 }
 
 // Faults is a set of active faults; the zero value has none.

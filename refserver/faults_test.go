@@ -2,6 +2,7 @@ package refserver_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,11 @@ var faultProbes = map[refserver.Fault]func(t *testing.T, e env) bool{
 			}
 		}
 		return true
+	},
+	refserver.FaultPartialScopeChallenge: func(t *testing.T, e env) bool {
+		tok := e.token(t, grant{sub: "alice", scopes: []string{"openid"}})
+		a := e.rpc(t, "/mcp", tok, "", "tools/call", toolCall(refserver.ToolAdminPurge, map[string]any{}))
+		return a.status == http.StatusForbidden && !strings.Contains(a.challenge(), `scope="tools:call admin"`)
 	},
 	refserver.FaultSessionNotBound: func(t *testing.T, e env) bool {
 		session := e.initialize(t, e.alice(t))

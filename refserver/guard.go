@@ -101,8 +101,8 @@ func (s *Server) authorize(r *http.Request, req *request) (*refusal, string) {
 		}
 	}
 	req.tenant, _ = claims[s.policy.TenantClaim].(string)
-	if !slices.Contains(info.Scopes, s.policy.Scope) {
-		return s.insufficientScope(s.policy.Scope)
+	if needed := s.neededScopes(req); !allIn(needed, info.Scopes) {
+		return s.insufficientScope(needed, info.Scopes)
 	}
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" && !s.faults[FaultSessionNotBound] {
 		if owner, ok := s.sessions.owner(id); ok && owner != info.Subject {
@@ -124,8 +124,6 @@ func (s *Server) authorize(r *http.Request, req *request) (*refusal, string) {
 	case !s.allows(req.tenant, req.tool) && !s.faults[FaultToolsCallNotRechecked]:
 		req.denied = true
 		return nil, fmt.Sprintf("tool %q is not available to tenant %q", req.tool, req.tenant)
-	case req.tool == ToolAdminPurge && !slices.Contains(info.Scopes, s.policy.AdminScope):
-		return s.insufficientScope(s.policy.Scope + " " + s.policy.AdminScope)
 	}
 	return nil, "allowed for tenant " + req.tenant
 }
@@ -158,7 +156,40 @@ func (s *Server) token(r *http.Request) (string, *refusal) {
 	return token, nil
 }
 
-func (s *Server) insufficientScope(scope string) (*refusal, string) {
+// neededScopes is every scope the request needs: the base scope, and the admin scope for
+// admin_purge when the caller's tenant may call it at all (a tool the tenant does not have
+// is answered as unknown further on, and its scopes are not told).
+func (s *Server) neededScopes(req *request) []string {
+	needed := []string{s.policy.Scope}
+	if req.method == string(mcp.MethodToolsCall) && req.tool == ToolAdminPurge && req.tenant != "" &&
+		(s.allows(req.tenant, req.tool) || s.faults[FaultToolsCallNotRechecked]) {
+		needed = append(needed, s.policy.AdminScope)
+	}
+	return needed
+}
+
+func allIn(needed, granted []string) bool {
+	for _, sc := range needed {
+		if !slices.Contains(granted, sc) {
+			return false
+		}
+	}
+	return true
+}
+
+// insufficientScope challenges with every scope the request needs at once (MCP: all the
+// scopes of the operation in a single challenge), so one step-up is enough.
+func (s *Server) insufficientScope(needed, granted []string) (*refusal, string) {
+	if s.faults[FaultPartialScopeChallenge] {
+		// One missing scope at a time: the client steps up, is refused again, ...
+		for _, sc := range needed {
+			if !slices.Contains(granted, sc) {
+				needed = []string{sc}
+				break
+			}
+		}
+	}
+	scope := strings.Join(needed, " ")
 	msg := fmt.Sprintf("this request needs the scope %q", scope)
 	status := http.StatusForbidden
 	if s.faults[Fault401ForInsufficientScope] {

@@ -155,6 +155,15 @@ func TestTenantTools(t *testing.T) {
 		!strings.Contains(a.challenge(), `scope="tools:call admin"`) || !strings.Contains(a.challenge(), e.s.PRMURL()) {
 		t.Errorf("bob admin_purge: %d %q", a.status, a.challenge())
 	}
+	// Without any scope, admin_purge's challenge names both scopes at once (not the base
+	// scope first and admin on the retry); to a tenant without the tool, only the base one.
+	for _, c := range []struct{ sub, want string }{{"alice", `scope="tools:call admin"`}, {"carol", `scope="tools:call"`}} {
+		tok := e.token(t, grant{sub: c.sub, scopes: []string{"openid"}})
+		a := e.rpc(t, "/mcp", tok, "", "tools/call", toolCall("admin_purge", map[string]any{}))
+		if a.status != 403 || !strings.Contains(a.challenge(), c.want) {
+			t.Errorf("%s admin_purge without scopes: %d %q, want %s", c.sub, a.status, a.challenge(), c.want)
+		}
+	}
 
 	type row struct{ subject, tool, decision string }
 	var got []row
@@ -165,7 +174,8 @@ func TestTenantTools(t *testing.T) {
 		}
 	}
 	want := []row{{"carol", "export_report", "allow"}, {"alice", "export_report", "deny"}, {"alice", "admin_purge", "allow"},
-		{"bob", "search_documents", "allow"}, {"carol", "search_documents", "allow"}, {"bob", "admin_purge", "deny"}}
+		{"bob", "search_documents", "allow"}, {"carol", "search_documents", "allow"}, {"bob", "admin_purge", "deny"},
+		{"alice", "admin_purge", "deny"}, {"carol", "admin_purge", "deny"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit:\n got %v\nwant %v", got, want)
 	}

@@ -38,6 +38,9 @@ const (
 	// NeedsGateway marks a check of a muster-shaped gateway (its own mock upstreams, no
 	// sut block): it runs with --gateway only, and the server checks do not.
 	NeedsGateway = "gateway"
+	// NeedsMultiScopeTool marks a check that calls a tool needing two or more scopes,
+	// which the config names (conform.multi_scope_tool): no request finds one.
+	NeedsMultiScopeTool = "multi_scope_tool"
 )
 
 // setupPrefix starts the id of a step that only prepares a check; its failure makes the
@@ -146,8 +149,8 @@ func (c *Check) valid() error {
 		return fmt.Errorf("revisions without revisions_why: say why the other revisions do not have it")
 	}
 	for _, n := range c.Needs {
-		if n != NeedsIdP && n != NeedsGateway {
-			return fmt.Errorf("needs %q: want %q or %q", n, NeedsIdP, NeedsGateway)
+		if n != NeedsIdP && n != NeedsGateway && n != NeedsMultiScopeTool {
+			return fmt.Errorf("needs %q: want %q, %q or %q", n, NeedsIdP, NeedsGateway, NeedsMultiScopeTool)
 		}
 	}
 	return nil

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/muster-test/muster-test/internal/runner"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
@@ -94,6 +96,10 @@ func TestBadInputExits2BeforeAnyCheck(t *testing.T) {
 		{"config with steps", Options{ConfigFile: write("s.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nsteps: []\n")}, "a conform config has no steps"},
 		{"config without sut", Options{ConfigFile: write("n.yaml", "pre_configuration: {mock_oauth_servers: [{name: idp}]}\n")}, "no sut block"},
 		{"config with a bad key", Options{ConfigFile: write("k.yaml", "sut:\n  comand: [x]\n")}, "k.yaml:2:3"},
+		// The conform block is read apart; the lines after it keep their numbers.
+		{"bad key after a conform block", Options{ConfigFile: write("h.yaml", "conform:\n  multi_scope_tool:\n    name: t\nsut:\n  comand: [x]\n")}, "h.yaml:5:3"},
+		{"conform block with a bad key", Options{ConfigFile: write("j.yaml", "conform: {multi_scope_tol: {name: t}}\nsut: {url: http://127.0.0.1:1/mcp}\n")}, "field multi_scope_tol not found"},
+		{"multi_scope_tool without a name", Options{ConfigFile: write("m.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nconform:\n  multi_scope_tool: {arguments: {}}\n")}, "m.yaml:2: conform.multi_scope_tool needs a name"},
 		{"html report under a file", Options{URL: html.URL + "/mcp", HTMLFile: filepath.Join(write("f", ""), "r.html")}, "--html " + filepath.Join(dir, "f")},
 		{"junit is a directory", Options{URL: html.URL + "/mcp", JUnitFile: dir}, "--junit " + dir + ": is a directory"},
 	} {
@@ -186,6 +192,10 @@ func TestNotApplicable(t *testing.T) {
 	cat := mustLoad(t)
 	server, minting, gateway := cat.Find("prm-json"), cat.Find("token-expired-refused"), cat.Find("gateway-state-opaque")
 	cfg := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Config: idp.Config{Name: "idp"}}}}}
+	var scopedTool hints
+	if err := yaml.Unmarshal([]byte("multi_scope_tool: {name: admin_purge}"), &scopedTool); err != nil {
+		t.Fatal(err)
+	}
 	other := &scenario.Scenario{PreConfiguration: &scenario.PreConfiguration{MockOAuthServers: []scenario.MockOAuthServer{{Config: idp.Config{Name: "main"}}}}}
 	for _, c := range []struct {
 		name  string
@@ -200,6 +210,9 @@ func TestNotApplicable(t *testing.T) {
 		{"gateway check, URL", &target{url: "http://127.0.0.1:1/mcp"}, gateway, "run with --gateway"},
 		{"gateway check, gateway", &target{gateway: "builtin"}, gateway, ""},
 		{"server check, gateway", &target{gateway: "builtin"}, server, "a server check"},
+		{"multi-scope check, config without the tool", &target{config: cfg}, cat.Find("insufficient-scope-all-scopes"), "conform.multi_scope_tool"},
+		{"multi-scope check, config with it", &target{config: cfg, hints: scopedTool}, cat.Find("insufficient-scope-all-scopes"), ""},
+		{"multi-scope check, URL", &target{url: "http://127.0.0.1:1/mcp", hints: scopedTool}, cat.Find("insufficient-scope-all-scopes"), "run with --config"},
 		// Sessions are of the 2025 transports; offline_access and RFC 9207 of 2026-07-28.
 		{"session check, 2026-07-28", &target{config: cfg, protocol: "2026-07-28"}, cat.Find("session-bound-to-user"), "2026-07-28 has no protocol-level sessions"},
 		{"session check, 2025-11-25", &target{config: cfg, protocol: "2025-11-25"}, cat.Find("session-id-not-guessable"), ""},

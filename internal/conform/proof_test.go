@@ -28,12 +28,13 @@ var healthyShortfalls = []string{"as-iss-parameter"}
 // the server's own tenant policy and audit log are no requirement of the spec: no check
 // is meant for them, and none may trip over them.
 var faultChecks = map[refserver.Fault][]string{
-	refserver.FaultNoAudienceCheck:         {"token-wrong-audience-refused"},
-	refserver.FaultExpiredTokenAccepted:    {"token-expired-refused"},
-	refserver.FaultToolsListUnfiltered:     {},
-	refserver.FaultToolsCallNotRechecked:   {},
-	refserver.FaultPRMResourceWrong:        {"prm-resource-matches"},
-	refserver.Fault401ForInsufficientScope: {"insufficient-scope-403"},
+	refserver.FaultNoAudienceCheck:       {"token-wrong-audience-refused"},
+	refserver.FaultExpiredTokenAccepted:  {"token-expired-refused"},
+	refserver.FaultToolsListUnfiltered:   {},
+	refserver.FaultToolsCallNotRechecked: {},
+	refserver.FaultPRMResourceWrong:      {"prm-resource-matches"},
+	// insufficient-scope-all-scopes reads its scopes from a 403's challenge: a 401 has none.
+	refserver.Fault401ForInsufficientScope: {"insufficient-scope-403", "insufficient-scope-all-scopes"},
 	refserver.FaultTokenInQueryAccepted:    {"token-in-query-refused"},
 	refserver.FaultDenialsNotAudited:       {},
 	refserver.FaultSessionNotBound:         {"session-bound-to-user"},
@@ -49,13 +50,14 @@ var faultChecks = map[refserver.Fault][]string{
 	refserver.FaultDeadlockOnRevoke:     {},
 	// Who may read a user's notes is the server's policy (served with --store only): the
 	// built-in scenario direct-note-sharing catches it.
-	refserver.FaultSharingNotEnforced: {},
+	refserver.FaultSharingNotEnforced:    {},
+	refserver.FaultPartialScopeChallenge: {"insufficient-scope-all-scopes"},
 	// Without a challenge every check that reads one fails: the Bearer challenge is a
 	// MUST of RFC 6750 §3, so each refusal without it is refused wrongly.
 	refserver.FaultNoWWWAuthenticate: {"www-authenticate-bearer", "www-authenticate-resource-metadata", "challenge-scope",
 		"unknown-token-refused", "malformed-authorization-header-invalid-request", "token-expired-refused", "token-not-yet-valid-refused",
 		"token-wrong-audience-refused", "token-other-issuer-refused", "token-bad-signature-refused", "token-alg-none-refused",
-		"invalid-token-challenge", "insufficient-scope-challenge"},
+		"invalid-token-challenge", "insufficient-scope-challenge", "insufficient-scope-all-scopes"},
 }
 
 // gatewayPredicted is what the reference SUT fails today: it copies a January 2026 muster

@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/muster-test/muster-test/internal/event"
+	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -37,6 +39,29 @@ type target struct {
 	// protocol is the --protocol pin ("": negotiate): a requirement another revision
 	// alone states is N/A under it.
 	protocol string
+	// hints is the config's conform block: what no request can find out about the server.
+	hints hints
+}
+
+// hints is a config's conform block, read apart from the scenario it otherwise is.
+type hints struct {
+	// MultiScopeTool is a tool whose tools/call needs two or more scopes, with the
+	// arguments to call it with and the claims a token needs besides its scopes to be let
+	// through to it (a tenant): insufficient-scope-all-scopes calls it.
+	MultiScopeTool *struct {
+		Name      string         `yaml:"name"`
+		Arguments map[string]any `yaml:"arguments"`
+		Claims    map[string]any `yaml:"claims"`
+	} `yaml:"multi_scope_tool"`
+}
+
+// world is the hints as the checks' templates read them: {{ .conform.multi_scope_tool.name }}.
+func (h hints) world() map[string]any {
+	w := map[string]any{}
+	if m := h.MultiScopeTool; m != nil {
+		w["multi_scope_tool"] = map[string]any{"name": m.Name, "arguments": orEmpty(m.Arguments), "claims": orEmpty(m.Claims)}
+	}
+	return map[string]any{"conform": w}
 }
 
 // describe names the target for the summary's first line.
@@ -69,6 +94,10 @@ func loadConfig(file string) (*target, []scenario.Diagnostic, error) {
 	if _, ok := doc["steps"]; ok {
 		return nil, nil, fmt.Errorf("%s: a conform config has no steps: the checks are its steps", file)
 	}
+	h, raw, err := readHints(file, raw)
+	if err != nil {
+		return nil, nil, err
+	}
 	text := strings.TrimRight(string(raw), "\n") + "\n"
 	if _, ok := doc["name"]; !ok {
 		text += "name: conform-probe\n"
@@ -81,7 +110,53 @@ func loadConfig(file string) (*target, []scenario.Diagnostic, error) {
 	if sc.SUT == nil {
 		return nil, nil, fmt.Errorf("%s: no sut block: say how to start the server (or use --sut-url for one that runs)", file)
 	}
-	return &target{config: sc, file: file}, diags, nil
+	return &target{config: sc, file: file, hints: h}, diags, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// readHints decodes the config's conform block and blanks its lines out of the text, which
+// the scenario loader then reads with its line numbers unchanged.
+func readHints(file string, raw []byte) (hints, []byte, error) {
+	var h hints
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return h, raw, nil // the loader says what is wrong
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != "conform" {
+			continue
+		}
+		// Re-encoded to be decoded strictly: a Node's Decode takes unknown keys silently.
+		block, err := yaml.Marshal(m.Content[i+1])
+		if err == nil {
+			dec := yaml.NewDecoder(bytes.NewReader(block))
+			dec.KnownFields(true)
+			err = dec.Decode(&h)
+		}
+		if err != nil {
+			return h, nil, fmt.Errorf("%s:%d: conform: %w", file, m.Content[i].Line, err)
+		}
+		if t := h.MultiScopeTool; t != nil && t.Name == "" {
+			return h, nil, fmt.Errorf("%s:%d: conform.multi_scope_tool needs a name", file, m.Content[i].Line)
+		}
+		end := -1 // the line before the next top-level key, else the end
+		if i+2 < len(m.Content) {
+			end = m.Content[i+2].Line - 1
+		}
+		lines := strings.Split(string(raw), "\n")
+		for n := m.Content[i].Line - 1; n < len(lines) && (end < 0 || n < end); n++ {
+			lines[n] = ""
+		}
+		return h, []byte(strings.Join(lines, "\n")), nil
+	}
+	return h, raw, nil
 }
 
 // probe is the scenario that tries the target once.
@@ -131,6 +206,16 @@ func judgeProbe(url string, res event.ScenarioResult) error {
 // check mints tokens at the one the server trusts).
 func (t *target) scenarioFor(c *Check) *scenario.Scenario {
 	sc := *c.Scenario
+	if c.needs(NeedsMultiScopeTool) {
+		sc.Steps = slices.Clone(sc.Steps)
+		for i := range sc.Steps {
+			// Only the {{ .conform.* }} templates resolve here; the others stay for the run.
+			// An unresolved one (no hint: the check is N/A and never gets here) is left as is.
+			if args, err := executor.ResolveWorld(sc.Steps[i].Args, t.hints.world()); err == nil {
+				sc.Steps[i].Args, _ = args.(map[string]any)
+			}
+		}
+	}
 	if t.config == nil || c.needs(NeedsGateway) {
 		return &sc
 	}
@@ -176,6 +261,8 @@ func (t *target) notApplicable(c *Check) string {
 		return "needs a token the server trusts: run with --config so the server trusts the mock IdP"
 	case !t.hasIdP("idp"):
 		return "needs a token the server trusts: the config declares no mock IdP named idp for the server to trust"
+	case c.needs(NeedsMultiScopeTool) && t.hints.MultiScopeTool == nil:
+		return "needs a tool that needs two or more scopes: name it in the config's conform.multi_scope_tool (no request finds one on an unknown server)"
 	}
 	return ""
 }

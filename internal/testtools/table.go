@@ -104,7 +104,7 @@ var table = []executor.Tool{
 			{Name: "groups", Kind: scenario.ArgList}, str("email"), {Name: "email_verified", Kind: scenario.ArgBool},
 			{Name: "act", Kind: scenario.ArgObject}, str("typ"), str("scope"), {Name: "expires_in", Kind: scenario.ArgSeconds},
 			{Name: "not_before", Kind: scenario.ArgDuration}, oneOf("alg", idp.AlgES256, idp.AlgRS256, "none"),
-			oneOf("sign_with", idp.SignWithIdP, idp.SignWithForeignKey, idp.SignWithNone)},
+			oneOf("sign_with", idp.SignWithIdP, idp.SignWithForeignKey, idp.SignWithNone), {Name: "claims", Kind: scenario.ArgObject}},
 		Answer: []string{"success", "name", "subject", "token", "claims"}},
 		Run: mintToken},
 	{TestTool: scenario.TestTool{Name: "test_oauth_discover",

@@ -3,6 +3,7 @@ package testtools
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -24,7 +25,12 @@ func mintToken(_ context.Context, run *executor.State, args map[string]any) (map
 	}
 	s, _ := w.Env.IdP(names[0])
 	name, sub := executor.StringArg(args, "name"), executor.StringArg(args, "sub")
-	claims := map[string]any{"sub": sub, "client_id": s.ClientID()}
+	claims := map[string]any{}
+	if extra, ok := args["claims"].(map[string]any); ok {
+		// Any other claim the server reads (a tenant, a role); the named arguments win.
+		maps.Copy(claims, extra)
+	}
+	claims["sub"], claims["client_id"] = sub, s.ClientID()
 	for _, k := range []string{"iss", "email", "scope"} {
 		if v := executor.StringArg(args, k); v != "" {
 			claims[k] = v

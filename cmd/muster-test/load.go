@@ -76,6 +76,8 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.ReadyTimeout, "ready-timeout", 30*time.Second, "how long the SUT may take to start")
 	fs.StringVar(&opts.SUT.Kind, "sut", "builtin", "muster-shaped SUT: builtin (the reference SUT) or muster")
 	fs.StringVar(&opts.SUT.MusterBinary, "muster-binary", "", "path of the muster binary for --sut muster")
+	var sutArgs string
+	fs.StringVar(&sutArgs, "sut-args", "", `extra arguments for the SUT's command line (the sut block's command, or muster's), split as a POSIX shell would (e.g. "--fault sharing-not-enforced")`)
 	if code, done := parseArgs(fs, args, func(w io.Writer) { printUsage(w, loadUsage, fs) }, stdout, stderr); done {
 		return code
 	}
@@ -85,6 +87,12 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	if lo == nil {
 		return code
 	}
+	words, err := runner.SplitWords(sutArgs)
+	if err != nil {
+		fmt.Fprintln(stderr, "muster-test load: --sut-args:", err)
+		return runner.ExitUsage
+	}
+	opts.SUT.Args = words
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(stderr, "muster-test load: cannot find my own binary:", err)

@@ -243,3 +243,22 @@ func TestBadWorkloadExits2BeforeAnythingStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestSUTArgsReachTheWorkloadsServer: --sut-args append to the command of the workload's
+// sut block, so a workload can run against a server with a fault, and the fault shows in
+// the figures: with sharing not enforced, the outsider reads every shared note, and the
+// run breaks its error-rate threshold.
+func TestSUTArgsReachTheWorkloadsServer(t *testing.T) {
+	args := []string{"load", "--workload", "refserver-notes-share", "--users", "3", "--duration", "1s", "--warmup", "0s", "--no-color"}
+	cmd := exec.Command(muster, append(args, "--sut-args", "--fault sharing-not-enforced")...)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "threshold broken: error_rate") ||
+		!strings.Contains(string(out), "errors by kind: expectation") {
+		t.Fatalf("with the fault: exit %d, want 1 with the error-rate threshold broken by expectations:\n%s", code, out)
+	}
+	cmd = exec.Command(muster, append(args, "--sut-args", `"unclosed`)...)
+	out, _ = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "--sut-args") {
+		t.Fatalf("bad --sut-args: exit %d, want 2:\n%s", code, out)
+	}
+}

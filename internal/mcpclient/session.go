@@ -21,6 +21,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,6 +250,23 @@ func (e *rpcError) Error() string {
 	return fmt.Sprintf("%s: JSON-RPC error %d: %s", e.method, e.Code, e.Message)
 }
 
+// transportError is a request that the transport could not make. It wraps the transport's
+// error for errors.Is and As; its text drops a repeated part, since mcp-go's streamable
+// HTTP transport wraps a failed POST in "failed to send request: " twice (once where it
+// sends, once in SendRequest).
+type transportError struct {
+	method string
+	err    error
+}
+
+func (e *transportError) Error() string {
+	parts := strings.Split(e.err.Error(), ": ")
+	parts = slices.Compact(parts)
+	return e.method + ": " + strings.Join(parts, ": ")
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
 // send sends one request through the transport (not the mcp-go client, so JSON-RPC errors
 // keep their code and message) and returns the response, which may carry an error.
 func (s *Session) send(ctx context.Context, method string, params any) (*transport.JSONRPCResponse, error) {
@@ -266,7 +284,7 @@ func (s *Session) send(ctx context.Context, method string, params any) (*transpo
 		Header:  header,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
+		return nil, &transportError{method: method, err: err}
 	}
 	if resp == nil {
 		return nil, fmt.Errorf("%s: no response", method)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -339,5 +340,26 @@ func TestConcurrentCalls(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestTransportErrorSaysItOnce: a call to a SUT that went away fails with the transport's
+// reason, stated once (mcp-go's streamable HTTP transport wraps its own "failed to send
+// request" twice), and the error still matches the transport's own.
+func TestTransportErrorSaysItOnce(t *testing.T) {
+	srv := newTestServer(t, newToolServer())
+	s := connect(t, srv.URL, Options{Protocol: mcp.ProtocolVersion20251125})
+	srv.stop()
+	_, err := s.CallTool(ctxT(t), "echo", nil)
+	if err == nil {
+		t.Fatal("a call to a stopped server succeeded")
+	}
+	msg := err.Error()
+	if strings.Count(msg, "failed to send request") != 1 || !strings.Contains(msg, "connection refused") {
+		t.Errorf("error %q: want the transport's reason, once", msg)
+	}
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		t.Errorf("error %q no longer wraps the dial error", msg)
 	}
 }

@@ -181,8 +181,8 @@ func TestWarnings(t *testing.T) {
 	if len(set.Errors) != 0 {
 		t.Fatalf("unexpected errors: %v", set.Errors)
 	}
-	if len(set.Scenarios) != 4 {
-		t.Errorf("got %d scenarios, want 4 (duplicates are kept)", len(set.Scenarios))
+	if len(set.Scenarios) != 5 {
+		t.Errorf("got %d scenarios, want 5 (duplicates are kept)", len(set.Scenarios))
 	}
 	dir := filepath.Join(testdata, "warn")
 	checkWarn := func(i int, file, at, msg string) {
@@ -199,8 +199,11 @@ func TestWarnings(t *testing.T) {
 	checkWarn(0, "dup-name-b.yaml", "2:7", `scenario name "same-name" is also used at `+filepath.Join(dir, "dup-name-a.yaml")+":1:7")
 	checkWarn(1, "repeated-id.yaml", "6:9", `steps[1]: step id "check" is repeated (first at line 3)`)
 	checkWarn(2, "unread-arg.yaml", "5:33", `steps[0].args.subjet: test_create_user does not read this argument (did you mean "subject"?) (test_create_user {name, subject?})`)
-	if len(set.Warnings) != 3 {
-		t.Errorf("got %d warnings, want 3: %v", len(set.Warnings), set.Warnings)
+	const fwd = "pre_configuration.mcp_servers[0].config.oauth."
+	checkWarn(3, "z-forwarding.yaml", "9:76", fwd+"forward_token: muster (newer than January 2026) forwards the user's token to this server; the reference SUT does not")
+	checkWarn(4, "z-forwarding.yaml", "9:98", fwd+"token_exchange: muster (newer than January 2026) exchanges the user's token")
+	if len(set.Warnings) != 5 {
+		t.Errorf("got %d warnings, want 5: %v", len(set.Warnings), set.Warnings)
 	}
 	if got := set.Warnings[0].String(); !strings.Contains(got, ":2:7: warning: scenario name") {
 		t.Errorf("warning string %q lacks the file:line:col: warning: form", got)
@@ -291,3 +294,29 @@ func TestDiagnosticsInReadingOrder(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestTokenExchangeRefNamesAnIdP: token_exchange.oauth_server_ref, which the runner
+// resolves to an IdP's token endpoint for the SUT, must name a mock IdP of the scenario.
+func TestTokenExchangeRefNamesAnIdP(t *testing.T) {
+	doc := `name: x
+pre_configuration:
+  mock_oauth_servers:
+    - {name: dex, scopes: [openid]}
+  mcp_servers:
+    - name: s
+      config:
+        type: streamable-http
+        oauth: {required: true, mock_oauth_server_ref: dex, token_exchange: {oauth_server_ref: dexx}}
+        tools: [{name: op, responses: [{response: ok}]}]
+steps:
+  - {id: a, tool: core_service_list, expected: {success: true}}
+`
+	_, diags := loader.Parse("f.yaml", []byte(doc))
+	var errs []scenario.Diagnostic
+	for _, d := range diags {
+		if !d.Warning {
+			errs = append(errs, d)
+		}
+	}
+	checkDiags(t, "f.yaml", errs, []want{{"9:96", `pre_configuration.mcp_servers[0].config.oauth.token_exchange.oauth_server_ref: "dexx" is not a mock_oauth_servers entry of this scenario (did you mean "dex"?)`}})
+}

@@ -131,6 +131,25 @@ func (c *checker) preConfiguration(pc *PreConfiguration) {
 		}
 		c.idpRef(m.OAuth.MockOAuthServerRef, &m.OAuth.MockOAuthServerRef, pc.MCPServers[i].Pos, path+".mock_oauth_server_ref")
 		c.idpRef(m.OAuth.TrustIssuerRef, &m.OAuth.TrustIssuerRef, pc.MCPServers[i].Pos, path+".trust_issuer_ref")
+		c.forwarding(&m.OAuth, pc.MCPServers[i].Pos, path)
+	}
+}
+
+// forwarding checks newer muster's token forwarding keys of a mock's oauth block, which
+// the runner writes into the SUT's MCPServer spec for muster to act on. The reference SUT
+// does not forward or exchange tokens: a scenario that counts on it fails there at a step
+// of its own, and the warning says why before it runs.
+func (c *checker) forwarding(o *mcpserver.OAuthConfig, fallback Pos, path string) {
+	if ref, ok := o.TokenExchange["oauth_server_ref"].(string); ok {
+		c.idpRef(ref, nil, c.entryPos(&o.TokenExchange, "oauth_server_ref", fallback), path+".token_exchange.oauth_server_ref")
+	}
+	if o.ForwardToken {
+		c.warnAt(c.at(&o.ForwardToken, fallback), "%s.forward_token: muster (newer than January 2026) forwards the user's token to this server; "+
+			"the reference SUT does not, so there the server is reached through its own login", path)
+	}
+	if o.TokenExchange != nil {
+		c.warnAt(c.at(&o.TokenExchange, fallback), "%s.token_exchange: muster (newer than January 2026) exchanges the user's token for this server (RFC 8693); "+
+			"the reference SUT does not, so there the server is reached through its own login", path)
 	}
 }
 
@@ -295,15 +314,19 @@ func (c *checker) step(p placed) {
 }
 
 // argPos is the position of args[key] (of its value node), else of the step.
-func (c *checker) argPos(st *Step, key string) Pos {
-	if n := c.nodeOf(&st.Args); n != nil && n.Kind == yaml.MappingNode {
+func (c *checker) argPos(st *Step, key string) Pos { return c.entryPos(&st.Args, key, st.Pos) }
+
+// entryPos is the position of the value under key in the map field (a map[string]any read
+// from a YAML mapping), else fallback.
+func (c *checker) entryPos(field any, key string, fallback Pos) Pos {
+	if n := c.nodeOf(field); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == key {
 				return c.pos(n.Content[i+1])
 			}
 		}
 	}
-	return st.Pos
+	return fallback
 }
 
 // flow walks the steps in execution order and checks what depends on order: which users

@@ -170,7 +170,17 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 			return up, fmt.Errorf("mock MCP server %s: IdP %q is not running", d.Name, o.MockOAuthServerRef)
 		}
 		srv.Protected, srv.IdP, up.Protected = true, o.MockOAuthServerRef, true
+		if o.TrustIssuerRef != "" {
+			// Newer muster's forwarding model: the server trusts the IdP whose tokens the
+			// gateway forwards, not the one it names for its own login.
+			if s, ok = e.lookupIdP(o.TrustIssuerRef); !ok {
+				return up, fmt.Errorf("mock MCP server %s: trusted IdP %q is not running", d.Name, o.TrustIssuerRef)
+			}
+		}
 		cfg.Authority = idpauth.New(s)
+	}
+	if auth := e.musterAuth(cfg.OAuth); len(auth) > 0 {
+		up.Spec["auth"] = auth
 	}
 	if err := ctx.Err(); err != nil {
 		return up, err
@@ -186,6 +196,36 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 	up.Spec["url"] = srv.HTTP.URL()
 	e.addServer(srv)
 	return up, nil
+}
+
+// musterAuth is the MCPServer spec's auth block for newer muster's token forwarding and
+// token exchange, written as muster's own test framework writes it from the same keys;
+// nil when the scenario sets neither. The reference SUT ignores it.
+func (e *Env) musterAuth(o mcpserver.OAuthConfig) map[string]any {
+	auth := map[string]any{}
+	if o.ForwardToken {
+		auth["forwardToken"] = true
+	}
+	if o.TokenExchange != nil {
+		te := map[string]any{"enabled": true}
+		if v, ok := o.TokenExchange["dex_token_endpoint"].(string); ok {
+			te["dexTokenEndpoint"] = v
+		} else if ref, ok := o.TokenExchange["oauth_server_ref"].(string); ok {
+			if s, ok := e.lookupIdP(ref); ok {
+				te["dexTokenEndpoint"] = s.Issuer() + "/token"
+			}
+		}
+		for from, to := range map[string]string{"connector_id": "connectorId", "scopes": "scopes", "expected_issuer": "expectedIssuer"} {
+			if v, ok := o.TokenExchange[from].(string); ok {
+				te[to] = v
+			}
+		}
+		auth["tokenExchange"] = te
+	}
+	if len(auth) == 0 {
+		return nil
+	}
+	return auth
 }
 
 func (e *Env) addServer(s *Server) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-test/muster-test/internal/mcpclient"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/scenario"
@@ -182,7 +183,7 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 // TestIdPKeysReachTheIdP: keys of a mock IdP that change what the IdP does, read by the
 // loader, change what the started IdP does.
 func TestIdPKeysReachTheIdP(t *testing.T) {
-	sc, diags := scenario.Loader{}.Parse("keys.yaml", []byte(`
+	e := startWorld(t, `
 name: keys
 pre_configuration:
   mock_oauth_servers:
@@ -190,15 +191,7 @@ pre_configuration:
     - {name: open}
 steps:
   - {id: s, tool: x_any, expected: {success: true}}
-`))
-	if sc == nil {
-		t.Fatal(diags)
-	}
-	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+`)
 	for name, want := range map[string]int{"closed": http.StatusUnauthorized, "open": http.StatusCreated} {
 		s, _ := e.IdP(name)
 		resp, err := http.Post(s.URL()+"/register", "application/json", strings.NewReader(`{"redirect_uris":["http://127.0.0.1/cb"]}`))
@@ -219,4 +212,103 @@ steps:
 			t.Errorf("IdP %s: consent page (status %d) has a CSRF token: %v", name, resp.StatusCode, hasToken)
 		}
 	}
+}
+
+// TestNewerMusterAuthKeys: a mock's forward_token and token_exchange reach the SUT's
+// MCPServer spec as newer muster's own test framework writes them (auth.forwardToken,
+// auth.tokenExchange with the referenced IdP's token endpoint), and trust_issuer_ref
+// makes the mock accept that IdP's tokens instead of its own IdP's.
+func TestNewerMusterAuthKeys(t *testing.T) {
+	e := startWorld(t, `
+name: newer-muster
+category: behavioral
+concept: runner
+pre_configuration:
+  mock_oauth_servers:
+    - {name: idp, scopes: [openid], sign_tokens: true}
+    - {name: dex, scopes: [openid], sign_tokens: true}
+  mcp_servers:
+    - name: fwd
+      config:
+        type: streamable-http
+        oauth: {required: true, mock_oauth_server_ref: idp, trust_issuer_ref: dex, forward_token: true}
+        tools: [{name: op, responses: [{response: ok}]}]
+    - name: exch
+      config:
+        type: streamable-http
+        oauth:
+          required: true
+          mock_oauth_server_ref: idp
+          token_exchange: {oauth_server_ref: dex, connector_id: cluster-a, scopes: "openid groups", expected_issuer: "https://dex.example"}
+        tools: [{name: op, responses: [{response: ok}]}]
+    - name: plain
+      config:
+        type: streamable-http
+        oauth: {required: true, mock_oauth_server_ref: idp}
+        tools: [{name: op, responses: [{response: ok}]}]
+steps:
+  - {id: s, tool: x_fwd_op, expected: {success: true}}
+`)
+	dex, _ := e.IdP("dex")
+	idpSrv, _ := e.IdP("idp")
+	spec := map[string]map[string]any{}
+	for _, u := range e.SUTSpec().Upstreams {
+		spec[u.Name] = u.Spec
+	}
+	if got, want := spec["fwd"]["auth"], map[string]any{"forwardToken": true}; !reflect.DeepEqual(got, want) {
+		t.Errorf("fwd auth = %#v, want %#v", got, want)
+	}
+	wantExchange := map[string]any{"tokenExchange": map[string]any{"enabled": true, "dexTokenEndpoint": dex.Issuer() + "/token",
+		"connectorId": "cluster-a", "scopes": "openid groups", "expectedIssuer": "https://dex.example"}}
+	if got := spec["exch"]["auth"]; !reflect.DeepEqual(got, wantExchange) {
+		t.Errorf("exch auth = %#v, want %#v", got, wantExchange)
+	}
+	if _, ok := spec["plain"]["auth"]; ok {
+		t.Errorf("plain has an auth block: %#v", spec["plain"])
+	}
+	// The forwarding mock takes dex's tokens and refuses its own IdP's: the status of the
+	// session's first request, from the mock's request log.
+	call := func(server string, s *idp.Server) int {
+		tok, err := s.IssueToken(context.Background(), idp.IssueOptions{Subject: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, _ := e.Server(server)
+		sess, err := mcpclient.Connect(context.Background(), srv.HTTP.URL(),
+			mcpclient.Options{Headers: map[string]string{"Authorization": "Bearer " + tok.AccessToken}})
+		if err == nil {
+			sess.Close()
+		}
+		for _, r := range srv.HTTP.Requests() {
+			if r.Bearer == tok.AccessToken {
+				return r.Status
+			}
+		}
+		t.Fatalf("%s logged no request with the token (connect: %v)", server, err)
+		return 0
+	}
+	if got := call("fwd", dex); got != http.StatusOK {
+		t.Errorf("the forwarding mock refused a token of its trusted issuer (%d)", got)
+	}
+	if got := call("fwd", idpSrv); got != http.StatusUnauthorized {
+		t.Errorf("the forwarding mock took a token of its own IdP (%d), want 401", got)
+	}
+	if got := call("plain", idpSrv); got != http.StatusOK {
+		t.Errorf("a plain mock refused its IdP's token (%d)", got)
+	}
+}
+
+// startWorld starts the mocks of the scenario doc, closed when the test ends.
+func startWorld(t *testing.T, doc string) *Env {
+	t.Helper()
+	sc, diags := scenario.Loader{}.Parse("env.yaml", []byte(doc))
+	if sc == nil {
+		t.Fatal(diags)
+	}
+	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test-child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }

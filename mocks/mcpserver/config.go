@@ -75,8 +75,9 @@ type OAuthConfig struct {
 	Audience string `yaml:"audience"`
 	// ExpectedAudience is newer muster's spelling of Audience; used when Audience is empty.
 	ExpectedAudience string `yaml:"expected_audience"`
-	// TrustIssuerRef, ForwardToken and TokenExchange are newer muster versions' settings,
-	// accepted so that their configurations load; the mock does not interpret them.
+	// TrustIssuerRef, ForwardToken and TokenExchange are newer muster versions' settings
+	// of a scenario; the mock does not read them. A runner gives the mock TrustIssuerRef's
+	// IdP as its Authority and writes the other two into the gateway's server config.
 	TrustIssuerRef string         `yaml:"trust_issuer_ref"`
 	ForwardToken   bool           `yaml:"forward_token"`
 	TokenExchange  map[string]any `yaml:"token_exchange"`

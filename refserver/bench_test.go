@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // BenchmarkToolCalls measures authenticated tools/call per second from 16 concurrent
@@ -25,7 +26,7 @@ func BenchmarkToolCalls(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			const clients = 16
 			audit := filepath.Join(b.TempDir(), "audit.jsonl")
-			s, err := refserver.Start(refserver.Config{WithAS: true, Introspect: mode.introspect, AuditFile: audit})
+			s, err := mountidp.Start(refserver.Config{Introspect: mode.introspect, AuditFile: audit})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // TestIssuerClockMovesTheCaches: with the issuer's clock (and no clock handed in by Go),
@@ -75,7 +76,7 @@ func TestIssuerClockExpiresTokens(t *testing.T) {
 
 func TestIssuerClockConfig(t *testing.T) {
 	for _, cfg := range []refserver.Config{
-		{WithAS: true, Clock: refserver.ClockIssuer},
+		{WithAS: true, MountAS: mountidp.Mount, Clock: refserver.ClockIssuer},
 		{Issuer: "http://127.0.0.1:1", Clock: refserver.ClockIssuer, Now: time.Now},
 		{Issuer: "http://127.0.0.1:1", Clock: "idp"},
 	} {

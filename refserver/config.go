@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/mocks/bearer"
 )
 
 // Config describes one reference server. Exactly one of Issuer and WithAS is set.
@@ -21,10 +24,15 @@ type Config struct {
 	// Issuer of the mock IdP the server trusts; its RFC 8414 (else OpenID) metadata names
 	// the JWKS and the introspection endpoint.
 	Issuer string
-	// WithAS mounts a mock IdP (mocks/idp) on the server's own origin: one process is then
-	// both the authorization server and the resource server. Its users come from Policy.
+	// WithAS mounts an authorization server, made by MountAS, on the server's own origin:
+	// one process is then both the authorization server and the resource server. Its
+	// users come from Policy.
 	WithAS bool
-	// SigningAlgorithm of the mounted IdP's tokens (WithAS): idp.AlgES256 when empty, as
+	// MountAS makes WithAS's authorization server: refserver/mountidp.Mount, a mock IdP
+	// (mocks/idp). This package does not import it, so that a binary serving Issuer alone
+	// links no OAuth library and starts in half the time (see internal/child).
+	MountAS MountAS
+	// SigningAlgorithm of the mounted IdP's tokens (WithAS): ES256 when empty, as
 	// its tokens are checked by this server alone, and a P-256 key costs microseconds to
 	// make where an RSA key costs tens of milliseconds of every start.
 	SigningAlgorithm string
@@ -64,7 +72,8 @@ type Config struct {
 	// Logger for requests and decisions; nil: none.
 	Logger *slog.Logger
 	// MockClock freezes the mounted IdP's clock (WithAS; see idp.Config.UseMockClock):
-	// token lifetimes are then judged on it, and it moves only with IdP().Clock().Advance.
+	// token lifetimes are then judged on it, and it moves only with
+	// mountidp.IdP(s).Clock().Advance.
 	MockClock bool
 	// Now is the clock for token lifetimes with Issuer (default time.Now).
 	Now func() time.Time
@@ -80,6 +89,18 @@ type Config struct {
 	// listens: a client started later reads it from there.
 	WriteCA string
 }
+
+// AuthorizationServer is the authorization server of Config.WithAS: the server serves
+// its endpoints on its own origin (every path but its own) and checks tokens against it.
+type AuthorizationServer interface {
+	bearer.Authority
+	Handler() http.Handler
+	Close() error
+}
+
+// MountAS makes the authorization server of cfg.WithAS at origin (its issuer), for the
+// users and scopes of the policy.
+type MountAS func(cfg Config, policy Policy, origin string) (AuthorizationServer, error)
 
 // Where the user's context comes from (Config.Context).
 const (
@@ -240,8 +261,9 @@ func (p *Policy) complete() error {
 	return nil
 }
 
-// tokenLifetime is the parsed TokenLifetime (0: the IdP's default).
-func (p *Policy) tokenLifetime() time.Duration {
+// ParsedTokenLifetime is TokenLifetime as a duration (0: the IdP's default); Start has
+// checked that it parses.
+func (p *Policy) ParsedTokenLifetime() time.Duration {
 	d, _ := time.ParseDuration(p.TokenLifetime)
 	return d
 }

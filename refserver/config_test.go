@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 func TestParsePolicy(t *testing.T) {
@@ -63,7 +64,7 @@ users: [{subject: dora, tenant: red}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := refserver.Start(refserver.Config{WithAS: true, Policy: p})
+	s, err := mountidp.Start(refserver.Config{Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ users: [{subject: dora, tenant: red}]
 	if a.status != http.StatusForbidden || !strings.Contains(a.challenge(), `scope="mcp root"`) {
 		t.Errorf("dora admin_purge: %d %q", a.status, a.challenge())
 	}
-	if s.IdP().HasUser("alice") || !s.IdP().HasUser("dora") {
+	if mountidp.IdP(s).HasUser("alice") || !mountidp.IdP(s).HasUser("dora") {
 		t.Error("the mounted IdP's users are not the policy's")
 	}
 }

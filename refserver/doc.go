@@ -4,8 +4,10 @@
 // with faults, incorrect ones that they must catch.
 //
 // It trusts one mock IdP: an issuer given by URL (its JWKS, or RFC 7662 introspection),
-// or a mocks/idp server mounted on its own origin (WithAS), so that one process is both
-// the authorization server and the resource server. Behaviour:
+// or a mocks/idp server mounted on its own origin (WithAS, with refserver/mountidp), so
+// that one process is both the authorization server and the resource server. This package
+// does not import the mock IdP: muster-test-child serves --issuer without linking fosite.
+// Behaviour:
 //
 //   - every request to /mcp needs `Authorization: Bearer` with a token from that issuer,
 //     for the audience http://127.0.0.1:PORT/mcp, unexpired, with the base scope

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 var initParams = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
@@ -21,7 +22,7 @@ var faultProbes = map[refserver.Fault]func(t *testing.T, e env) bool{
 	},
 	refserver.FaultExpiredTokenAccepted: func(t *testing.T, e env) bool {
 		tok := e.token(t, grant{sub: "alice", lifetime: time.Minute})
-		e.s.IdP().Clock().Advance(2 * time.Minute)
+		mountidp.IdP(e.s).Clock().Advance(2 * time.Minute)
 		return e.rpc(t, "/mcp", tok, "", "initialize", initParams).status == http.StatusOK
 	},
 	refserver.FaultToolsListUnfiltered: func(t *testing.T, e env) bool {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // env is a reference server with the mounted IdP (mock clock) and an audit file.
@@ -40,8 +41,8 @@ func startConfig(t testing.TB, cfg refserver.Config, faults ...refserver.Fault) 
 		fs[f] = true
 	}
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cfg.WithAS, cfg.MockClock, cfg.AuditFile, cfg.Faults = true, true, audit, fs
-	s, err := refserver.Start(cfg)
+	cfg.MockClock, cfg.AuditFile, cfg.Faults = true, audit, fs
+	s, err := mountidp.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func (e env) token(t testing.TB, g grant) string {
 	if g.aud == nil {
 		g.aud = []string{e.s.URL()}
 	}
-	tok, err := e.s.IdP().IssueToken(context.Background(), idp.IssueOptions{Subject: g.sub, Scopes: g.scopes,
+	tok, err := mountidp.IdP(e.s).IssueToken(context.Background(), idp.IssueOptions{Subject: g.sub, Scopes: g.scopes,
 		Audience: g.aud, Lifetime: g.lifetime})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // remoteIdP is a standalone mock IdP with two users of different tenants.
@@ -114,12 +115,12 @@ func TestIssuerDiscoveryErrors(t *testing.T) {
 // revocation before the token expires.
 func TestMountedIntrospection(t *testing.T) {
 	for _, introspect := range []bool{false, true} {
-		e := startIssuer(t, refserver.Config{WithAS: true, Introspect: introspect})
+		e := startIssuer(t, refserver.Config{WithAS: true, MountAS: mountidp.Mount, Introspect: introspect})
 		tok := e.token(t, grant{sub: "carol"})
 		if got := strings.Join(toolNames(t, e.connect(t, tok)), " "); got != "echo export_report search_documents" {
 			t.Errorf("introspect=%v: carol sees %s", introspect, got)
 		}
-		e.s.IdP().RevokeAll()
+		mountidp.IdP(e.s).RevokeAll()
 		a := e.rpc(t, "/mcp", tok, "", "initialize", initParams)
 		if refused := a.status == 401 && strings.Contains(a.challenge(), "not active"); refused != introspect {
 			t.Errorf("introspect=%v: revoked token answered %d %q", introspect, a.status, a.challenge())

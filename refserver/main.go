@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/muster-test/muster-test/mocks/idp"
+	jose "github.com/go-jose/go-jose/v3"
 )
 
 const usage = `usage: muster-test reference-server serve (--issuer URL | --with-as) [flags]
@@ -26,14 +26,15 @@ Flags:
 
 // Main runs `serve [flags]` (the arguments after `muster-test reference-server`) until
 // SIGINT or SIGTERM and returns the exit code: 0 after a signal, 1 when the server cannot
-// start, 2 for a usage error, an unknown fault or a bad config file.
-func Main(args []string, stdout, stderr io.Writer) int {
+// start, 2 for a usage error, an unknown fault or a bad config file. mount makes the
+// authorization server of --with-as; nil refuses --with-as (a usage error).
+func Main(args []string, stdout, stderr io.Writer, mount MountAS) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, args, stdout, stderr)
+	return run(ctx, args, stdout, stderr, mount)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mount MountAS) int {
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -48,6 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if cfg.WithAS && mount == nil {
+		fmt.Fprintln(stderr, "reference-server: --with-as: this binary mounts no IdP; muster-test's does")
+		return 2
+	}
+	cfg.MountAS = mount
 	level := slog.LevelInfo
 	if debug {
 		level = slog.LevelDebug
@@ -66,6 +72,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "reference-server: close:", err)
 	}
 	return 0
+}
+
+// MountsAS reports whether Main's arguments (`serve [flags]`) ask for --with-as: false
+// for other command lines and for those that do not parse, whose error any binary prints
+// alike.
+func MountsAS(args []string) bool {
+	if len(args) == 0 || args[0] != "serve" {
+		return false
+	}
+	cfg, _, err := parseFlags(args[1:], io.Discard, io.Discard)
+	return err == nil && cfg.WithAS
 }
 
 // parseFlags returns the configuration; a usage error was already printed when its text
@@ -127,8 +144,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (Config, bool, error) {
 		return cfg, false, errors.New("--jwks and --introspect exclude each other")
 	case cfg.SigningAlgorithm != "" && !cfg.WithAS:
 		return cfg, false, errors.New("--signing-alg is for --with-as; with --issuer the trusted IdP signs")
-	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != idp.AlgES256 && cfg.SigningAlgorithm != idp.AlgRS256:
-		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, idp.AlgES256, idp.AlgRS256)
+	case cfg.SigningAlgorithm != "" && cfg.SigningAlgorithm != string(jose.ES256) && cfg.SigningAlgorithm != string(jose.RS256):
+		return cfg, false, fmt.Errorf("signing algorithm %q: want %s or %s", cfg.SigningAlgorithm, jose.ES256, jose.RS256)
 	case cfg.Context != ContextToken && cfg.Context != ContextUserInfo:
 		return cfg, false, fmt.Errorf("--context %q: want %s or %s", cfg.Context, ContextToken, ContextUserInfo)
 	case cfg.Context == ContextUserInfo && cfg.WithAS:

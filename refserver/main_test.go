@@ -1,9 +1,8 @@
-package refserver
+package refserver_test
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // mainEnv makes the test binary run Main, so that the process tests see real signals.
@@ -20,7 +22,7 @@ const mainEnv = "REFSERVER_TEST_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
-		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(mountidp.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -62,7 +64,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for name, c := range cases {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), c.args, &out, &errOut)
+		code := mountidp.Main(c.args, &out, &errOut)
 		if code != c.code || !strings.Contains(errOut.String(), c.says) {
 			t.Errorf("%s: exit %d, want %d; stderr %q should say %q", name, code, c.code, errOut.String(), c.says)
 		}
@@ -70,11 +72,18 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%s: printed %q on stdout", name, out.String())
 		}
 	}
+	// A binary that mounts no IdP (muster-test-child) refuses --with-as as a usage error.
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"serve", "--help"}, &out, &errOut); code != 0 || errOut.Len() > 0 {
+	if code := refserver.Main([]string{"serve", "--with-as"}, &out, &errOut, nil); code != 2 ||
+		!strings.Contains(errOut.String(), "--with-as: this binary mounts no IdP") {
+		t.Errorf("--with-as without a mount: exit %d, stderr %q", code, errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := mountidp.Main([]string{"serve", "--help"}, &out, &errOut); code != 0 || errOut.Len() > 0 {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
-	for _, f := range AllFaults {
+	for _, f := range refserver.AllFaults {
 		if !strings.Contains(out.String(), string(f)) {
 			t.Errorf("--help does not list the fault %s", f)
 		}

@@ -1,7 +1,6 @@
 package refserver
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -18,10 +16,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/muster-test/muster-test/internal/loopcert"
 	"github.com/muster-test/muster-test/mocks/bearer"
 	"github.com/muster-test/muster-test/mocks/hostguard"
-	"github.com/muster-test/muster-test/mocks/idp"
-	"github.com/muster-test/muster-test/mocks/idpauth"
 )
 
 // endpoint is where the MCP server answers.
@@ -38,7 +35,7 @@ type Server struct {
 	contexts  *userContexts // --context userinfo only
 	upstream  *upstreams    // --upstream-issuer only
 	validator *bearer.Validator
-	as        *idp.Server // WithAS only
+	as        AuthorizationServer // WithAS only
 	audit     *auditLog
 	docs      documents
 	shelves   *shelves // Store only
@@ -58,6 +55,9 @@ type Server struct {
 func Start(cfg Config) (*Server, error) {
 	if (cfg.Issuer == "") == !cfg.WithAS {
 		return nil, errors.New("refserver: set exactly one of Issuer and WithAS")
+	}
+	if cfg.WithAS && cfg.MountAS == nil {
+		return nil, errors.New("refserver: WithAS needs MountAS (this binary mounts no IdP: muster-test's does)")
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("refserver: port %d out of range", cfg.Port)
@@ -89,7 +89,7 @@ func Start(cfg Config) (*Server, error) {
 	var cert tls.Certificate
 	if cfg.SelfSignedTLS {
 		var err error
-		if cert, s.caPEM, err = idp.LoopbackCertificate(); err != nil {
+		if cert, s.caPEM, err = loopcert.New(); err != nil {
 			return nil, fmt.Errorf("refserver: %w", err)
 		}
 		if cfg.WriteCA != "" {
@@ -152,12 +152,11 @@ func Start(cfg Config) (*Server, error) {
 // trust sets up the authority tokens are checked against: the mounted IdP, or the issuer.
 func (s *Server) trust() error {
 	if s.cfg.WithAS {
-		as, err := idp.Mount(s.idpConfig(), s.origin)
+		as, err := s.cfg.MountAS(s.cfg, *s.policy, s.origin)
 		if err != nil {
 			return err
 		}
-		s.as = as
-		s.authority = idpauth.New(as)
+		s.as, s.authority = as, as
 		if s.cfg.Introspect {
 			s.authority = introspectOnly{s.authority}
 		}
@@ -189,29 +188,6 @@ func (s *Server) trust() error {
 	s.validator = &bearer.Validator{Authority: s.authority, LocalOnly: !s.cfg.Introspect,
 		IgnoreExpiry: s.faults[FaultExpiredTokenAccepted]}
 	return nil
-}
-
-// idpConfig is the mounted IdP: the policy's users with their tenant claim, and every
-// scope the server knows, the admin scope only for admin users.
-func (s *Server) idpConfig() idp.Config {
-	p := s.policy
-	scopes := []string{"openid", "profile", "email", p.Scope, p.AdminScope}
-	var users []idp.User
-	for _, u := range p.Users {
-		claims := map[string]any{}
-		for k, v := range u.Claims {
-			claims[k] = v
-		}
-		claims[p.TenantClaim] = u.Tenant
-		user := idp.User{Subject: u.Subject, Claims: claims}
-		if !u.Admin {
-			user.Scopes = slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool { return sc == p.AdminScope })
-		}
-		users = append(users, user)
-	}
-	return idp.Config{Name: "reference-server", Scopes: scopes, AutoApprove: *p.AutoApprove, PKCERequired: true,
-		SignTokens: true, Users: users, TokenLifetime: p.tokenLifetime(), UseMockClock: s.cfg.MockClock,
-		ClientID: p.ClientID, ClientSecret: p.ClientSecret, SigningAlgorithm: cmp.Or(s.cfg.SigningAlgorithm, idp.AlgES256)}
 }
 
 // introspectOnly hides the JWKS, so that every token is introspected.
@@ -294,8 +270,8 @@ func (s *Server) PRMURL() string { return s.origin + server.ProtectedResourceMet
 // Issuer is the issuer tokens must come from.
 func (s *Server) Issuer() string { return s.authority.Issuer() }
 
-// IdP is the mounted mock IdP (WithAS), nil otherwise; tests mint tokens with it.
-func (s *Server) IdP() *idp.Server { return s.as }
+// AS is the mounted authorization server (WithAS), nil otherwise.
+func (s *Server) AS() AuthorizationServer { return s.as }
 
 // Close ends the sessions, stops the listener, closes the audit log and the mounted IdP.
 // It is safe to call more than once.

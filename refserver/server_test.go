@@ -15,6 +15,7 @@ import (
 
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // TestChallenges: the 401 without a token names the metadata and the scope but no error
@@ -107,7 +108,7 @@ func TestTokenChecks(t *testing.T) {
 		}
 	}
 	session := e.initialize(t, shortLived)
-	e.s.IdP().Clock().Advance(2 * time.Minute)
+	mountidp.IdP(e.s).Clock().Advance(2 * time.Minute)
 	if a := e.rpc(t, "/mcp", shortLived, session, "tools/list", nil); a.status != 401 || !strings.Contains(a.challenge(), "expired") {
 		t.Errorf("expired: %d %q", a.status, a.challenge())
 	}
@@ -212,11 +213,12 @@ func TestSessionBinding(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	bad := &refserver.Policy{Tenants: map[string][]string{"t": {"no_such_tool"}}}
 	for name, cfg := range map[string]refserver.Config{
-		"neither":     {},
-		"both":        {WithAS: true, Issuer: "http://127.0.0.1:1"},
-		"bad policy":  {WithAS: true, Policy: bad},
-		"dead issuer": {Issuer: "http://127.0.0.1:1"},
-		"bad port":    {WithAS: true, Port: 70000},
+		"neither":          {},
+		"both":             {WithAS: true, MountAS: mountidp.Mount, Issuer: "http://127.0.0.1:1"},
+		"bad policy":       {WithAS: true, MountAS: mountidp.Mount, Policy: bad},
+		"dead issuer":      {Issuer: "http://127.0.0.1:1"},
+		"bad port":         {WithAS: true, MountAS: mountidp.Mount, Port: 70000},
+		"nothing to mount": {WithAS: true},
 	} {
 		if s, err := refserver.Start(cfg); err == nil {
 			s.Close()
@@ -277,16 +279,16 @@ func TestForeignHost(t *testing.T) {
 // server accepts the tokens of either.
 func TestMountedIdPSigningAlgorithm(t *testing.T) {
 	for _, alg := range []string{"", idp.AlgRS256} {
-		s, err := refserver.Start(refserver.Config{WithAS: true, SigningAlgorithm: alg})
+		s, err := mountidp.Start(refserver.Config{SigningAlgorithm: alg})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		want := cmp.Or(alg, idp.AlgES256)
-		if got := s.IdP().SigningAlgorithm(); got != want {
+		if got := mountidp.IdP(s).SigningAlgorithm(); got != want {
 			t.Errorf("SigningAlgorithm %q: the mounted IdP signs %s, want %s", alg, got, want)
 		}
-		tok, err := s.IdP().MintJWT(idp.MintOptions{Claims: map[string]any{"sub": "alice", "aud": s.URL(), "scope": "tools:call", "tenant_id": "tenant-a"}})
+		tok, err := mountidp.IdP(s).MintJWT(idp.MintOptions{Claims: map[string]any{"sub": "alice", "aud": s.URL(), "scope": "tools:call", "tenant_id": "tenant-a"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // TestSelfSignedTLS: with SelfSignedTLS the server, its metadata and its mounted
@@ -27,7 +28,7 @@ import (
 // trusts that CA gets in, one that does not is refused by the TLS handshake.
 func TestSelfSignedTLS(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	s, err := refserver.Start(refserver.Config{WithAS: true, SelfSignedTLS: true, WriteCA: caFile})
+	s, err := mountidp.Start(refserver.Config{SelfSignedTLS: true, WriteCA: caFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestSelfSignedTLS(t *testing.T) {
 		t.Errorf("PRM %+v (%v), want resource %s and authorization server %s", prm, err, s.URL(), s.Origin())
 	}
 
-	tok, err := s.IdP().IssueToken(context.Background(), idp.IssueOptions{Subject: "alice", Scopes: []string{"tools:call"}, Audience: []string{s.URL()}})
+	tok, err := mountidp.IdP(s).IssueToken(context.Background(), idp.IssueOptions{Subject: "alice", Scopes: []string{"tools:call"}, Audience: []string{s.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,15 +8,16 @@ import (
 	"net/url"
 	"sync"
 	"time"
-
-	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 // DefaultUpstreamWait is how long a tool call waits for the user's upstream token.
 const DefaultUpstreamWait = 10 * time.Second
 
-// grantTokenExchange is RFC 8693's grant type.
-const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+// RFC 8693's grant type and the token type of an access token.
+const (
+	grantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+)
 
 // upstreams holds one token per user at the upstream IdP, which a tool needs to call the
 // upstream API on the user's behalf. A token is obtained by exchanging the caller's token
@@ -143,7 +144,7 @@ func (u *upstreams) refresh(subject, userToken string) (string, error) {
 		ExpiresIn   float64 `json:"expires_in"`
 	}
 	form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {userToken},
-		"subject_token_type": {idp.TokenTypeAccessToken}, "requested_token_type": {idp.TokenTypeAccessToken}}
+		"subject_token_type": {tokenTypeAccessToken}, "requested_token_type": {tokenTypeAccessToken}}
 	if err := u.idp.postForm(u.ctx, u.tokenURL, form, &answer, http.StatusOK); err != nil {
 		return "", fmt.Errorf("upstream token exchange: %w", err)
 	}

@@ -1,5 +1,6 @@
 // Command muster-test-child is the slim binary muster-test starts for a scenario's child
-// processes: the reference SUT and the stdio mock MCP servers. It takes the same command
+// processes: the reference SUT, the stdio mock MCP servers, and the reference server of a
+// direct-mode scenario when it trusts an IdP by URL. It takes the same command
 // lines as muster-test does for these roles and links nothing else, so each start costs a
 // fraction of muster-test's. muster-test uses it when it lies beside muster-test's own
 // binary (`go install ./cmd/...`, `make build`) and was built with it; otherwise muster-test
@@ -15,6 +16,7 @@ import (
 
 const usage = `usage: muster-test-child reference-sut serve --config-path DIR [--debug] [--fault NAME]...
        muster-test-child [test] --mock-mcp-server --mock-config FILE [--debug]
+       muster-test-child reference-server serve --issuer URL [flags] (not --with-as)
 `
 
 func main() {

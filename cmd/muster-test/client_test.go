@@ -13,6 +13,7 @@ import (
 	"github.com/muster-test/muster-test/mocks/idpauth"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 func startProtected(t *testing.T, cfg idp.Config) string {
@@ -108,7 +109,7 @@ func TestClientCommandFailures(t *testing.T) {
 // without it.
 func TestClientProtocolAndCAFile(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	s, err := refserver.Start(refserver.Config{WithAS: true, SelfSignedTLS: true, WriteCA: caFile})
+	s, err := mountidp.Start(refserver.Config{SelfSignedTLS: true, WriteCA: caFile})
 	if err != nil {
 		t.Fatal(err)
 	}

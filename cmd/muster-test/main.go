@@ -12,7 +12,7 @@ import (
 	"os"
 
 	"github.com/muster-test/muster-test/internal/child"
-	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 func main() {
@@ -20,8 +20,12 @@ func main() {
 }
 
 // dispatch runs the command args name. The child roles (reference-sut, the stdio mock)
-// write to the process's own streams: they are processes of their own.
+// write to the process's own streams: they are processes of their own. The reference
+// server is not left to child.Main, which cannot mount an IdP (--with-as).
 func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "reference-server" {
+		return mountidp.Main(args[1:], stdout, stderr)
+	}
 	if code, ok := child.Main(args); ok {
 		return code
 	}
@@ -33,8 +37,6 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			return runClient(args[1:], stdout, stderr)
 		case "conform":
 			return runConform(args[1:], stdout, stderr)
-		case "reference-server":
-			return refserver.Main(args[1:], stdout, stderr)
 		case "load":
 			return runLoad(args[1:], stdout, stderr)
 		}

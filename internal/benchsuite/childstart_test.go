@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/mocks/idp"
 )
 
 // childStarts is how many starts each child start figure is the median of.
@@ -49,11 +51,22 @@ var childProbes = []childProbe{
 			`"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}` + "\n",
 		ready: `"id":1`,
 	},
+	{
+		name: "reference server (exec until listening, trusting a mock IdP by URL)",
+		args: func(t *testing.T, dir string) []string {
+			// In this process: the IdP's own start is not the child's. The server asks it
+			// for its metadata before it listens, as in a direct-mode scenario.
+			s := idp.New(t, idp.Config{Scopes: []string{"tools:call"}})
+			return []string{"reference-server", "serve", "--issuer", s.Issuer(), "--port", "0"}
+		},
+		ready: "reference-server listening on",
+	},
 }
 
 // TestChildStartBenchmark prints the CPU time a scenario's child processes take to start,
 // from muster-test-child and from muster-test itself (the fallback), with a Go hello world
-// for scale.
+// for scale. The reference server is a child of direct-mode scenarios that trust a mock IdP
+// by URL; with --with-as it needs muster-test, which links the mock IdP.
 func TestChildStartBenchmark(t *testing.T) {
 	if os.Getenv("MUSTER_TEST_BENCH") == "" {
 		t.Skip("run by `make bench` (MUSTER_TEST_BENCH=1)")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/muster-test/muster-test/internal/testbin"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 // BenchmarkCatalogue is the whole catalogue against the reference server, one run per op,
@@ -37,7 +38,7 @@ func BenchmarkCatalogue(b *testing.B) {
 	b.Run("config", func(b *testing.B) { run(b, Options{ConfigFile: referenceConfig}) })
 	b.Run("gateway", func(b *testing.B) { run(b, Options{Gateway: "builtin"}) })
 	b.Run("url", func(b *testing.B) {
-		s, err := refserver.Start(refserver.Config{WithAS: true})
+		s, err := mountidp.Start(refserver.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

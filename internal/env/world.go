@@ -27,3 +27,7 @@ func (e *Env) World() map[string]any {
 	}
 	return map[string]any{"idp": idps, "mcp": mcps, "tempdir": e.Dir, "self": e.self}
 }
+
+// ChildBinary is the binary that plays the child roles: muster-test-child beside
+// muster-test, or muster-test itself ({{ .self }}).
+func (e *Env) ChildBinary() string { return e.child }

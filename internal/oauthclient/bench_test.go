@@ -6,6 +6,7 @@ import (
 	"github.com/muster-test/muster-test/internal/oauthclient"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/refserver"
+	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
 var registrations = []string{oauthclient.RegisterCIMD, oauthclient.RegisterDCR, oauthclient.RegisterPreregistered}
@@ -32,14 +33,14 @@ func BenchmarkLogin(b *testing.B) {
 func BenchmarkOAuthLoginRefServer(b *testing.B) {
 	for _, reg := range registrations {
 		b.Run(reg, func(b *testing.B) {
-			s, err := refserver.Start(refserver.Config{WithAS: true})
+			s, err := mountidp.Start(refserver.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = s.Close() })
 			cfg := oauthclient.Config{Registration: reg, Scope: "tools:call", User: oauthclient.User{Subject: "alice"}}
 			if reg == oauthclient.RegisterPreregistered {
-				cfg.ClientID = s.IdP().ClientID()
+				cfg.ClientID = mountidp.IdP(s).ClientID()
 			}
 			benchLogins(b, cfg, s.URL(), true)
 		})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/env"
 	"github.com/muster-test/muster-test/internal/executor"
 	"github.com/muster-test/muster-test/internal/sut"
@@ -102,6 +103,12 @@ func directSpec(b *scenario.SUT, e *env.Env, world map[string]any) (*sut.DirectS
 			return nil, err
 		}
 		d.Command = append(d.Command, w)
+	}
+	// muster-test's own reference server ({{ .self }} reference-server serve) runs from the
+	// slim child binary when that plays the role alike (no IdP mounted): the same server,
+	// without the package init of what muster-test links, which is most of its start.
+	if len(d.Command) > 0 && d.Command[0] == world["self"] && child.Serves(d.Command[1:]) {
+		d.Command[0] = e.ChildBinary()
 	}
 	for _, k := range slices.Sorted(maps.Keys(b.Env)) {
 		v, err := str(b.Env[k])

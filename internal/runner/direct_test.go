@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/muster-test/muster-test/internal/env"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -171,5 +173,36 @@ func TestOnTimeoutSignal(t *testing.T) {
 	}
 	if o.code != ExitFailed || t.Failed() {
 		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	}
+}
+
+// TestReferenceServerFromTheChild: muster-test's own reference server ({{ .self }}) is
+// started from the slim child binary, unless it mounts an IdP, which only muster-test
+// links; other commands are left as written.
+func TestReferenceServerFromTheChild(t *testing.T) {
+	const self, child = "/opt/bin/muster-test", "/opt/bin/muster-test-child"
+	e, err := env.Start(context.Background(), &scenario.Scenario{Name: "x"}, t.TempDir(), self, child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"{{ .self }}", "reference-server", "serve", "--issuer", "http://127.0.0.1:1", "--port", "{{ .sut.port }}"}, child},
+		{[]string{"{{ .self }}", "reference-server", "serve", "--store", "--introspect", "--issuer", "http://127.0.0.1:1"}, child},
+		{[]string{"{{ .self }}", "reference-server", "serve", "--with-as", "--port", "{{ .sut.port }}"}, self},
+		{[]string{"{{ .self }}", "reference-server", "serve", "--port", "0", "--with-as=true"}, self},
+		{[]string{"{{ .self }}", "mock-idp", "--port", "1"}, self},
+		{[]string{"/usr/bin/env", "reference-server", "serve", "--issuer", "http://127.0.0.1:1"}, "/usr/bin/env"},
+	} {
+		d, err := directSpec(&scenario.SUT{Command: c.cmd}, e, e.World())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Command[0] != c.want || d.Command[1] != c.cmd[1] || len(d.Command) != len(c.cmd) {
+			t.Errorf("%q starts %q, want %s", c.cmd, d.Command, c.want)
+		}
 	}
 }

@@ -30,6 +30,7 @@ const (
 	FaultDeadlockOnRevoke        Fault = "deadlock-on-revoke"         // upstream_revoke takes the two locks in refresh's opposite order
 	FaultSharingNotEnforced      Fault = "sharing-not-enforced"       // any user reads, edits, shares and deletes any user's notes and files
 	FaultPartialScopeChallenge   Fault = "partial-scope-challenge"    // an insufficient_scope challenge names one missing scope, not all needed
+	FaultLostAppend              Fault = "lost-append"                // append_note reads, waits for another append, writes what it read: appends made at once are lost
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -38,7 +39,7 @@ var AllFaults = []Fault{
 	FaultPRMResourceWrong, FaultNoWWWAuthenticate, Fault401ForInsufficientScope, FaultTokenInQueryAccepted,
 	FaultDenialsNotAudited, FaultSessionNotBound, FaultNoContextCache, FaultCacheIgnoresTTL,
 	FaultGlobalRefreshLock, FaultNoRefreshDoubleCheck, FaultLockLeak, FaultDeadlockOnRevoke, FaultSharingNotEnforced,
-	FaultPartialScopeChallenge,
+	FaultPartialScopeChallenge, FaultLostAppend,
 }
 
 // Faults is a set of active faults; the zero value has none.

@@ -84,7 +84,7 @@ func Start(cfg Config) (*Server, error) {
 		s.faults = Faults{}
 	}
 	if cfg.Store {
-		s.shelves = newShelves(s.faults[FaultSharingNotEnforced])
+		s.shelves = newShelves(s.faults)
 	}
 	var cert tls.Certificate
 	if cfg.SelfSignedTLS {

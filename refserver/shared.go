@@ -28,7 +28,9 @@ type collection struct {
 	listed []string
 	// open (FaultSharingNotEnforced) lets every user do everything with every entry.
 	open bool
-	data kvstore.Store
+	// lossy (FaultLostAppend) appends by reading, waiting and writing what was read.
+	lossy *appendWindow
+	data  kvstore.Store
 
 	mu  sync.Mutex
 	acl map[string]*access // by key; an entry without one is not there (yet, or any more)
@@ -117,6 +119,32 @@ func (c *collection) write(subject, key string, value map[string]any, version in
 		return nil, c.storeRefusal(key, err)
 	}
 	return answer(e, owner), nil
+}
+
+// appendText adds text to the end of the entry's field, atomically: appends that run at
+// once all land, in some order, and none needs the version it was based on.
+func (c *collection) appendText(subject, key, field, text string) (map[string]any, error) {
+	owner, err := c.need(key, subject, PermissionEdit)
+	if err != nil {
+		return nil, err
+	}
+	with := func(old any) (any, error) {
+		v := maps.Clone(old.(map[string]any))
+		prev, _ := v[field].(string)
+		v[field] = prev + text
+		return v, nil
+	}
+	var e kvstore.Entry
+	if c.lossy != nil {
+		e, err = c.lossy.appendRacily(&c.data, key, with)
+	} else {
+		e, err = c.data.Update(key, with)
+	}
+	if err != nil { // deleted since the check
+		return nil, c.refuse("%s %s not found", c.kind, key)
+	}
+	v, _ := e.Value.(map[string]any)[field].(string)
+	return map[string]any{"id": key, "version": e.Version, "owner": owner, "length": len(v)}, nil
 }
 
 // remove deletes the entry (owner only), at version unless cond is the zero Cond.

@@ -2,8 +2,10 @@ package refserver_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -109,6 +111,49 @@ func TestNotesSharedBySubject(t *testing.T) {
 	}
 }
 
+// TestAppendsAllLand: append_note follows update_note's access rules, needs no version,
+// and appends made at once all land, each one a version.
+func TestAppendsAllLand(t *testing.T) {
+	alice, bob, carol := storeUsers(t)
+	id := alice.ok(refserver.ToolCreateNote, map[string]any{"text": "log"})["id"]
+	add := func(text string) map[string]any { return map[string]any{"id": id, "text": text} }
+	carol.refused(refserver.ToolAppendNote, add("x"), "note "+id.(string)+" not found")
+	alice.ok(refserver.ToolShareNote, map[string]any{"id": id, "with": "bob"})
+	bob.refused(refserver.ToolAppendNote, add("x"), "shared with bob to read only")
+	alice.ok(refserver.ToolShareNote, map[string]any{"id": id, "with": "bob", "permission": "edit"})
+	if got := alice.ok(refserver.ToolAppendNote, add("\nalice 0")); got["version"] != 2.0 || got["length"] != 11.0 || got["owner"] != "alice" {
+		t.Errorf("append = %v", got)
+	}
+	lines := appendAtOnce(t, id, map[string]user{"alice": alice, "bob": bob}, 8)
+	got := alice.ok(refserver.ToolReadNote, map[string]any{"id": id})
+	for _, l := range lines {
+		if !strings.Contains(got["text"].(string), l) {
+			t.Errorf("%q lost: %q", l, got["text"])
+		}
+	}
+	if got["version"] != float64(2+len(lines)) {
+		t.Errorf("version %v after %d appends", got["version"], 1+len(lines))
+	}
+	alice.ok(refserver.ToolDeleteNote, map[string]any{"id": id})
+	bob.refused(refserver.ToolAppendNote, add("x"), "not found")
+}
+
+// appendAtOnce has each user append n lines to the note, all at the same time, and
+// returns the lines.
+func appendAtOnce(t *testing.T, id any, users map[string]user, n int) []string {
+	var lines []string
+	var wg sync.WaitGroup
+	for name, u := range users {
+		for i := range n {
+			line := fmt.Sprintf("\n%s %d;", name, i)
+			lines = append(lines, line)
+			wg.Go(func() { u.ok(refserver.ToolAppendNote, map[string]any{"id": id, "text": line}) })
+		}
+	}
+	wg.Wait()
+	return lines
+}
+
 func TestFilesSharedBySubject(t *testing.T) {
 	alice, bob, carol := storeUsers(t)
 	up := alice.ok(refserver.ToolUploadFile, map[string]any{"name": "a.txt", "content": "line\nline\n"})
@@ -133,6 +178,14 @@ func TestFilesSharedBySubject(t *testing.T) {
 
 // storeFaultProbes see the store tools' faults (TestFaults).
 var storeFaultProbes = map[refserver.Fault]func(t *testing.T, faults ...refserver.Fault) bool{
+	refserver.FaultLostAppend: func(t *testing.T, faults ...refserver.Fault) bool {
+		alice, bob, _ := storeUsers(t, faults...)
+		id := alice.ok(refserver.ToolCreateNote, map[string]any{"text": ""})["id"]
+		alice.ok(refserver.ToolShareNote, map[string]any{"id": id, "with": "bob", "permission": "edit"})
+		lines := appendAtOnce(t, id, map[string]user{"alice": alice, "bob": bob}, 1)
+		text := alice.ok(refserver.ToolReadNote, map[string]any{"id": id})["text"].(string)
+		return !strings.Contains(text, lines[0]) || !strings.Contains(text, lines[1])
+	},
 	refserver.FaultSharingNotEnforced: func(t *testing.T, faults ...refserver.Fault) bool {
 		alice, _, carol := storeUsers(t, faults...)
 		id := alice.ok(refserver.ToolCreateNote, map[string]any{"text": "private"})["id"]

@@ -18,6 +18,7 @@ const (
 	ToolCreateNote   = "create_note"
 	ToolReadNote     = "read_note"
 	ToolUpdateNote   = "update_note"
+	ToolAppendNote   = "append_note"
 	ToolDeleteNote   = "delete_note"
 	ToolShareNote    = "share_note"
 	ToolListNotes    = "list_notes"
@@ -30,7 +31,7 @@ const (
 
 // The store tools: the notes', the files', all.
 var (
-	NoteTools  = []string{ToolCreateNote, ToolReadNote, ToolUpdateNote, ToolDeleteNote, ToolShareNote, ToolListNotes}
+	NoteTools  = []string{ToolCreateNote, ToolReadNote, ToolUpdateNote, ToolAppendNote, ToolDeleteNote, ToolShareNote, ToolListNotes}
 	FileTools  = []string{ToolUploadFile, ToolDownloadFile, ToolDeleteFile, ToolShareFile, ToolListFiles}
 	StoreTools = slices.Concat(NoteTools, FileTools)
 )
@@ -40,8 +41,13 @@ type shelves struct {
 	notes, files collection
 }
 
-func newShelves(open bool) *shelves {
-	return &shelves{notes: collection{kind: "note", open: open}, files: collection{kind: "file", listed: []string{"name"}, open: open}}
+func newShelves(faults Faults) *shelves {
+	open := faults[FaultSharingNotEnforced]
+	sh := &shelves{notes: collection{kind: "note", open: open}, files: collection{kind: "file", listed: []string{"name"}, open: open}}
+	if faults[FaultLostAppend] {
+		sh.notes.lossy = &appendWindow{}
+	}
+	return sh
 }
 
 // storeHandler is a store tool's work for the caller, whose subject comes from the token.
@@ -91,6 +97,16 @@ func (s *Server) storeTools() []server.ServerTool {
 					return nil, err
 				}
 				return withID(r, func(k string) (any, error) { return n.write(sub, k, v, int64(at)) })
+			}),
+		storeTool(mcp.NewTool(ToolAppendNote, mcp.WithDescription("Add text to the end of a note (its owner, or a user it was shared with to edit), "+
+			"atomically and whatever its version: appends made at the same time all land; answers the new version and the text's length"),
+			id, mcp.WithString("text", mcp.Required(), mcp.Description("the text to add, as it is (a new line starts with \\n)"))),
+			func(sub string, r mcp.CallToolRequest) (any, error) {
+				v, err := r.RequireString("text")
+				if err != nil {
+					return nil, err
+				}
+				return withID(r, func(k string) (any, error) { return n.appendText(sub, k, "text", v) })
 			}),
 		storeTool(mcp.NewTool(ToolDeleteNote, mcp.WithDescription("Delete a note (its owner only); with version, only if it is still at it"),
 			id, version("delete only at this version (absent: whatever its version)")), deleteHandler(n)),

@@ -196,14 +196,13 @@ func (c *checker) workflows(w *Workload) {
 			st := &wf.Steps[j]
 			sp := fmt.Sprintf("%s.steps[%d]", path, j)
 			g = append(g, placed{st: st, path: sp, kind: mainStep})
-			if st.AsUser != "" {
-				c.errorAt(c.at(&st.AsUser, st.Pos), "%s.as_user: a workload's users are its virtual users; name the step's role with as_role", sp)
+			c.workflowStep(wf, st, sp, nil)
+			for k := range st.Concurrently {
+				m := &st.Concurrently[k]
+				mp := fmt.Sprintf("%s.concurrently[%d]", sp, k)
+				g = append(g, placed{st: m, path: mp, kind: memberStep, group: st})
+				c.workflowStep(wf, m, mp, st)
 			}
-			if st.AsRole != "" && !slices.Contains(wf.RoleNames(), st.AsRole) {
-				c.errorAt(c.at(&st.AsRole, st.Pos), "%s.as_role: %q is not a role of workflow %q%s", sp, st.AsRole, wf.Name,
-					known(st.AsRole, wf.RoleNames()))
-			}
-			c.roleTemplates(st, sp, wf)
 		}
 		groups = append(groups, g)
 	}
@@ -214,6 +213,27 @@ func (c *checker) workflows(w *Workload) {
 		c.errorAt(c.at(&vu.Count, vu.Pos), "virtual_users.count: %d users cannot fill a workflow of %d roles", vu.Count, maxRoles)
 	}
 	c.workloadSteps(groups)
+}
+
+// workflowStep checks how a step of workflow wf names its user: by role. A step of a
+// concurrently group (group set) runs beside its siblings, so in a workflow of several
+// roles it names its role itself; the group has no role of its own.
+func (c *checker) workflowStep(wf *Workflow, st *Step, path string, group *Step) {
+	roles := wf.RoleNames()
+	if st.AsUser != "" {
+		c.errorAt(c.at(&st.AsUser, st.Pos), "%s.as_user: a workload's users are its virtual users; name the step's role with as_role", path)
+	}
+	switch {
+	case st.IsGroup() && st.AsRole != "":
+		c.errorAt(c.at(&st.AsRole, st.Pos), "%s.as_role: a concurrently group has no as_role of its own: give it to the steps inside", path)
+	case st.AsRole != "" && !slices.Contains(roles, st.AsRole):
+		c.errorAt(c.at(&st.AsRole, st.Pos), "%s.as_role: %q is not a role of workflow %q%s", path, st.AsRole, wf.Name,
+			known(st.AsRole, roles))
+	case group != nil && st.AsRole == "" && len(roles) > 1 && !st.IsGroup():
+		c.errorAt(st.Pos, "%s: missing required key \"as_role\": a step of a concurrently group in workflow %q, which has roles %s, names the role it runs as",
+			path, wf.Name, strings.Join(roles, ", "))
+	}
+	c.roleTemplates(st, path, wf)
 }
 
 // RolesRoot is the root of the templates that name the user playing a role of the
@@ -254,14 +274,11 @@ func (c *checker) roleTemplates(st *Step, path string, wf *Workflow) {
 
 // workloadSteps runs the scenario step checks on every step. Step ids are unique across
 // the workload (figures are keyed by them); templates may refer to earlier steps of the
-// same workflow only.
+// same workflow only, and a step of a concurrently group to none of its siblings, whose
+// results exist once the whole group has run.
 func (c *checker) workloadSteps(groups [][]placed) {
 	for _, g := range groups {
 		for _, p := range g {
-			if p.st.IsGroup() {
-				c.errorAt(c.at(&p.st.Concurrently, p.st.Pos), "%s.concurrently: not supported in a workload (its users already run at the same time)", p.path)
-				continue
-			}
 			c.order = append(c.order, p)
 			if id := p.st.ID; id != "" {
 				c.ids[id]++
@@ -276,16 +293,28 @@ func (c *checker) workloadSteps(groups [][]placed) {
 	}
 	for _, g := range groups {
 		ran := map[string]bool{}
+		var group *Step
+		var groupRan []string
 		for _, p := range g {
+			if group != nil && p.group != group {
+				for _, id := range groupRan {
+					ran[id] = true
+				}
+				group, groupRan = nil, nil
+			}
+			c.step(p) // a group: one level deep, an id, nothing of its own
 			if p.st.IsGroup() {
 				continue
 			}
-			c.step(p)
 			if p.st.Tool == "test_create_user" || p.st.Tool == "test_switch_user" {
 				c.errorAt(c.at(&p.st.Tool, p.st.Pos), "%s.tool: a workload's users are its virtual users (%s cannot be used)", p.path, p.st.Tool)
 			}
 			c.templates(p, ran)
-			if p.st.ID != "" {
+			switch {
+			case p.group != nil:
+				group = p.group
+				groupRan = append(groupRan, p.st.ID)
+			case p.st.ID != "":
 				ran[p.st.ID] = true
 			}
 		}
@@ -298,11 +327,18 @@ func (c *checker) thresholds(w *Workload) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
-	steps, flows := map[string]bool{}, map[string]bool{}
+	steps, flows, groupIDs := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, wf := range w.Workflows {
 		flows[wf.Name] = true
 		for _, st := range wf.Steps {
-			steps[st.ID] = true
+			if st.IsGroup() {
+				groupIDs[st.ID] = true
+			} else {
+				steps[st.ID] = true
+			}
+			for _, m := range st.Concurrently {
+				steps[m.ID] = true
+			}
 		}
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -318,6 +354,9 @@ func (c *checker) thresholds(w *Workload) {
 		}
 		t.Pos = c.pos(k)
 		switch {
+		case t.Scope == "step" && groupIDs[t.Name]:
+			c.errorf(k, "thresholds", "threshold %q: %q is a concurrently group, which has no figures of its own: name one of its steps", t.Key, t.Name)
+			continue
 		case t.Scope == "step" && !steps[t.Name]:
 			c.errorf(k, "thresholds", "threshold %q: no workflow step has id %q%s", t.Key, t.Name, didYouMean(t.Name, keys(steps)))
 			continue

@@ -71,9 +71,6 @@ func TestWorkloadErrors(t *testing.T) {
 		{"role in a login step", `claims: {tenant: "t{{ .n }}"}}`, `claims: {tenant: "t{{ .n }}"}, login: [{id: li, tool: echo, args: {a: "{{ .roles.owner }}"}, expected: {success: true}}]}`,
 			`w.yaml:2:115: virtual_users.login[0].args: template {{ .roles.owner }}: login steps run for each user alone, without roles`},
 		{"step id roles", `{id: ping,`, `{id: roles,`, `w.yaml:17:14: workflows[1].steps[0].id: "roles" names the workflow's roles`},
-		{"concurrently group", "      - {id: ping, tool: echo, expected: {success: true}}",
-			"      - {id: ping, concurrently: [{id: p1, tool: echo, expected: {success: true}}]}",
-			`w.yaml:17:34: workflows[1].steps[0].concurrently: not supported in a workload`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,5 +110,85 @@ func TestScenarioRejectsAsRole(t *testing.T) {
 	_, diags := scenario.Loader{}.Parse("s.yaml", []byte(src))
 	if len(diags) == 0 || !strings.Contains(diags[0].String(), "s.yaml:3:34: steps[0].as_role: roles belong to a workload") {
 		t.Errorf("diags %v", diags)
+	}
+}
+
+// groupWorkload has a concurrently group in each workflow: in note_share each step names
+// its role; in solo, a workflow of one role, a step may leave it out.
+const groupWorkload = `name: edit
+virtual_users: {count: 3}
+workflows:
+  - name: note_share
+    roles: [owner, reader]
+    steps:
+      - {id: create, tool: echo, expected: {success: true}}
+      - id: both-read
+        concurrently:
+          - {id: owner-reads, tool: echo, as_role: owner, args: {m: "{{ create.text }}"}, expected: {success: true}}
+          - {id: reader-reads, tool: echo, as_role: reader, args: {m: "{{ .roles.owner }}"}, expected: {success: true}}
+      - {id: verify, tool: echo, args: {m: "{{ reader-reads.text }}"}, expected: {success: true, contains: ["{{ owner-reads.text }}"]}}
+  - name: solo
+    steps:
+      - id: pings
+        concurrently:
+          - {id: ping-1, tool: echo, expected: {success: true}}
+          - {id: ping-2, tool: echo, expected: {success: true}}
+thresholds:
+  "step:reader-reads p95": "< 200ms"
+`
+
+func TestWorkloadConcurrentlyGroup(t *testing.T) {
+	w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(groupWorkload))
+	if w == nil {
+		t.Fatalf("not loaded: %v", diags)
+	}
+	g := w.Workflows[0].Steps[1]
+	if !g.IsGroup() || len(g.Concurrently) != 2 || g.Concurrently[1].AsRole != "reader" {
+		t.Errorf("group decoded as %+v", g)
+	}
+	if len(w.Parsed) != 1 || w.Parsed[0].Name != "reader-reads" {
+		t.Errorf("thresholds %+v", w.Parsed)
+	}
+}
+
+func TestWorkloadConcurrentlyErrors(t *testing.T) {
+	cases := []struct{ name, edit, from, want string }{
+		{"member without a role", "{id: reader-reads, tool: echo, as_role: reader,", "{id: reader-reads, tool: echo,",
+			`w.yaml:11:13: workflows[0].steps[1].concurrently[1]: missing required key "as_role": a step of a concurrently group in workflow "note_share", which has roles owner, reader`},
+		{"member of an undeclared role", "as_role: reader,", "as_role: editor,",
+			`w.yaml:11:53: workflows[0].steps[1].concurrently[1].as_role: "editor" is not a role of workflow "note_share" (defined: owner, reader)`},
+		{"group with a role", "      - id: both-read\n", "      - id: both-read\n        as_role: owner\n",
+			`w.yaml:9:18: workflows[0].steps[1].as_role: a concurrently group has no as_role of its own`},
+		{"nested group", "          - {id: ping-2, tool: echo, expected: {success: true}}",
+			"          - {id: ping-2, concurrently: [{id: ping-3, tool: echo, expected: {success: true}}]}",
+			`w.yaml:18:40: workflows[1].steps[0].concurrently[1].concurrently: a group can only stand in steps[], not inside a group`},
+		{"sibling's result", `args: {m: "{{ .roles.owner }}"}`, `args: {m: "{{ owner-reads.text }}"}`,
+			`w.yaml:11:71: workflows[0].steps[1].concurrently[1].args: template refers to step "owner-reads" of the same concurrently group, which runs at the same time`},
+		{"the group's result", `contains: ["{{ owner-reads.text }}"]`, `contains: ["{{ both-read.text }}"]`,
+			`w.yaml:12:109: workflows[0].steps[2].expected: template refers to "both-read", a concurrently group, which has no result of its own`},
+		{"group without an id", "      - id: both-read\n", "      - description: both read\n",
+			`w.yaml:8:9: workflows[0].steps[1]: missing required key "id"`},
+		{"threshold on a group", `"step:reader-reads p95"`, `"step:both-read p95"`,
+			`w.yaml:20:3: thresholds: threshold "step:both-read p95": "both-read" is a concurrently group, which has no figures of its own`},
+		{"duplicate member id", "{id: ping-2,", "{id: create,",
+			`w.yaml:18:18: workflows[1].steps[0].concurrently[1].id: step id "create" is used twice`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(groupWorkload, tc.edit, tc.from, 1)
+			if src == groupWorkload {
+				t.Fatal("edit did not apply")
+			}
+			w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(src))
+			if w != nil {
+				t.Fatal("loaded a bad workload")
+			}
+			for _, d := range diags {
+				if strings.HasPrefix(d.String(), tc.want) {
+					return
+				}
+			}
+			t.Errorf("no diagnostic %q in %v", tc.want, diags)
+		})
 	}
 }

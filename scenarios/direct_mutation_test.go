@@ -47,6 +47,8 @@ var directCatchers = map[refserver.Fault][]catcher{
 	refserver.FaultNoRefreshDoubleCheck: {{scenario: "direct-upstream-single-flight", step: "one-exchange"}},
 	refserver.FaultLockLeak:             {{scenario: "direct-upstream-single-flight", step: "locks-released"}},
 	refserver.FaultSharingNotEnforced:   {{scenario: "direct-note-sharing", step: "carol-cannot-read"}},
+	// Two appends at once: the note must hold both lines.
+	refserver.FaultLostAppend: {{scenario: "direct-note-sharing", step: "both-appends-kept"}},
 	// The challenge must name every scope admin_purge needs, tools:call as well as admin.
 	refserver.FaultPartialScopeChallenge: {{scenario: "direct-scope-step-up", step: "purge-needs-admin"}},
 	// A deadlock never answers: the step times out (ERROR), and the goroutines that hold

@@ -51,6 +51,7 @@ var faultChecks = map[refserver.Fault][]string{
 	// Who may read a user's notes is the server's policy (served with --store only): the
 	// built-in scenario direct-note-sharing catches it.
 	refserver.FaultSharingNotEnforced:    {},
+	refserver.FaultLostAppend:            {},
 	refserver.FaultPartialScopeChallenge: {"insufficient-scope-all-scopes"},
 	// Without a challenge every check that reads one fails: the Bearer challenge is a
 	// MUST of RFC 6750 §3, so each refusal without it is refused wrongly.

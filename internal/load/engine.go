@@ -131,9 +131,14 @@ func (e *engine) prepareFlows() {
 		sc.Name = wf.Name
 		sc.Steps = make([]scenario.Step, len(wf.Steps))
 		for j, st := range wf.Steps {
-			st.AsUser = st.AsRole
-			if st.AsUser == "" {
-				st.AsUser = f.roles[0]
+			if st.IsGroup() {
+				// The executor runs a group's steps at once, each as its own user.
+				st.Concurrently = slices.Clone(st.Concurrently)
+				for k := range st.Concurrently {
+					st.Concurrently[k].AsUser = f.user(st.Concurrently[k].AsRole)
+				}
+			} else {
+				st.AsUser = f.user(st.AsRole)
 			}
 			sc.Steps[j] = st
 		}
@@ -141,6 +146,15 @@ func (e *engine) prepareFlows() {
 		e.flows = append(e.flows, f)
 		e.total += max(wf.W(), 0)
 	}
+}
+
+// user is the scenario user of a step's role: the role itself, the first one when the
+// step names none.
+func (f *flow) user(role string) string {
+	if role == "" {
+		return f.roles[0]
+	}
+	return role
 }
 
 func (e *engine) maxRoles() int {
@@ -326,20 +340,34 @@ func (e *engine) execute(ctx context.Context, f *flow, who []*vuser, intended ti
 	done := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ran := slices.DeleteFunc(out.Steps, func(sr event.StepResult) bool {
-		// The steps after one that did not pass were never called.
-		return sr.Phase != event.PhaseStep || sr.Status == event.NotRun
-	})
-	e.calls += len(ran)
+	// A late start is the latency of the first step too, of each step of a first group.
+	late, first := time.Duration(0), 1
+	if len(out.Steps) > 0 {
+		late = max(out.Steps[0].Start.Sub(intended), 0)
+		first += len(f.sc.Steps[0].Concurrently) // a group's result comes before its steps'
+	}
+	called := func(sr event.StepResult) bool {
+		// The steps after one that did not pass were never called; a group's own result
+		// is no call, its steps' are.
+		return sr.Phase == event.PhaseStep && sr.Status != event.NotRun && sr.Tool != event.GroupTool
+	}
+	for _, sr := range out.Steps {
+		if called(sr) {
+			e.calls++
+		}
+	}
 	if ctx.Err() != nil || intended.Before(e.from) {
 		return
 	}
 	flowKind := ""
-	for i, sr := range ran {
+	for i, sr := range out.Steps {
+		if !called(sr) {
+			continue
+		}
 		kind := classify(sr)
 		d := sr.Duration
-		if i == 0 {
-			d += max(sr.Start.Sub(intended), 0) // a late start is the first step's latency too
+		if i < first {
+			d += late
 		}
 		e.entry(e.rep.Steps, sr.ID).add(d, kind)
 		e.entry(e.rep.UsersFig, names[sr.User]).add(d, kind)

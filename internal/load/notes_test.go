@@ -60,12 +60,26 @@ func checkGreen(t *testing.T, w *scenario.Workload, r *Report) {
 			t.Errorf("workflow %s never ran", wf.Name)
 			continue
 		}
-		for _, st := range wf.Steps {
+		for _, st := range calls(wf) {
 			if e := r.Steps[st.ID]; e == nil || e.Count != ran.Count {
 				t.Errorf("workflow %s ran %d times, its step %s %v", wf.Name, ran.Count, st.ID, e)
 			}
 		}
 	}
+}
+
+// calls are the workflow's steps that call a tool: the steps of its concurrently groups
+// in the group's place.
+func calls(wf scenario.Workflow) []scenario.Step {
+	var out []scenario.Step
+	for _, st := range wf.Steps {
+		if st.IsGroup() {
+			out = append(out, st.Concurrently...)
+		} else {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // TestNotesMixedCallsAtTheMockEqualTheCallsReported: the mixed workload's figures count,
@@ -131,7 +145,7 @@ func checkCallsPerTool(t *testing.T, w *scenario.Workload, r *Report, atServer m
 	for _, wf := range w.Workflows {
 		workflows += r.Workflows[wf.Name].Count
 		weights += wf.W()
-		for _, st := range wf.Steps {
+		for _, st := range calls(wf) {
 			if e := r.Steps[st.ID]; e != nil {
 				reported[tool(st.Tool)] += int(e.Count)
 			}
@@ -162,4 +176,39 @@ func checkCallsPerTool(t *testing.T, w *scenario.Workload, r *Report, atServer m
 		}
 	}
 	t.Logf("%d workflows, %d calls; at the server %v", workflows, total, atServer)
+}
+
+// TestLostAppendFailsTheFinalStateCheck: against a server whose append is a read, a wait
+// for another append and a write of what was read (the fault lost-append), the three
+// appends made at once still answer success, and it is the owner's final read, which
+// looks for every role's line, that fails in every execution: the workload checks the
+// final state, not only the answers.
+func TestLostAppendFailsTheFinalStateCheck(t *testing.T) {
+	w := builtinWorkload(t, "refserver-notes-edit")
+	w.SUT.Command = append(w.SUT.Command, "--fault", string(refserver.FaultLostAppend))
+	o := options(w)
+	o.Users, o.Duration = 5, time.Second
+	r, _, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := r.Workflows["concurrent_edit"]
+	if flows == nil || flows.Count == 0 || flows.Errors != flows.Count {
+		t.Fatalf("workflows %+v: want every execution to fail", flows)
+	}
+	for _, st := range calls(w.Workflows[0]) {
+		e := r.Steps[st.ID]
+		switch {
+		case st.ID == "edit-verify":
+			if e == nil || e.Errors != flows.Count || e.ByKind[KindExpectation] != flows.Count {
+				t.Errorf("edit-verify: %+v, want %d expectation errors", e, flows.Count)
+			}
+		case st.ID == "edit-delete":
+			if e != nil {
+				t.Errorf("the step after the failed check ran: %+v", e)
+			}
+		case e == nil || e.Count != flows.Count || e.Errors != 0:
+			t.Errorf("step %s: %+v, want %d calls without errors", st.ID, e, flows.Count)
+		}
+	}
 }

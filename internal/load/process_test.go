@@ -220,12 +220,14 @@ func TestBadWorkloadExits2BeforeAnythingStarts(t *testing.T) {
 	bad := strings.Replace(counterWorkload, "as_role: b", "as_role: c", 1)
 	bad = strings.Replace(bad, `"< 5s"`, `"soon"`, 1)
 	wl := writeWorkload(t, bad)
+	grouped := writeWorkload(t, strings.Replace(groupWorkload, "{id: slow-b, tool: x_m_slow, as_role: b,", "{id: slow-b, tool: x_m_slow,", 1))
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"--workload", wl}, []string{wl + ":23:52: workflows[1].steps[1].as_role: \"c\" is not a role",
 			wl + ":34:19: thresholds: threshold \"step:hit p99\": value \"soon\"", "2 error(s) in the workload; nothing was started"}},
+		{[]string{"--workload", grouped}, []string{grouped + `:25:13: workflows[0].steps[1].concurrently[1]: missing required key "as_role"`}},
 		{[]string{"--workload", "no-such-workload"}, []string{"no such file, nor a built-in workload (refserver-direct, refserver-notes-edit, refserver-notes-files, refserver-notes-mixed, refserver-notes-share, refsut-gateway, refsut-notes-edit, refsut-notes-files, refsut-notes-mixed, refsut-notes-share)"}},
 		{[]string{"--workload", "refsut-gateway", "--shard", "3/2"}, []string{"want K/N"}},
 		{[]string{"--workload", "refsut-gateway", "--users", "1"}, []string{"1 user(s) in shard 1/1 cannot fill a workflow of 2 roles"}},

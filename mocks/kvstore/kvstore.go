@@ -91,6 +91,26 @@ func (s *Store) Put(key string, value any, c Cond) (Entry, error) {
 	return Entry{Key: key, Version: e.version, Value: value}, nil
 }
 
+// Update stores under key what change makes of the entry's value, one version past it,
+// with no other write between the read and the write: concurrent updates each see the
+// one before. A key that holds nothing is a NotFoundError; an error of change is returned
+// as it is, and nothing is stored.
+func (s *Store) Update(key string, change func(old any) (any, error)) (Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.entries[key]
+	if !ok {
+		return Entry{}, &NotFoundError{Key: key}
+	}
+	v, err := change(cur.value)
+	if err != nil {
+		return Entry{}, err
+	}
+	e := stored{value: v, version: cur.version + 1}
+	s.entries[key] = e
+	return Entry{Key: key, Version: e.version, Value: v}, nil
+}
+
 // Get is the entry under key.
 func (s *Store) Get(key string) (Entry, error) {
 	s.mu.Lock()

@@ -72,3 +72,33 @@ func TestOneWriterWinsAVersion(t *testing.T) {
 		t.Errorf("%d writes won, the entry is at version %d; want 1 and 2", won, got.Version)
 	}
 }
+
+// TestUpdatesLoseNothing: concurrent updates of one entry each see the one before, so
+// every one of them is in the result and each counted a version.
+func TestUpdatesLoseNothing(t *testing.T) {
+	var s kvstore.Store
+	e := s.Create("")
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if _, err := s.Update(e.Key, func(old any) (any, error) { return old.(string) + "x", nil }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, _ := s.Get(e.Key); got.Value != "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" || got.Version != 33 {
+		t.Errorf("after 32 updates: %+v", got)
+	}
+	var missing *kvstore.NotFoundError
+	if _, err := s.Update("nope", func(old any) (any, error) { return old, nil }); !errors.As(err, &missing) {
+		t.Errorf("update of a free key: %v, want not found", err)
+	}
+	refuse := errors.New("no")
+	if _, err := s.Update(e.Key, func(any) (any, error) { return nil, refuse }); err != refuse {
+		t.Errorf("update whose change fails: %v", err)
+	}
+	if got, _ := s.Get(e.Key); got.Version != 33 {
+		t.Errorf("a refused update stored something: %+v", got)
+	}
+}

@@ -80,7 +80,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		{"mock-store.yaml", []want{
 			{"9:20", `config.tools[0].store: op get needs a "key"`},
-			{"11:25", `config.tools[1].store.op: unknown op "fetch" (put, get, delete or list)`},
+			{"11:25", `config.tools[1].store.op: unknown op "fetch" (put, get, delete, list or append)`},
 			{"15:20", `config.tools[2].store.key: op list takes no "key" (use "prefix")`},
 			{"17:71", `config.tools[3].store.if_version: "if_version" needs a "key"`},
 			{"19:59", `config.tools[4].store.if_version: only ops put and delete take "if_version"`},

@@ -43,7 +43,7 @@ var schemaRequired = map[string]schemaNeeds{
 	"PreConfiguration.mcp_servers":        {required: []string{"name"}},
 	"SUT.client":                          {required: []string{"client_id"}},
 	"ToolConfig.store": {required: []string{"op"}, keys: map[string]map[string]any{
-		"op": {"enum": []string{mcpserver.StorePut, mcpserver.StoreGet, mcpserver.StoreDelete, mcpserver.StoreList}}}},
+		"op": {"enum": []string{mcpserver.StorePut, mcpserver.StoreGet, mcpserver.StoreDelete, mcpserver.StoreList, mcpserver.StoreAppend}}}},
 }
 
 // schemaStrictWhen is the config of an mcp_servers entry: a mock, decoded strictly, when it

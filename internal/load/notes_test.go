@@ -99,7 +99,7 @@ func TestNotesMixedCallsAtTheMockEqualTheCallsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCallsPerTool(t, w, r, atMock, func(tool string) string { return strings.TrimPrefix(tool, "x_notes_") }, 7, 100)
+	checkCallsPerTool(t, w, r, atMock, func(tool string) string { return strings.TrimPrefix(tool, "x_notes_") }, 8, 100)
 }
 
 // TestRefserverNotesMixedCallsAtTheServerEqualTheCallsReported: the same against the

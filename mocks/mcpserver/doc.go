@@ -31,10 +31,11 @@
 // {"response": <rendered>, "token": ..., "subject": ..., "scopes": [...], "audience": [...],
 // "client_id": ...} (client_id only when known).
 //
-// A tool with a StoreConfig puts, gets, deletes or lists entries of the server's own
-// in-memory key-value store (a mocks/kvstore.Store; optionally versioned: a put or delete
-// with if_version is refused as a version conflict when the entry moved on), so that
-// calls of different sessions see each other's writes; a missing key is a tool error.
+// A tool with a StoreConfig puts, gets, deletes, lists or appends to entries of the
+// server's own in-memory key-value store (a mocks/kvstore.Store; optionally versioned: a
+// put or delete with if_version is refused as a version conflict when the entry moved on;
+// an append needs no version and never loses another), so that calls of different
+// sessions see each other's writes; a missing key is a tool error.
 //
 // Tools can be added and removed while the server runs; connected clients receive
 // notifications/tools/list_changed. Every tools/call is logged with the caller's identity

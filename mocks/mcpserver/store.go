@@ -16,18 +16,23 @@ const (
 	StoreGet    = "get"
 	StoreDelete = "delete"
 	StoreList   = "list"
+	StoreAppend = "append"
 )
+
+const storeOps = "put, get, delete, list or append"
 
 // StoreConfig makes a tool read or write its server's key-value store, so that what one
 // call puts another call (of any session, any user) gets back. Key, Value, IfVersion and
 // Prefix are rendered with the call's arguments like responses are.
 type StoreConfig struct {
-	// Op is put, get, delete or list.
+	// Op is put, get, delete, list or append.
 	Op string `yaml:"op"`
 	// Key names the entry. A put without one stores under a new key (the next free
 	// number, as a string), as a create does.
 	Key string `yaml:"key"`
-	// Value is what a put stores; absent, the call's arguments (defaults applied).
+	// Value is what a put stores; absent, the call's arguments (defaults applied). For an
+	// append it is required, an object: each of its fields' text is added to the end of
+	// the entry's field of that name, atomically (appends made at once all land).
 	Value any `yaml:"value"`
 	// IfVersion makes a put or delete conditional: it happens only when the entry is at
 	// this version (0: the key must be free), else the call is a version-conflict tool
@@ -51,22 +56,25 @@ func (c StoreConfig) Problems() []StoreProblem {
 		out = append(out, StoreProblem{key, fmt.Sprintf(format, args...)})
 	}
 	switch c.Op {
-	case StorePut, StoreGet, StoreDelete, StoreList:
+	case StorePut, StoreGet, StoreDelete, StoreList, StoreAppend:
 	case "":
-		bad("", `missing required key "op" (put, get, delete or list)`)
+		bad("", `missing required key "op" (%s)`, storeOps)
 		return out
 	default:
-		bad("op", "unknown op %q (put, get, delete or list)", c.Op)
+		bad("op", "unknown op %q (%s)", c.Op, storeOps)
 		return out
 	}
-	if c.Key == "" && (c.Op == StoreGet || c.Op == StoreDelete) {
+	if c.Key == "" && (c.Op == StoreGet || c.Op == StoreDelete || c.Op == StoreAppend) {
 		bad("", `op %s needs a "key"`, c.Op)
 	}
 	if c.Key != "" && c.Op == StoreList {
 		bad("key", `op list takes no "key" (use "prefix")`)
 	}
-	if c.Value != nil && c.Op != StorePut {
-		bad("value", `only op put takes a "value"`)
+	if _, fields := c.Value.(map[string]any); c.Op == StoreAppend && !fields {
+		bad("value", `op append needs a "value" with the fields to add text to (e.g. {text: "{{ text }}"})`)
+	}
+	if c.Value != nil && c.Op != StorePut && c.Op != StoreAppend {
+		bad("value", `only ops put and append take a "value"`)
 	}
 	v, literal := c.IfVersion.(string)
 	switch {
@@ -96,8 +104,8 @@ type storeError struct{ msg string }
 func (e *storeError) Error() string { return e.msg }
 
 // apply runs one call's operation with its rendered settings and returns the answer, a
-// JSON object: put {key, version, value}, get {key, version, value}, delete {key,
-// deleted, version}, list {keys, count}.
+// JSON object: put and append {key, version, value}, get {key, version, value}, delete
+// {key, deleted, version}, list {keys, count}.
 func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, error) {
 	key, err := renderText(c.Key, args)
 	if err != nil {
@@ -108,7 +116,7 @@ func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, err
 		return nil, err
 	}
 	var value any
-	if c.Op == StorePut {
+	if c.Op == StorePut || c.Op == StoreAppend {
 		if c.Value == nil {
 			value = maps.Clone(args)
 		} else if value, err = render(c.Value, args); err != nil {
@@ -128,6 +136,11 @@ func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, err
 			return nil, refused(err, "")
 		}
 		return map[string]any{"key": e.Key, "version": e.Version, "value": e.Value}, nil
+	case StoreAppend:
+		if e, err = s.Update(key, func(old any) (any, error) { return appendFields(key, old, value) }); err != nil {
+			return nil, refused(err, " to append to")
+		}
+		return map[string]any{"key": e.Key, "version": e.Version, "value": e.Value}, nil
 	case StoreGet:
 		if e, err = s.Get(key); err != nil {
 			return nil, refused(err, "")
@@ -145,6 +158,24 @@ func (s *kvStore) apply(c StoreConfig, args map[string]any) (map[string]any, err
 		}
 		return map[string]any{"keys": keys, "count": len(keys)}, nil
 	}
+}
+
+// appendFields is the entry's value old with each field of add's text added to the end
+// of its own; the entry must be an object whose fields named in add are text or absent.
+func appendFields(key string, old, add any) (any, error) {
+	obj, ok := old.(map[string]any)
+	if !ok {
+		return nil, &storeError{fmt.Sprintf("append: the entry under key %q is not an object", key)}
+	}
+	out := maps.Clone(obj)
+	for f, v := range add.(map[string]any) {
+		prev, text := out[f].(string)
+		if out[f] != nil && !text {
+			return nil, &storeError{fmt.Sprintf("append: field %q of key %q is not text", f, key)}
+		}
+		out[f] = prev + formatScalar(v)
+	}
+	return out, nil
 }
 
 // refused is the tool error of a call the store refused; what is appended to a missing

@@ -153,11 +153,15 @@ func TestStoreProblems(t *testing.T) {
 		{StoreConfig{Op: StoreGet}, "", `op get needs a "key"`},
 		{StoreConfig{Op: StoreDelete}, "", `op delete needs a "key"`},
 		{StoreConfig{Op: StoreList, Key: "k"}, "key", "op list takes no"},
-		{StoreConfig{Op: StoreGet, Key: "k", Value: "v"}, "value", "only op put"},
+		{StoreConfig{Op: StoreGet, Key: "k", Value: "v"}, "value", "only ops put and append"},
 		{StoreConfig{Op: StoreGet, Key: "k", IfVersion: 1}, "if_version", "only ops put and delete"},
 		{StoreConfig{Op: StorePut, IfVersion: 1}, "if_version", `needs a "key"`},
 		{StoreConfig{Op: StorePut, Key: "k", IfVersion: "latest"}, "if_version", "neither a version number nor a template"},
 		{StoreConfig{Op: StoreGet, Key: "k", Prefix: "p"}, "prefix", "only op list"},
+		{StoreConfig{Op: StoreAppend, Value: map[string]any{"text": "t"}}, "", `op append needs a "key"`},
+		{StoreConfig{Op: StoreAppend, Key: "k"}, "value", `op append needs a "value" with the fields`},
+		{StoreConfig{Op: StoreAppend, Key: "k", Value: "t"}, "value", `op append needs a "value" with the fields`},
+		{StoreConfig{Op: StoreAppend, Key: "k", Value: map[string]any{"text": "t"}, IfVersion: 1}, "if_version", "only ops put and delete"},
 	} {
 		p := tc.cfg.Problems()
 		if len(p) == 0 || p[0].Key != tc.key || !strings.Contains(p[0].Msg, tc.want) {

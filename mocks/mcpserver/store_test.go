@@ -2,7 +2,9 @@ package mcpserver_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -128,4 +130,59 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestStoreAppendsAllLand: an append adds text to the end of an entry's field, whatever
+// its version; appends from many sessions at once all land, each one version; a missing
+// key or a field that is not text is a tool error.
+func TestStoreAppendsAllLand(t *testing.T) {
+	s := startServer(t, parseYAMLConfig(t, storeConfig+`
+  - name: append_note
+    store: {op: append, key: "{{ id }}", value: {text: "{{ text }}"}}
+  - name: put_number
+    store: {op: put, key: "n", value: {text: 7}}
+`))
+	first := mustConnect(t, legacyHTTP, s.URL(), nil)
+	if text, isErr := mustCall(t, first, "create_note", map[string]any{"text": "log"}); isErr {
+		t.Fatal(text)
+	}
+	const n = 8
+	var lines []string
+	var wg sync.WaitGroup
+	for i := range n {
+		line := fmt.Sprintf("\n%d;", i)
+		lines = append(lines, line)
+		c := mustConnect(t, legacyHTTP, s.URL(), nil)
+		wg.Go(func() {
+			if text, isErr := mustCall(t, c, "append_note", map[string]any{"id": "1", "text": line}); isErr {
+				t.Errorf("append: %s", text)
+			}
+		})
+	}
+	wg.Wait()
+	text, _ := mustCall(t, first, "get_note", map[string]any{"id": "1"})
+	var got struct {
+		Version float64        `json:"version"`
+		Value   map[string]any `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(text), &got); err != nil {
+		t.Fatal(err)
+	}
+	note, _ := got.Value["text"].(string)
+	for _, l := range lines {
+		if !strings.Contains(note, l) {
+			t.Errorf("%q lost: %q", l, note)
+		}
+	}
+	if !strings.HasPrefix(note, "log") || got.Version != 1+n {
+		t.Errorf("after %d appends: version %v, text %q", n, got.Version, note)
+	}
+	if text, isErr := mustCall(t, first, "append_note", map[string]any{"id": "9", "text": "x"}); !isErr ||
+		text != `tool append_note: nothing is stored under key "9" to append to` {
+		t.Errorf("append to a free key: %q (isError %v)", text, isErr)
+	}
+	mustCall(t, first, "put_number", nil)
+	if text, isErr := mustCall(t, first, "append_note", map[string]any{"id": "n", "text": "x"}); !isErr || !strings.Contains(text, `field "text" of key "n" is not text`) {
+		t.Errorf("append to a number: %q (isError %v)", text, isErr)
+	}
 }

@@ -156,7 +156,7 @@ func (a *Aggregator) exchange(ctx context.Context, p pendingLogin, code string) 
 	if p.verifier != "" && !a.faults.has(FaultSkipPKCE) {
 		opts = append(opts, oauth2.VerifierOption(p.verifier))
 	}
-	if p.resource != "" {
+	if p.resource != "" && !a.faults.has(FaultNoResourceToken) {
 		opts = append(opts, oauth2.SetAuthURLParam("resource", p.resource)) // RFC 8707
 	}
 	return a.oauthConfig(md, "").Exchange(a.oauthCtx(ctx), code, opts...)

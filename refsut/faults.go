@@ -24,6 +24,8 @@ const (
 	FaultUnboundSessions       Fault = "unbound-sessions"         // protected mode: any subject's token may use any session id
 	FaultUnboundLogin          Fault = "unbound-login"            // protected mode: any browser may deliver a login's callback
 	FaultReadableState         Fault = "readable-state"           // protected mode: state is muster's base64 JSON again
+	FaultNoResourceAuthorize   Fault = "no-resource-authorize"    // no RFC 8707 resource in the authorization URL
+	FaultNoResourceToken       Fault = "no-resource-token"        // no RFC 8707 resource in the token request that redeems the code
 )
 
 // AllFaults lists every fault, in documentation order.
@@ -32,6 +34,7 @@ var AllFaults = []Fault{
 	FaultNoSingleFlight, FaultNoMeta, FaultIgnoreCallbackError, FaultStaleToolsAfterLogout,
 	FaultGlobalCallLock,
 	FaultUnboundSessions, FaultUnboundLogin, FaultReadableState,
+	FaultNoResourceAuthorize, FaultNoResourceToken,
 }
 
 // Faults is a set of active faults; the zero value has none.

@@ -58,6 +58,15 @@ func TestFaults(t *testing.T) {
 			resp, _ := get(t, cb.String())
 			return resp.StatusCode == http.StatusOK
 		},
+		FaultNoResourceAuthorize: func(t *testing.T, f faultEnv) bool {
+			txt, _ := f.s.connect(t).mustCall(t, "x_alpha_authenticate", nil)
+			u, _ := url.Parse(authURL(t, txt))
+			return !u.Query().Has("resource")
+		},
+		FaultNoResourceToken: func(t *testing.T, f faultEnv) bool {
+			f.s.connect(t).login(t, "x_alpha_authenticate", nil, "alpha")
+			return f.idp.Counters().TokenWithoutResource > 0
+		},
 		FaultSharedTokens: func(t *testing.T, f faultEnv) bool {
 			f.s.connect(t).login(t, "x_alpha_authenticate", nil, "alpha")
 			txt, _ := f.s.connect(t).mustCall(t, "core_auth_login", map[string]any{"server": "alpha"})

@@ -281,6 +281,20 @@ func (c *challengeStore) only(server string) (pendingLogin, bool) {
 	return found[len(found)-1], true
 }
 
+// onlyNonce returns the key of the single pending challenge, if there is exactly one
+// (skip-state-check in protected mode, where the state is that key).
+func (c *challengeStore) onlyNonce() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) != 1 {
+		return "", false
+	}
+	for k := range c.m {
+		return k, true
+	}
+	return "", false
+}
+
 // newChallenge makes the authorization URL for one login of one session to one server.
 func (a *Aggregator) newChallenge(ctx context.Context, sessID string, s *serverState, p prmInfo) (string, error) {
 	md, err := a.metadata(ctx, p.issuer)
@@ -307,7 +321,7 @@ func (a *Aggregator) newChallenge(ctx context.Context, sessID string, s *serverS
 	if !a.faults.has(FaultSkipPKCE) {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	if p.resource != "" {
+	if p.resource != "" && !a.faults.has(FaultNoResourceAuthorize) {
 		// RFC 8707, as the MCP authorization spec asks: the token is bound to this upstream.
 		opts = append(opts, oauth2.SetAuthURLParam("resource", p.resource))
 	}

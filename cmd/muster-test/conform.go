@@ -14,7 +14,7 @@ import (
 	"github.com/muster-test/muster-test/scenario"
 )
 
-const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster) [flags]
+const conformUsage = `usage: muster-test conform (--sut-url URL | --config FILE | --gateway builtin|muster [--gateway-auth]) [flags]
        muster-test conform --list
 
 Runs the catalogue of MCP authorization checks (each tied to the spec sentence it tests)
@@ -38,6 +38,7 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.URL, "sut-url", "", "the MCP endpoint of a running server (checks that need a token it trusts are N/A)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "a scenario-style file with a sut block and mocks: the server is started for each check and trusts the mock IdP named idp")
 	fs.StringVar(&opts.Gateway, "gateway", "", "run the gateway checks against a muster-shaped gateway started for each check: builtin (the reference SUT) or muster")
+	fs.BoolVar(&opts.GatewayAuth, "gateway-auth", false, "with --gateway: the gateway authenticates its clients (aggregator.oauth.server, the reference SUT's protected mode): it trusts the checks' mock IdP gateway-idp, and the checks' users log in to it first")
 	fs.StringVar(&opts.MusterBinary, "muster-binary", "", "the muster binary for --gateway muster (default: muster on PATH)")
 	fs.Var(&checks, "check", "run only this check (repeatable; see --list)")
 	fs.BoolVar(&list, "list", false, "print the catalogue: id, level, spec references; run nothing")

@@ -115,6 +115,11 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 		if c.Scenario = byName[c.ID]; c.Scenario == nil {
 			return nil, fmt.Errorf("catalogue.yaml: check %q has no file checks/%s.yaml", c.ID, c.ID)
 		}
+		if c.needs(NeedsGateway) && !declaresIdP(c.Scenario, gatewayIdP) {
+			// --gateway-auth makes it the gateway's own IdP: without it, the check could not
+			// run against a gateway that authenticates its clients.
+			return nil, fmt.Errorf("checks/%s.yaml: a gateway check must declare the mock IdP %s", c.ID, gatewayIdP)
+		}
 	}
 	for name := range byName {
 		if !seen[name] {

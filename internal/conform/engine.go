@@ -45,20 +45,23 @@ type Options struct {
 	// Gateway runs the gateway checks against a muster-shaped SUT: builtin (the reference
 	// SUT) or muster (MusterBinary, else muster on PATH).
 	Gateway, MusterBinary string
-	Checks                []string // --check: only these
-	Baseline              string
-	WriteBaseline         string
-	ReportDir             string
-	JUnitFile             string
-	HTMLFile              string
-	NoColor, Debug        bool
-	Parallel              int
-	CheckTimeout          time.Duration // each check's limit
-	ReadyTimeout          time.Duration
-	SUTArgs               []string // appended to the config's sut command (tests inject faults)
-	Protocol              string   // pins the MCP revision of the runner's sessions ("": negotiate)
-	Self, Child           string   // this binary and the slim child binary, as for a run
-	Stdout, Stderr        io.Writer
+	// GatewayAuth: the gateway authenticates its clients (protected mode): each gateway
+	// check's gateway-idp becomes the IdP the gateway trusts.
+	GatewayAuth    bool
+	Checks         []string // --check: only these
+	Baseline       string
+	WriteBaseline  string
+	ReportDir      string
+	JUnitFile      string
+	HTMLFile       string
+	NoColor, Debug bool
+	Parallel       int
+	CheckTimeout   time.Duration // each check's limit
+	ReadyTimeout   time.Duration
+	SUTArgs        []string // appended to the config's sut command (tests inject faults)
+	Protocol       string   // pins the MCP revision of the runner's sessions ("": negotiate)
+	Self, Child    string   // this binary and the slim child binary, as for a run
+	Stdout, Stderr io.Writer
 }
 
 // Result is a finished conform run.
@@ -213,7 +216,9 @@ func (opts *Options) target() (*target, error) {
 		if opts.Gateway != "builtin" && opts.Gateway != "muster" {
 			return nil, fmt.Errorf("--gateway %q: want builtin (the reference SUT) or muster", opts.Gateway)
 		}
-		return &target{gateway: opts.Gateway}, nil
+		return &target{gateway: opts.Gateway, gatewayAuth: opts.GatewayAuth}, nil
+	case opts.GatewayAuth:
+		return nil, errors.New("--gateway-auth goes with --gateway: it says how the gateway is configured")
 	case opts.URL != "":
 		if !strings.HasPrefix(opts.URL, "http://") && !strings.HasPrefix(opts.URL, "https://") {
 			return nil, fmt.Errorf("--sut-url %q: want the http(s) URL of the MCP endpoint", opts.URL)

@@ -93,6 +93,7 @@ func TestBadInputExits2BeforeAnyCheck(t *testing.T) {
 		{"not a URL", Options{URL: "127.0.0.1:1/mcp"}, "want the http(s) URL"},
 		{"gateway and URL", Options{URL: html.URL, Gateway: "builtin"}, "give exactly one of --sut-url"},
 		{"unknown gateway", Options{Gateway: "nginx"}, `--gateway "nginx": want builtin`},
+		{"gateway-auth without a gateway", Options{URL: html.URL, GatewayAuth: true}, "--gateway-auth goes with --gateway"},
 		{"config with steps", Options{ConfigFile: write("s.yaml", "sut: {url: http://127.0.0.1:1/mcp}\nsteps: []\n")}, "a conform config has no steps"},
 		{"config without sut", Options{ConfigFile: write("n.yaml", "pre_configuration: {mock_oauth_servers: [{name: idp}]}\n")}, "no sut block"},
 		{"config with a bad key", Options{ConfigFile: write("k.yaml", "sut:\n  comand: [x]\n")}, "k.yaml:2:3"},

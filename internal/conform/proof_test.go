@@ -2,6 +2,7 @@ package conform
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,14 +62,15 @@ var faultChecks = map[refserver.Fault][]string{
 		"invalid-token-challenge", "insufficient-scope-challenge", "insufficient-scope-all-scopes"},
 }
 
-// gatewayPredicted is what the reference SUT fails today: it copies a January 2026 muster
-// design, where the gateway does not authenticate its clients and the session id travels
-// inside the OAuth state.
+// gatewayPredicted is what the reference SUT fails in its default mode: it copies a
+// January 2026 muster design, where the gateway does not authenticate its clients and the
+// session id travels inside the OAuth state. In protected mode (--gateway-auth) it fails
+// none.
 var gatewayPredicted = []string{"gateway-session-id-not-credential", "gateway-state-opaque", "gateway-login-csrf"}
 
-// gatewayFaultChecks is faultChecks for the reference SUT's faults and the gateway checks.
-// Refresh, single flight, _meta and logout are behaviours of muster's contract, not
-// requirements of the spec: the built-in suite catches them.
+// gatewayFaultChecks is faultChecks for the reference SUT's faults and the gateway checks,
+// in its default mode. Refresh, single flight, _meta and logout are behaviours of muster's
+// contract, not requirements of the spec: the built-in suite catches them.
 var gatewayFaultChecks = map[refsut.Fault][]string{
 	refsut.FaultSkipPKCE:              {"gateway-pkce-s256"},
 	refsut.FaultSkipStateCheck:        {"gateway-callback-state-checked"},
@@ -81,13 +83,25 @@ var gatewayFaultChecks = map[refsut.Fault][]string{
 	// A lock held across proxied calls is a concurrency bug, not a spec requirement: the
 	// built-in scenario concurrent-slow-call-isolation catches it.
 	refsut.FaultGlobalCallLock: {},
-	// Protected-mode faults: the gateway checks run against the default mode, which lacks
-	// these protections anyway (gatewayPredicted); the built-in oauth-protected-gateway
-	// scenario catches each.
-	refsut.FaultUnboundSessions: {},
-	refsut.FaultUnboundLogin:    {},
-	refsut.FaultReadableState:   {},
+	// Protected-mode faults: the default mode lacks these protections anyway
+	// (gatewayPredicted); protectedFaultChecks holds what they break.
+	refsut.FaultUnboundSessions:     {},
+	refsut.FaultUnboundLogin:        {},
+	refsut.FaultReadableState:       {},
+	refsut.FaultNoResourceAuthorize: {"gateway-resource-parameter"},
+	refsut.FaultNoResourceToken:     {"gateway-resource-parameter"},
 }
+
+// protectedFaultChecks is gatewayFaultChecks in protected mode, where the gateway
+// authenticates its clients: each protection the default mode lacks has its fault, which
+// fails exactly the check of that protection.
+var protectedFaultChecks = func() map[refsut.Fault][]string {
+	m := maps.Clone(gatewayFaultChecks)
+	m[refsut.FaultUnboundSessions] = []string{"gateway-session-id-not-credential"}
+	m[refsut.FaultUnboundLogin] = []string{"gateway-login-csrf"}
+	m[refsut.FaultReadableState] = []string{"gateway-state-opaque"}
+	return m
+}()
 
 // shortfalls lists the checks that failed or warned, sorted.
 func shortfalls(res *Result) []string {
@@ -102,6 +116,8 @@ func shortfalls(res *Result) []string {
 }
 
 // assertShortfalls runs conform and holds what failed or warned to want (any order).
+// Against a gateway, every gateway check must also have run to a verdict: N/A there would
+// mean a check that could not set itself up, and so proved nothing.
 func assertShortfalls(t *testing.T, opts Options, want []string) {
 	t.Helper()
 	res, code, out := conformRun(t, opts)
@@ -111,6 +127,11 @@ func assertShortfalls(t *testing.T, opts Options, want []string) {
 	want = slices.Sorted(slices.Values(want))
 	if got := shortfalls(res); !slices.Equal(got, want) {
 		t.Errorf("failed or warned %v\nwant %v\n%s", got, want, out)
+	}
+	for _, o := range res.Outcomes {
+		if opts.Gateway != "" && o.Check.needs(NeedsGateway) && o.Verdict == NA {
+			t.Errorf("%s: N/A: %s", o.Check.ID, o.Reason)
+		}
 	}
 }
 
@@ -177,24 +198,37 @@ func TestReferenceServerProof(t *testing.T) {
 // TestReferenceSUTGatewayProof: the gateway checks against the reference SUT in its
 // muster-compatible default mode fail exactly as predicted (a session id is a credential
 // there, the state carries it readably, a login completed by another user agent lands in
-// the session), and each of its faults that breaks a requirement fails exactly the check
-// written for it.
+// the session), and in protected mode (--gateway-auth: the checks' users log in to the
+// gateway first) all of them pass; in either mode each fault that breaks a requirement
+// fails exactly the check written for it.
 func TestReferenceSUTGatewayProof(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the gateway checks once per reference-SUT fault; skipped under -short")
+		t.Skip("runs the gateway checks once per reference-SUT fault and mode; skipped under -short")
 	}
 	bin := testbin.Build(t)
-	t.Run("default", func(t *testing.T) {
-		assertShortfalls(t, Options{Gateway: "builtin", Self: bin, ReadyTimeout: 30 * time.Second}, gatewayPredicted)
-	})
-	for _, f := range refsut.AllFaults {
-		t.Run(string(f), func(t *testing.T) {
-			want, ok := gatewayFaultChecks[f]
-			if !ok {
-				t.Fatalf("fault %s is not in gatewayFaultChecks: name the checks meant to catch it (or none)", f)
+	for _, mode := range []struct {
+		name      string
+		auth      bool
+		predicted []string
+		faults    map[refsut.Fault][]string
+	}{
+		{"default", false, gatewayPredicted, gatewayFaultChecks},
+		{"protected", true, nil, protectedFaultChecks},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			opts := Options{Gateway: "builtin", GatewayAuth: mode.auth, Self: bin, ReadyTimeout: 30 * time.Second}
+			t.Run("healthy", func(t *testing.T) { assertShortfalls(t, opts, mode.predicted) })
+			for _, f := range refsut.AllFaults {
+				t.Run(string(f), func(t *testing.T) {
+					want, ok := mode.faults[f]
+					if !ok {
+						t.Fatalf("fault %s is not in the %s mode's table: name the checks meant to catch it (or none)", f, mode.name)
+					}
+					faulty := opts
+					faulty.SUTArgs = []string{"--fault", string(f)}
+					assertShortfalls(t, faulty, append(slices.Clone(want), mode.predicted...))
+				})
 			}
-			assertShortfalls(t, Options{Gateway: "builtin", Self: bin, SUTArgs: []string{"--fault", string(f)},
-				ReadyTimeout: 30 * time.Second}, append(slices.Clone(want), gatewayPredicted...))
 		})
 	}
 }

@@ -36,6 +36,9 @@ type target struct {
 	config  *scenario.Scenario // set with a config file
 	file    string
 	gateway string
+	// gatewayAuth: the gateway authenticates its clients, trusting each check's
+	// gateway-idp (use_as_muster_oauth_server); the checks' users log in to it first.
+	gatewayAuth bool
 	// protocol is the --protocol pin ("": negotiate): a requirement another revision
 	// alone states is N/A under it.
 	protocol string
@@ -66,11 +69,17 @@ func (h hints) world() map[string]any {
 
 // describe names the target for the summary's first line.
 func (t *target) describe() string {
+	auth := ""
+	if t.gatewayAuth {
+		auth = ", authenticating its clients"
+	}
 	switch {
+	case t.gateway == "builtin" && t.gatewayAuth:
+		return "the reference SUT in protected mode, a gateway that authenticates its clients (started for each check)"
 	case t.gateway == "builtin":
 		return "the reference SUT, a muster-compatible gateway (started for each check)"
 	case t.gateway != "":
-		return "muster, as a gateway (started for each check)"
+		return "muster, as a gateway" + auth + " (started for each check)"
 	case t.config != nil:
 		return "the server of " + t.file + " (started for each check)"
 	}
@@ -216,6 +225,9 @@ func (t *target) scenarioFor(c *Check) *scenario.Scenario {
 			}
 		}
 	}
+	if c.needs(NeedsGateway) && t.gatewayAuth {
+		sc.PreConfiguration = protectedBy(sc.PreConfiguration, gatewayIdP)
+	}
 	if t.config == nil || c.needs(NeedsGateway) {
 		return &sc
 	}
@@ -237,11 +249,30 @@ func (t *target) scenarioFor(c *Check) *scenario.Scenario {
 	return &sc
 }
 
-func (t *target) hasIdP(name string) bool {
-	if t.config == nil || t.config.PreConfiguration == nil {
-		return false
+// gatewayIdP is the mock IdP every gateway check declares for the gateway's own clients:
+// with --gateway-auth the gateway trusts it, and the runner logs the check's users in
+// through it; without, it only mints tokens the gateway ignores.
+const gatewayIdP = "gateway-idp"
+
+// protectedBy is a copy of pre in which the mock IdP name protects the gateway itself.
+func protectedBy(pre *scenario.PreConfiguration, name string) *scenario.PreConfiguration {
+	out := *pre
+	out.MockOAuthServers = slices.Clone(pre.MockOAuthServers)
+	for i := range out.MockOAuthServers {
+		if out.MockOAuthServers[i].Name == name {
+			out.MockOAuthServers[i].UseAsMusterOAuthServer = true
+		}
 	}
-	return slices.ContainsFunc(t.config.PreConfiguration.MockOAuthServers, func(m scenario.MockOAuthServer) bool { return m.Name == name })
+	return &out
+}
+
+func (t *target) hasIdP(name string) bool {
+	return t.config != nil && declaresIdP(t.config, name)
+}
+
+func declaresIdP(sc *scenario.Scenario, name string) bool {
+	return sc.PreConfiguration != nil &&
+		slices.ContainsFunc(sc.PreConfiguration.MockOAuthServers, func(m scenario.MockOAuthServer) bool { return m.Name == name })
 }
 
 // notApplicable says why a check cannot run against the target at all.

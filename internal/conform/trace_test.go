@@ -31,6 +31,9 @@ func traceability(cat *Catalogue) string {
 		for _, id := range gatewayFaultChecks[f] {
 			caught[id] = append(caught[id], "`"+string(f)+"` (reference SUT)")
 		}
+		for _, id := range protectedFaultChecks[f] {
+			caught[id] = append(caught[id], "`"+string(f)+"` (reference SUT, protected mode)")
+		}
 	}
 	var b strings.Builder
 	b.WriteString("# Traceability of `muster-test conform`\n\n")
@@ -38,7 +41,8 @@ func traceability(cat *Catalogue) string {
 	b.WriteString("`TestTraceability` fails when this file is not current. Each requirement, the checks that\n")
 	b.WriteString("test it, and how each check is proven: the server checks run against the healthy reference\n")
 	b.WriteString("server (`TestReferenceServerProof`), the gateway checks against the reference SUT\n")
-	b.WriteString("(`TestReferenceSUTGatewayProof`), and the faults named make them fail there.\n\n")
+	b.WriteString("in its default and its protected mode (`TestReferenceSUTGatewayProof`), and the faults\n")
+	b.WriteString("named make them fail there.\n\n")
 	b.WriteString("| requirement | level | spec | checks | status |\n|---|---|---|---|---|\n")
 	var order []string
 	byReq := map[string][]*Check{}
@@ -61,7 +65,7 @@ func traceability(cat *Catalogue) string {
 			}
 			s := "tested, passes healthy; no fault breaks it"
 			if slices.Contains(gatewayPredicted, c.ID) {
-				s = "tested, fails against the reference SUT's default mode (predicted)"
+				s = "tested, fails against the reference SUT's default mode (predicted), passes in its protected mode"
 			}
 			if f := caught[c.ID]; len(f) > 0 {
 				s += "; fails with " + strings.Join(f, ", ")

@@ -55,6 +55,10 @@ func simulateCallback(ctx context.Context, run *executor.State, args map[string]
 	if outcome == "" {
 		outcome = outcomeApprove
 	}
+	otherSubject := executor.StringArg(args, "other_subject")
+	if otherSubject != "" && outcome != outcomeOtherBrowser {
+		return nil, fmt.Errorf("other_subject goes with outcome: %s", outcomeOtherBrowser)
+	}
 	issuer, ok := w.Env.IdP(srv.IdP)
 	if !ok {
 		return nil, fmt.Errorf("%w: IdP %q of server %s is not running", executor.ErrCannotRun, srv.IdP, srv.Name)
@@ -73,6 +77,20 @@ func simulateCallback(ctx context.Context, run *executor.State, args map[string]
 		}
 		return nil, fmt.Errorf("the SUT gave no authorization URL for %s: %s", srv.Name, text)
 	}
+	// other is the second browser of other_browser: with other_subject it also logs in at
+	// the IdP, as that subject, with the URL the first browser was sent to (login CSRF:
+	// someone else's login completed into this session).
+	var other *tab
+	subject := w.subject(run.CurrentUser())
+	if outcome == outcomeOtherBrowser {
+		other = w.newTab()
+	}
+	if otherSubject != "" {
+		if err := declareSubject(w.Env, otherSubject); err != nil {
+			return nil, err
+		}
+		subject = otherSubject
+	}
 	tab := w.newTab()
 	if authURL, err = tab.followSUTStart(ctx, authURL); err != nil {
 		return nil, err
@@ -84,7 +102,11 @@ func simulateCallback(ctx context.Context, run *executor.State, args map[string]
 	if outcome == outcomeDeny {
 		deny = issuer.DenyNext // also denies under auto_approve, where no consent form is shown
 	}
-	callback, err := tab.authorize(ctx, authURL, w.subject(run.CurrentUser()), deny)
+	atIdP := tab
+	if otherSubject != "" {
+		atIdP = other
+	}
+	callback, err := atIdP.authorize(ctx, authURL, subject, deny)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +130,8 @@ func simulateCallback(ctx context.Context, run *executor.State, args map[string]
 			return nil, fmt.Errorf("the first callback (before the replay) answered %d: %s", status, trimPage(body))
 		}
 	}
-	if outcome == outcomeOtherBrowser {
-		tab = w.newTab()
+	if other != nil {
+		tab = other
 	}
 	status, body, err := tab.get(ctx, callback)
 	if err != nil {
@@ -117,13 +139,13 @@ func simulateCallback(ctx context.Context, run *executor.State, args map[string]
 	}
 	if outcome != outcomeApprove {
 		return map[string]any{"success": true, "outcome": outcome, "server": srv.Name, "status_code": status, "body": trimPage(body),
-			"state_reveals_session": reveals}, nil
+			"state_reveals_session": reveals, "authorization_url": authURL}, nil
 	}
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("the SUT's OAuth callback answered %d: %s", status, trimPage(body))
 	}
 	return map[string]any{"success": true, "message": "OAuth callback completed successfully - token stored",
-		"server": srv.Name, "status_code": status, "state_reveals_session": reveals}, nil
+		"server": srv.Name, "status_code": status, "state_reveals_session": reveals, "authorization_url": authURL}, nil
 }
 
 // stateRevealsSession reports whether the state the SUT sent through the IdP (as the IdP

@@ -36,8 +36,8 @@ var idpAnswer = []string{"success", "name", "port", "issuer_url", "metadata_url"
 // its implementations (Registry), and a test holds the guide to it.
 var table = []executor.Tool{
 	{TestTool: scenario.TestTool{Name: "test_simulate_oauth_callback", Server: scenario.MockMCPServer,
-		Args:   []scenario.ToolArg{serverArg, oneOf("outcome", callbackOutcomes...)},
-		Answer: []string{"success", "server", "message", "status_code", "outcome", "body", "already_authenticated", "state_reveals_session"}},
+		Args:   []scenario.ToolArg{serverArg, oneOf("outcome", callbackOutcomes...), str("other_subject")},
+		Answer: []string{"success", "server", "message", "status_code", "outcome", "body", "already_authenticated", "state_reveals_session", "authorization_url"}},
 		Run: simulateCallback},
 	{TestTool: scenario.TestTool{Name: "test_inject_token", Server: scenario.MockMCPServer,
 		Args: []scenario.ToolArg{serverArg, required(str("token")), str("scope"),
@@ -74,7 +74,7 @@ var table = []executor.Tool{
 		Run: readAuthStatus},
 	{TestTool: scenario.TestTool{Name: "test_create_user",
 		Args:   []scenario.ToolArg{required(str("name")), str("subject")},
-		Answer: []string{"success", "message", "name", "subject"}},
+		Answer: []string{"success", "message", "name", "subject", "session_id"}},
 		Run: createUser},
 	{TestTool: scenario.TestTool{Name: "test_switch_user",
 		Args:   []scenario.ToolArg{required(str("name"))},

@@ -27,6 +27,11 @@ func createUser(ctx context.Context, run *executor.State, args map[string]any) (
 	if subject != "" {
 		out["subject"] = subject
 	}
+	// The session's id lets a raw request present it from another connection: what a
+	// session id that is a credential would let in.
+	if s, ok := sess.(interface{ ID() string }); ok && s.ID() != "" {
+		out["session_id"] = s.ID()
+	}
 	return out, nil
 }
 

@@ -15,7 +15,8 @@ import (
 // as users run it: with --config, every server check starts the server and the mock IdP
 // it trusts (config); with --sut-url, one running server and the checks that need no
 // token it trusts (url); and the gateway checks against the reference SUT (gateway, which
-// exits 1: three of them fail there by design). It reports the wall time of a run and
+// exits 1: three of them fail there by design; gateway-auth, its protected mode, where
+// each user first logs in to the gateway). It reports the wall time of a run and
 // checks per second (N/A ones included).
 func BenchmarkCatalogue(b *testing.B) {
 	bin := testbin.Build(b)
@@ -37,6 +38,7 @@ func BenchmarkCatalogue(b *testing.B) {
 	}
 	b.Run("config", func(b *testing.B) { run(b, Options{ConfigFile: referenceConfig}) })
 	b.Run("gateway", func(b *testing.B) { run(b, Options{Gateway: "builtin"}) })
+	b.Run("gateway-auth", func(b *testing.B) { run(b, Options{Gateway: "builtin", GatewayAuth: true}) })
 	b.Run("url", func(b *testing.B) {
 		s, err := mountidp.Start(refserver.Config{})
 		if err != nil {

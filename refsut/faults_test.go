@@ -147,6 +147,33 @@ func TestFaults(t *testing.T) {
 			return code == http.StatusOK
 		},
 	}
+	// Faults of both modes, probed again on a protected gateway, whose callback finds a
+	// login by its opaque state and not by muster's decoded one.
+	protectedAlso := map[Fault]func(t *testing.T, g *gateway) bool{
+		FaultSkipStateCheck: func(t *testing.T, g *gateway) bool {
+			b := newBrowser(t)
+			_, callback := g.startLogin(t, g.session(t, "alice"), b)
+			u, err := url.Parse(callback)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("state", "never-issued")
+			u.RawQuery = q.Encode()
+			code, _, _ := hop(t, b, u.String())
+			return code == http.StatusOK
+		},
+	}
+	for fault, probe := range protectedAlso {
+		t.Run(string(fault)+"/protected", func(t *testing.T) {
+			if probe(t, newGateway(t, true)) {
+				t.Errorf("misbehaviour seen without the fault")
+			}
+			if !probe(t, newGateway(t, true, fault)) {
+				t.Errorf("fault %s not observable", fault)
+			}
+		})
+	}
 	for _, fault := range AllFaults {
 		if probe := gatewayProbes[fault]; probe != nil {
 			t.Run(string(fault), func(t *testing.T) {

@@ -54,7 +54,7 @@ func TestWorkloadParses(t *testing.T) {
 }
 
 func TestWorkloadErrors(t *testing.T) {
-	cases := []struct{ name, edit, from, want string }{
+	cases := []badEdit{
 		{"unknown key", "think_time: 10ms", "thinktime: 10ms", `w.yaml:11:5: workflows[0]: unknown key "thinktime" (did you mean "think_time"?)`},
 		{"undeclared role", "as_role: reader", "as_role: writer", `w.yaml:14:41: workflows[0].steps[1].as_role: "writer" is not a role of workflow "note_share"`},
 		{"bad threshold", `"< 200ms"`, `"fast"`, `w.yaml:19:22: thresholds: threshold "step:create p95": value "fast": start with <`},
@@ -72,24 +72,7 @@ func TestWorkloadErrors(t *testing.T) {
 			`w.yaml:2:115: virtual_users.login[0].args: template {{ .roles.owner }}: login steps run for each user alone, without roles`},
 		{"step id roles", `{id: ping,`, `{id: roles,`, `w.yaml:17:14: workflows[1].steps[0].id: "roles" names the workflow's roles`},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			src := strings.Replace(goodWorkload, tc.edit, tc.from, 1)
-			if src == goodWorkload {
-				t.Fatal("edit did not apply")
-			}
-			w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(src))
-			if w != nil {
-				t.Fatal("loaded a bad workload")
-			}
-			for _, d := range diags {
-				if strings.HasPrefix(d.String(), tc.want) {
-					return
-				}
-			}
-			t.Errorf("no diagnostic %q in %v", tc.want, diags)
-		})
-	}
+	checkBadEdits(t, goodWorkload, cases)
 }
 
 func TestWorkloadZeroWeights(t *testing.T) {
@@ -152,7 +135,7 @@ func TestWorkloadConcurrentlyGroup(t *testing.T) {
 }
 
 func TestWorkloadConcurrentlyErrors(t *testing.T) {
-	cases := []struct{ name, edit, from, want string }{
+	cases := []badEdit{
 		{"member without a role", "{id: reader-reads, tool: echo, as_role: reader,", "{id: reader-reads, tool: echo,",
 			`w.yaml:11:13: workflows[0].steps[1].concurrently[1]: missing required key "as_role": a step of a concurrently group in workflow "note_share", which has roles owner, reader`},
 		{"member of an undeclared role", "as_role: reader,", "as_role: editor,",
@@ -173,10 +156,19 @@ func TestWorkloadConcurrentlyErrors(t *testing.T) {
 		{"duplicate member id", "{id: ping-2,", "{id: create,",
 			`w.yaml:18:18: workflows[1].steps[0].concurrently[1].id: step id "create" is used twice`},
 	}
+	checkBadEdits(t, groupWorkload, cases)
+}
+
+// badEdit turns a good workload into a bad one: edit replaced by from must load with a
+// diagnostic starting with want.
+type badEdit struct{ name, edit, from, want string }
+
+func checkBadEdits(t *testing.T, good string, cases []badEdit) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			src := strings.Replace(groupWorkload, tc.edit, tc.from, 1)
-			if src == groupWorkload {
+			src := strings.Replace(good, tc.edit, tc.from, 1)
+			if src == good {
 				t.Fatal("edit did not apply")
 			}
 			w, diags := scenario.Loader{}.ParseWorkload("w.yaml", []byte(src))

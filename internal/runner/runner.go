@@ -20,6 +20,7 @@ import (
 	"github.com/muster-test/muster-test/internal/report"
 	"github.com/muster-test/muster-test/internal/schedule"
 	"github.com/muster-test/muster-test/internal/testtools"
+	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/scenario"
 )
 
@@ -138,6 +139,9 @@ func dirExists(p string) bool {
 // Run runs the selected scenarios and returns the exit code. Cancelling ctx with a cause
 // that wraps an Interrupt stops the run and yields that signal's exit code.
 func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutInfo string) int {
+	// The first mock IdP's RSA key (tens of milliseconds of CPU) is made while the files
+	// load: a run of one scenario otherwise waits for it in its environment's start.
+	idp.WarmUp()
 	selected, source, ok := loadSelected(opts)
 	if !ok {
 		return ExitUsage

@@ -54,6 +54,16 @@ func releaseKey(k *rsa.PrivateKey) {
 	}
 }
 
+// WarmUp starts making an RSA signing key in the background, unless one is waiting in
+// the pool already, so that the next IdP to start takes it instead of spending tens of
+// milliseconds of CPU making one. A program that will start an IdP soon calls it early:
+// the runner does before it reads the scenario files.
+func WarmUp() {
+	if len(keyPool) == 0 {
+		refill()
+	}
+}
+
 // refill generates one spare key in the background; the goroutine ends once it is stored
 // or dropped.
 func refill() {

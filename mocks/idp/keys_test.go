@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"testing"
+	"time"
 )
 
 func modulus(t *testing.T, s *Server) string {
@@ -48,5 +49,37 @@ func TestRunningIdPsNeverShareAKey(t *testing.T) {
 	}
 	for _, s := range running {
 		s.Close()
+	}
+}
+
+// TestWarmUpMakesTheNextKey: after WarmUp, a key waits in the pool (made in the
+// background) and the next IdP to start takes that one instead of making its own.
+func TestWarmUpMakesTheNextKey(t *testing.T) {
+	drain := func() {
+		for {
+			select {
+			case <-keyPool:
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	WarmUp()
+	var k *rsa.PrivateKey
+	select {
+	case k = <-keyPool:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no key in the pool 20s after WarmUp")
+	}
+	drain() // a refill started elsewhere must not stand in for the warmed-up key
+	releaseKey(k)
+	s, err := Start(context.Background(), Config{Name: "warm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if pub, _ := s.JWKS().Keys[0].Key.(*rsa.PublicKey); pub == nil || !pub.Equal(&k.PublicKey) {
+		t.Error("the IdP did not take the warmed-up key")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/muster-test/muster-test/internal/testbin"
 )
 
 // world is one feature scenario's state: a work directory, a private TMPDIR for the run
@@ -232,8 +235,10 @@ func (w *world) wait(limit time.Duration) error {
 	}
 }
 
-// sutPIDs lists processes whose command line mentions this world's TMPDIR: every SUT and
-// stdio mock of the run is started with a config path below it.
+// sutPIDs lists the processes of the run: those whose command line mentions this world's
+// TMPDIR (every SUT and stdio mock of the run is started with a config path below it), and
+// those that carry the runner's process tag (a spare that waits for a SUT start shows no
+// path).
 func (w *world) sutPIDs() []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
@@ -245,6 +250,13 @@ func (w *world) sutPIDs() []int {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err == nil && bytes.Contains(b, []byte(w.tmp)) {
 			pids = append(pids, pid)
+		}
+	}
+	if w.cmd != nil && w.cmd.Process != nil {
+		for _, pid := range testbin.Tagged(w.cmd.Process.Pid) {
+			if !slices.Contains(pids, pid) {
+				pids = append(pids, pid)
+			}
 		}
 	}
 	return pids

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/muster-test/muster-test/internal/child"
+	"github.com/muster-test/muster-test/internal/spare"
 	"github.com/muster-test/muster-test/refserver/mountidp"
 )
 
@@ -23,6 +24,11 @@ func main() {
 // write to the process's own streams: they are processes of their own. The reference
 // server is not left to child.Main, which cannot mount an IdP (--with-as).
 func dispatch(args []string, stdout, stderr io.Writer) int {
+	// A spare of this binary (when no muster-test-child lies beside it) plays every role
+	// this binary has, not only child.Main's.
+	if spare.IsSpare(args) {
+		return spare.Await(func(args []string) (int, bool) { return dispatch(args, stdout, stderr), true })
+	}
 	if len(args) > 0 && args[0] == "reference-server" {
 		return mountidp.Main(args[1:], stdout, stderr)
 	}

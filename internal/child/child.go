@@ -17,6 +17,7 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/muster-test/muster-test/internal/spare"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/refserver"
 	"github.com/muster-test/muster-test/refsut"
@@ -27,10 +28,14 @@ import (
 //	[test] --mock-mcp-server --mock-config FILE [--debug]   the stdio mock MCP server
 //	reference-sut serve --config-path DIR [flags]            the reference SUT
 //	reference-server serve --issuer URL [flags]              the reference server
+//	spare                                                    one of these, named later (package spare)
 //
 // The reference server's --with-as needs the mock IdP, which this package does not link:
 // muster-test runs that command itself before it asks Main (see Serves).
 func Main(args []string) (code int, ok bool) {
+	if spare.IsSpare(args) {
+		return spare.Await(Main), true
+	}
 	// muster's own runner puts `test` in front, so the flag is recognised anywhere.
 	if slices.Contains(args, "--mock-mcp-server") {
 		return runMockMCPServer(args), true

@@ -181,8 +181,8 @@ func (r *recorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, er
 }
 
 // assertNothingLeft checks that nothing of the run remains under its $TMPDIR, that no
-// process runs with that directory on its command line, and that nothing listens on the
-// run's ports.
+// process runs with that directory on its command line or with a tag of this runner, and
+// that nothing listens on the run's ports.
 func (r *recorder) assertNothingLeft(t *testing.T) {
 	t.Helper()
 	r.mu.Lock()
@@ -210,6 +210,11 @@ func (r *recorder) assertNothingLeft(t *testing.T) {
 			if bytes.Contains(cmd, []byte(r.tmp)) && !bytes.Contains(stat, []byte(") Z ")) {
 				left = append(left, fmt.Sprintf("%s %q", e.Name(), cmd))
 			}
+		}
+		// Whatever their command lines show (the tests of a package run one at a time).
+		for _, pid := range testbin.Tagged(os.Getpid()) {
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			left = append(left, fmt.Sprintf("%d %q", pid, bytes.TrimRight(cmd, "\x00")))
 		}
 		return left
 	})

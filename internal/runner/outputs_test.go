@@ -57,7 +57,7 @@ func TestRunChecksReportPathsFirst(t *testing.T) {
 			opts := &Options{ConfigPaths: []string{dir}, Stdout: &stdout, Stderr: &stderr}
 			tc.set(opts)
 			started := 0
-			if code := Run(context.Background(), opts, passing(&started), "fake"); code != ExitUsage {
+			if code := Run(context.Background(), opts, passing(&started), "fake", nil); code != ExitUsage {
 				t.Errorf("exit %d, want %d", code, ExitUsage)
 			}
 			if started != 0 || stdout.Len() != 0 {
@@ -79,7 +79,7 @@ func TestRunPrintsReportPaths(t *testing.T) {
 	opts := &Options{ConfigPaths: []string{dir}, Stdout: &stdout, Stderr: &stderr, ReportDir: filepath.Join(out, "json"), JUnitFile: junit,
 		HTMLFile: page}
 	started := 0
-	if code := Run(context.Background(), opts, passing(&started), "fake"); code != ExitOK {
+	if code := Run(context.Background(), opts, passing(&started), "fake", nil); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")

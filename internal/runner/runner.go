@@ -138,13 +138,17 @@ func dirExists(p string) bool {
 
 // Run runs the selected scenarios and returns the exit code. Cancelling ctx with a cause
 // that wraps an Interrupt stops the run and yields that signal's exit code.
-func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutInfo string) int {
+// planned (nil: none) learns the selected scenarios before they run.
+func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutInfo string, planned func([]*scenario.Scenario)) int {
 	// The first mock IdP's RSA key (tens of milliseconds of CPU) is made while the files
 	// load: a run of one scenario otherwise waits for it in its environment's start.
 	idp.WarmUp()
 	selected, source, ok := loadSelected(opts)
 	if !ok {
 		return ExitUsage
+	}
+	if planned != nil {
+		planned(selected)
 	}
 	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 {
 		sutInfo = ownSUTs(sutInfo, selected)

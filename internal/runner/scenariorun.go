@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -40,8 +41,13 @@ func Main(ctx context.Context, opts *Options) int {
 // processes left behind that no scenario's teardown could attribute.
 func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	defer prepare(opts)()
-	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
-	return Run(ctx, opts, w.run, driver.Describe())
+	w := newScenarioRunner(opts, driver)
+	defer w.spares.Close()
+	if w.drivesSpares() {
+		// Most runs start the SUT at once: its first spare's init overlaps the loading.
+		w.spares.Expect(1)
+	}
+	return Run(ctx, opts, w.run, driver.Describe(), func(scs []*scenario.Scenario) { w.expect(scs, 1) })
 }
 
 // RunLoaded runs scenarios loaded elsewhere (muster-test conform builds its own) against
@@ -53,7 +59,9 @@ func RunLoaded(ctx context.Context, opts *Options, scs []*scenario.Scenario, l e
 		return event.Run{}, err
 	}
 	defer prepare(opts)()
-	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
+	w := newScenarioRunner(opts, driver)
+	defer w.spares.Close()
+	w.expect(scs, 0)
 	return schedule.Run(ctx, scs, schedule.Options{Parallel: opts.Parallel,
 		Timeout: opts.Timeout, Info: event.RunInfo{SUT: driver.Describe()}}, w.run, l), nil
 }
@@ -137,6 +145,46 @@ type scenarioRunner struct {
 	opts   *Options
 	driver sut.Driver
 	tools  executor.Registry
+	// spares are processes of the child binary started ahead of the scenarios' SUT starts
+	// (nil when --sut-url or --sut-command names the SUT).
+	spares *sut.Spares
+}
+
+func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
+	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
+	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 {
+		// One idle spare per scenario that runs at once, but no more than the CPUs that can
+		// run their init while the scenarios run.
+		keep := runtime.NumCPU()
+		if opts.Parallel > 0 {
+			keep = min(keep, opts.Parallel)
+		}
+		w.spares = sut.NewSpares(opts.SUT.childBinary(), keep)
+	}
+	return w
+}
+
+// drivesSpares reports whether the driver starts the binary the spares stand in for.
+func (w *scenarioRunner) drivesSpares() bool {
+	d, ok := w.driver.(*sut.ServeDriver)
+	return ok && w.spares != nil && len(d.Command) > 0 && d.Command[0] == w.spares.Binary()
+}
+
+// expect tells the spares how many of scs may start the child binary, less the starts
+// already expected: every scenario when the driver starts it, else those with a sut
+// block, which may start the child's reference server. A scenario that does not leaves a
+// spare unused, which the run's end closes.
+func (w *scenarioRunner) expect(scs []*scenario.Scenario, already int) {
+	if w.spares == nil {
+		return
+	}
+	n := 0
+	for _, sc := range scs {
+		if sc.SUT != nil || w.drivesSpares() {
+			n++
+		}
+	}
+	w.spares.Expect(n - already)
 }
 
 // scenarioRun is one scenario on its way through the phases: set up (temp dir, mocks, SUT,
@@ -224,6 +272,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 	}
 	r.values = r.env.World()
 	spec.Protocol = r.w.opts.SUT.Protocol
+	spec.Spares = r.w.spares
 	b := directBlock(r.sc.SUT, r.w.opts.SUT)
 	if b != nil {
 		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {

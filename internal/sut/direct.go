@@ -77,7 +77,7 @@ func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 			return nil, err
 		}
 	}
-	inst.proc, err = startProcess(d.Command, d.Env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), "")
+	inst.proc, err = startProcess(d.Command, d.Env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), "", spec.Spares)
 	if err != nil {
 		return nil, err
 	}

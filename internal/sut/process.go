@@ -34,54 +34,93 @@ type process struct {
 	cmd  *exec.Cmd
 	tag  reaper.Tag // in the environment of the SUT and everything it starts
 	log  *tailBuffer
+	out  *switchWriter // where the output goes: log, then log and file once attached
+	mu   sync.Mutex    // guards file and fileDone
 	file *os.File
-	done chan struct{} // closed when the process has exited and been reaped
-	err  error         // Wait's result, valid after done
+	// fileDone is set once the process has exited; a file attached later is not kept.
+	fileDone bool
+	done     chan struct{} // closed when the process has exited and been reaped
+	err      error         // Wait's result, valid after done
 }
 
 // startProcess starts argv with env added to the runner's environment, in a new process
 // group (so Stop reaches its children too) that dies with the runner (Pdeathsig), and with
 // a tag of its own that its descendants inherit (so Stop finds those that left the group).
-// Its output goes to memory and is appended to logPath, after note.
-func startProcess(argv []string, env []string, dir, logPath, note string) (*process, error) {
+// Its output goes to memory and is appended to logPath, after note. A spare of argv's
+// binary takes its place when spares has one (see Spares).
+func startProcess(argv []string, env []string, dir, logPath, note string, spares *Spares) (*process, error) {
+	if p := spares.take(argv, env, dir, logPath, note); p != nil {
+		return p, nil
+	}
+	p := newProcess(argv, env, dir)
+	if err := p.attach(logPath, note); err != nil {
+		return nil, err
+	}
+	if err := p.start(); err != nil {
+		p.closeFile()
+		return nil, err
+	}
+	return p, nil
+}
+
+// newProcess prepares argv as startProcess describes, its output going to memory only.
+func newProcess(argv []string, env []string, dir string) *process {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	tag := reaper.NewTag()
 	cmd.Env = append(append(os.Environ(), env...), tag.Env())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &process{cmd: cmd, tag: tag, log: &tailBuffer{max: logKeep, wrote: make(chan struct{}, 1)}, done: make(chan struct{})}
-	var out io.Writer = p.log
-	if logPath != "" {
-		// Appended, so the output of an earlier start of the same scenario stays.
-		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		p.file, out = f, io.MultiWriter(p.log, f)
-	}
-	if _, err := io.WriteString(out, note); err != nil {
-		p.closeFile()
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = out, out
+	p.out = &switchWriter{w: p.log}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// The output is copied through a pipe, which a child of the SUT that outlives it (a
 	// stdio upstream in its own session) would hold open; without a bound, Wait would not
 	// return, the SUT's death would go unnoticed and stop would hang.
 	cmd.WaitDelay = outputDrain
-	if err := reaper.Start(cmd); err != nil {
-		p.closeFile()
-		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	return p
+}
+
+// attach writes note to the process's output and from then on appends that output to
+// logPath too ("": memory only). Appended, so the output of an earlier start of the same
+// scenario stays.
+func (p *process) attach(logPath, note string) error {
+	var out io.Writer = p.log
+	if logPath != "" {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		if p.fileDone {
+			f.Close()
+		} else {
+			p.file, out = f, io.MultiWriter(p.log, f)
+		}
+		p.mu.Unlock()
+	}
+	_, err := io.WriteString(out, note)
+	p.out.set(out)
+	return err
+}
+
+// start starts the prepared command and reaps it when it exits.
+func (p *process) start() error {
+	if err := reaper.Start(p.cmd); err != nil {
+		return fmt.Errorf("start %s: %w", p.cmd.Path, err)
 	}
 	go func() {
-		p.err = cmd.Wait()
-		reaper.Waited(cmd.Process.Pid)
+		p.err = p.cmd.Wait()
+		reaper.Waited(p.cmd.Process.Pid)
 		p.closeFile()
 		close(p.done)
 	}()
-	return p, nil
+	return nil
 }
 
 func (p *process) closeFile() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fileDone = true
 	if p.file != nil {
 		p.file.Close()
 	}
@@ -157,6 +196,25 @@ func (p *process) stop(deadline time.Time) (killed bool, notes []string) {
 func (p *process) killGroup(sig syscall.Signal) {
 	// The negative pid addresses the process group that Setpgid made with the child's pid.
 	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+// switchWriter is a process's output stream, whose destination changes when a spare is
+// attached to a scenario.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
 }
 
 // tailBuffer keeps the last max bytes written to it.

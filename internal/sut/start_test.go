@@ -16,6 +16,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"gopkg.in/yaml.v3"
+
+	"github.com/muster-test/muster-test/internal/spare"
 )
 
 // fakeSUTEnv makes this test binary act as a SUT (see TestMain) that speaks just enough MCP
@@ -23,14 +25,22 @@ import (
 const fakeSUTEnv = "MUSTER_TEST_SUT_FAKE"
 
 func TestMain(m *testing.M) {
+	if spare.IsSpare(os.Args[1:]) {
+		os.Exit(spare.Await(func(args []string) (int, bool) {
+			if mode := os.Getenv(fakeSUTEnv); mode != "" {
+				return fakeSUT(mode, args), true
+			}
+			return 0, false
+		}))
+	}
 	if mode := os.Getenv(fakeSUTEnv); mode != "" {
 		os.Exit(fakeSUT(mode, os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
 
-// fakeSUT serves `serve --config-path DIR` on the configured port and counts its starts in
-// DIR/../starts. Modes: "lose-first" (the first start never lists x_srv_op, later ones
+// fakeSUT serves `serve --config-path DIR` on the configured port, counts its starts in
+// DIR/../starts and writes its working directory and SSL_CERT_FILE to DIR/../seen. Modes: "lose-first" (the first start never lists x_srv_op, later ones
 // do, like muster's start-up race), "never-settles" (never lists it), "exit" (fails).
 func fakeSUT(mode string, args []string) int {
 	var cfgDir string
@@ -42,6 +52,10 @@ func fakeSUT(mode string, args []string) int {
 	startsFile := filepath.Join(filepath.Dir(cfgDir), "starts")
 	prev, _ := os.ReadFile(startsFile)
 	if err := os.WriteFile(startsFile, append(prev, 's'), 0o644); err != nil {
+		return 1
+	}
+	wd, _ := os.Getwd()
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgDir), "seen"), []byte(wd+"\n"+os.Getenv("SSL_CERT_FILE")), 0o644); err != nil {
 		return 1
 	}
 	if mode == "exit" {

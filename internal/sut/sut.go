@@ -54,6 +54,9 @@ type Spec struct {
 	Protocol string
 	// Direct, when set, is a SUT of any kind from a scenario's sut block (Direct driver).
 	Direct *DirectSpec
+	// Spares, when set, has processes of the SUT's binary started ahead of need (nil: each
+	// start execs afresh).
+	Spares *Spares
 	// Gateway, when set, makes a muster-shaped SUT protect its own endpoint
 	// (aggregator.oauth.server): every session, readiness's included, needs a token.
 	Gateway *GatewayAuth
@@ -173,7 +176,7 @@ func (m *ServeDriver) startOnce(ctx context.Context, spec *Spec, settle time.Dur
 		started:       time.Now(),
 		readyDeadline: readyDeadline,
 	}
-	inst.proc, err = startProcess(argv, env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), note)
+	inst.proc, err = startProcess(argv, env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), note, spec.Spares)
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,17 @@
 package testbin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/reaper"
 )
 
 // Build builds both commands into a temp dir of t and returns the path of muster-test;
@@ -66,4 +70,28 @@ func WaitNoneLeft(t testing.TB, within time.Duration, left func() []string) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the process table, with a deadline
 	}
+}
+
+// Tagged lists the live processes that carry a process tag of the runner with process id
+// runner (package reaper): every process a run started, whatever its command line shows
+// (a spare waiting for a start shows no scenario's path).
+func Tagged(runner int) []int {
+	prefix := []byte(reaper.TagVar + "=" + strconv.Itoa(runner) + "-")
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.HasPrefix(kv, prefix) && !bytes.Contains(stat, []byte(") Z ")) {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }

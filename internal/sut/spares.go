@@ -1,0 +1,168 @@
+package sut
+
+import (
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/muster-test/muster-test/internal/spare"
+)
+
+// Spares keeps processes of one binary started ahead of need (package spare): a start of
+// that binary takes one, which has already been through the package init that is most of a
+// Go child's start, and hands it the command line, environment and directory it would have
+// been started with. It is otherwise the same process a fresh start makes: its own process
+// group, tag, Pdeathsig and reaping, its output captured from the start it stands in for.
+//
+// Spares never holds more than keep idle processes, and starts no more than it was told to
+// Expect in all, so a run leaves at most keep of them unused. A start that finds none idle
+// (or sets a variable the Go runtime reads at start, see spare.Fits) starts afresh.
+//
+// A nil *Spares has none: every start is fresh.
+type Spares struct {
+	binary string
+	keep   int
+
+	mu       sync.Mutex
+	idle     []*idleSpare
+	starting int // spares being started
+	left     int // spares still to start
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// idleSpare is a started spare and the write end of its handoff pipe.
+type idleSpare struct {
+	p       *process
+	handoff *os.File
+}
+
+// NewSpares returns a pool for binary that keeps up to keep spares idle; it starts none
+// until Expect.
+func NewSpares(binary string, keep int) *Spares {
+	return &Spares{binary: binary, keep: max(keep, 1)}
+}
+
+// Binary is the binary whose starts the spares stand in for.
+func (s *Spares) Binary() string { return s.binary }
+
+// Expect says that n more starts of the binary are coming, and starts spares for them; a
+// negative n takes back starts expected before that no spare was started for yet.
+func (s *Spares) Expect(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.left = max(s.left+n, 0)
+	s.refill()
+}
+
+// refill starts spares until keep are idle or starting, or none are left to start. s.mu
+// is held.
+func (s *Spares) refill() {
+	for !s.closed && s.left > 0 && len(s.idle)+s.starting < s.keep {
+		s.left--
+		s.starting++
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			sp, err := startSpare(s.binary)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.starting--
+			switch {
+			case err != nil:
+				// Nothing to do: the starts it would have served start afresh, and report
+				// what is wrong with the binary themselves.
+			case s.closed:
+				sp.discard()
+			default:
+				s.idle = append(s.idle, sp)
+			}
+		}()
+	}
+}
+
+// startSpare starts `binary spare` with the handoff pipe's read end as its fd 3.
+func startSpare(binary string) (*idleSpare, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	p := newProcess(spare.Command(binary), nil, "")
+	p.cmd.ExtraFiles = []*os.File{r}
+	err = p.start()
+	r.Close() // the child has its copy; the spare sees end of file once w is closed
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &idleSpare{p: p, handoff: w}, nil
+}
+
+// take hands the start of argv to an idle spare, when argv is a start of the binary that a
+// spare can stand in for; nil means the caller starts afresh.
+func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
+	if s == nil || len(argv) == 0 || argv[0] != s.binary || !spare.Fits(env) {
+		return nil
+	}
+	for {
+		sp := s.pop()
+		if sp == nil {
+			return nil
+		}
+		if sp.p.exited() {
+			sp.discard() // died idle (killed from outside): its output is in no scenario's log
+			continue
+		}
+		if err := sp.p.attach(logPath, note); err != nil {
+			sp.discard()
+			return nil
+		}
+		err := spare.Send(sp.handoff, spare.Handoff{Args: argv[1:], Env: env, Dir: dir})
+		sp.handoff.Close()
+		if err != nil {
+			// It died between the check and the handoff; its end is in the scenario's log.
+			sp.p.stop(time.Now())
+			continue
+		}
+		return sp.p
+	}
+}
+
+// pop takes the oldest idle spare, which has had the most time for its init, and starts
+// its replacement.
+func (s *Spares) pop() *idleSpare {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.idle) == 0 {
+		return nil
+	}
+	sp := s.idle[0]
+	s.idle = slices.Delete(s.idle, 0, 1)
+	s.refill()
+	return sp
+}
+
+// discard ends an idle spare.
+func (sp *idleSpare) discard() {
+	sp.handoff.Close()
+	sp.p.stop(time.Now())
+}
+
+// Close ends every idle spare and waits for those being started; later starts are fresh.
+func (s *Spares) Close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.closed = true
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	s.wg.Wait()
+	var wg sync.WaitGroup
+	for _, sp := range idle {
+		wg.Go(sp.discard)
+	}
+	wg.Wait()
+}

@@ -1,0 +1,163 @@
+package sut
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// idlePIDs waits until s has want idle spares and returns their pids.
+func idlePIDs(t *testing.T, s *Spares, want int) []int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		var pids []int
+		for _, sp := range s.idle {
+			pids = append(pids, sp.p.cmd.Process.Pid)
+		}
+		starting := s.starting
+		s.mu.Unlock()
+		if len(pids) == want && starting == 0 {
+			return pids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spares idle and %d starting, want %d idle", len(pids), starting, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testSpares(t *testing.T, keep int) (*Spares, string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSpares(self, keep)
+	t.Cleanup(s.Close)
+	return s, self
+}
+
+// TestASpareStandsInForTheSUTsStart: the driver's start of the spares' binary is the idle
+// spare, which runs the driver's command line in the scenario's directory with the
+// driver's environment, its output in the SUT's log; the next start, with no spare left to
+// start, is a fresh process.
+func TestASpareStandsInForTheSUTsStart(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "serve")
+	s, self := testSpares(t, 1)
+	s.Expect(1)
+	pids := idlePIDs(t, s, 1)
+	for i, wantSpare := range []bool{true, false} {
+		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second, CAFile: "/ca.pem", Spares: s}
+		inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		pid := inst.proc.cmd.Process.Pid
+		inst.Stop()
+		if (pid == pids[0]) != wantSpare {
+			t.Errorf("start %d ran as pid %d, the spare was %d; want the spare: %v", i, pid, pids[0], wantSpare)
+		}
+		seen, err := os.ReadFile(filepath.Join(spec.Dir, "seen"))
+		if want := spec.Dir + "\n/ca.pem"; string(seen) != want || err != nil {
+			t.Errorf("start %d saw directory and SSL_CERT_FILE %q (%v), want %q", i, seen, err, want)
+		}
+		if !inst.proc.exited() {
+			t.Errorf("start %d: the process runs on after Stop", i)
+		}
+	}
+	idlePIDs(t, s, 0)
+}
+
+// TestSparesStartWhatWasExpectedAndNoMore: no more than keep idle at once, no more than
+// expected in all; an expected start that finds none is fresh.
+func TestSparesStartWhatWasExpectedAndNoMore(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "exit")
+	s, self := testSpares(t, 2)
+	s.Expect(3)
+	dir := t.TempDir()
+	argv := []string{self, "serve", "--config-path", filepath.Join(dir, "muster")}
+	seen := map[int]bool{}
+	for i, wantIdle := range []int{2, 2, 1, 0} {
+		pids := idlePIDs(t, s, wantIdle)
+		p, err := startProcess(argv, nil, dir, "", "", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		pid := p.cmd.Process.Pid
+		if fromSpare := len(pids) > 0 && pid == pids[0]; fromSpare != (wantIdle > 0) {
+			t.Errorf("start %d: pid %d, idle spares %v", i, pid, pids)
+		}
+		if seen[pid] {
+			t.Errorf("pid %d ran two starts", pid)
+		}
+		seen[pid] = true
+	}
+	if starts, _ := os.ReadFile(filepath.Join(dir, "starts")); len(starts) != 4 {
+		t.Errorf("%d starts ran, want 4", len(starts))
+	}
+}
+
+// TestAStartSkipsWhatASpareCannotBe: a spare killed while idle is not handed a start (nor
+// left unreaped), and a start that sets a Go runtime variable is fresh.
+func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "exit")
+	s, self := testSpares(t, 2)
+	s.Expect(2)
+	pids := idlePIDs(t, s, 2)
+	dir := t.TempDir()
+	argv := []string{self, "serve", "--config-path", filepath.Join(dir, "muster")}
+
+	p, err := startProcess(argv, []string{"GOGC=50"}, dir, "", "", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	if pid := p.cmd.Process.Pid; pid == pids[0] || pid == pids[1] {
+		t.Errorf("a start with GOGC ran in spare %d", pid)
+	}
+	idlePIDs(t, s, 2)
+
+	dead := s.idle[0].p
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-dead.done
+	p, err = startProcess(argv, nil, dir, filepath.Join(dir, "log"), "the note\n", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	if pid := p.cmd.Process.Pid; pid != pids[1] {
+		t.Errorf("the start ran as pid %d, want the live spare %d (the killed one was %d)", pid, pids[1], pids[0])
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if !strings.HasPrefix(string(log), "the note\n") || !strings.Contains(string(log), "simulated bad config") {
+		t.Errorf("the log file holds %q, want the note, then the start's output", log)
+	}
+}
+
+// TestCloseEndsIdleSpares: Close leaves no spare running, and nothing starts after it.
+func TestCloseEndsIdleSpares(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "exit")
+	s, self := testSpares(t, 2)
+	s.Expect(5)
+	idlePIDs(t, s, 2)
+	procs := []*process{s.idle[0].p, s.idle[1].p}
+	s.Close()
+	for _, p := range procs {
+		if !p.exited() {
+			t.Errorf("spare %d runs on after Close", p.cmd.Process.Pid)
+		}
+	}
+	s.Expect(1)
+	if p := s.take([]string{self, "serve"}, nil, t.TempDir(), "", ""); p != nil || len(s.idle) != 0 || s.starting != 0 {
+		t.Errorf("after Close: took %v, %d idle, %d starting; want none", p, len(s.idle), s.starting)
+	}
+}

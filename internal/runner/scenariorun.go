@@ -152,7 +152,7 @@ type scenarioRunner struct {
 
 func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
 	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
-	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 {
+	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 && opts.SUT.childBinary() != "" {
 		// One idle spare per scenario that runs at once, but no more than the CPUs that can
 		// run their init while the scenarios run.
 		keep := runtime.NumCPU()

@@ -65,18 +65,18 @@ func (s *Spares) refill() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			// An error needs no more: the starts it would have served start afresh, and
+			// report what is wrong with the binary themselves.
 			sp, err := startSpare(s.binary)
 			s.mu.Lock()
-			defer s.mu.Unlock()
 			s.starting--
-			switch {
-			case err != nil:
-				// Nothing to do: the starts it would have served start afresh, and report
-				// what is wrong with the binary themselves.
-			case s.closed:
-				sp.discard()
-			default:
+			keep := err == nil && !s.closed
+			if keep {
 				s.idle = append(s.idle, sp)
+			}
+			s.mu.Unlock()
+			if err == nil && !keep {
+				sp.discard()
 			}
 		}()
 	}

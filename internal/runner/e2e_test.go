@@ -160,7 +160,12 @@ type recorder struct {
 	mu        sync.Mutex
 	started   bool
 	endpoints []string
+	// starts counts the SUT starts, fromSpare those a spare took.
+	starts, fromSpare int
 }
+
+// Unwrap lets the runner see the driver it wraps, as it does for any wrapping driver.
+func (r *recorder) Unwrap() sut.Driver { return r.Driver }
 
 func (r *recorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, error) {
 	r.mu.Lock()
@@ -175,6 +180,10 @@ func (r *recorder) Start(ctx context.Context, spec *sut.Spec) (*sut.Instance, er
 	if inst != nil {
 		r.mu.Lock()
 		r.endpoints = append(r.endpoints, inst.Endpoint)
+		r.starts++
+		if inst.FromSpare() {
+			r.fromSpare++
+		}
 		r.mu.Unlock()
 	}
 	return inst, err
@@ -238,6 +247,8 @@ type runOutcome struct {
 	code   int
 	stdout string
 	run    map[string]any
+	// starts and fromSpare count the SUT starts and those a spare took (see recorder).
+	starts, fromSpare int
 }
 
 // runFiles runs scenario files through the real runner with a recording driver, with a
@@ -267,7 +278,7 @@ func runFilesWith(t *testing.T, driver sut.Driver, so SUTOptions, files ...strin
 	rec := &recorder{Driver: driver, tmp: tmp}
 	t.Cleanup(func() { rec.assertNothingLeft(t) })
 	code := MainWith(context.Background(), opts, rec)
-	o := runOutcome{code: code, stdout: out.String() + errOut.String()}
+	o := runOutcome{code: code, stdout: out.String() + errOut.String(), starts: rec.starts, fromSpare: rec.fromSpare}
 	reports, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
 	if len(reports) == 1 {
 		b, _ := os.ReadFile(reports[0])

@@ -34,6 +34,11 @@ func TestMusterFormatOAuthFixtures(t *testing.T) {
 	if o.code != ExitOK {
 		t.Errorf("exit %d, want %d:\n%s", o.code, ExitOK, o.stdout)
 	}
+	// The reference SUT's starts are the spares' (the leak check of runFiles counts the
+	// idle ones too); one started when a worker found none ready is fresh.
+	if o.fromSpare == 0 || o.starts < len(files) {
+		t.Errorf("%d of %d SUT starts came from a spare, want some", o.fromSpare, o.starts)
+	}
 	results, _ := o.run["scenario_results"].([]any)
 	var got []string
 	for _, r := range results {

@@ -147,15 +147,15 @@ func Run(ctx context.Context, opts *Options, runOne schedule.ScenarioFunc, sutIn
 	if !ok {
 		return ExitUsage
 	}
-	if planned != nil {
-		planned(selected)
-	}
 	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 {
 		sutInfo = ownSUTs(sutInfo, selected)
 	}
 	if err := checkOutputs(opts); err != nil {
 		fmt.Fprintln(opts.Stderr, "muster-test:", err)
 		return ExitUsage
+	}
+	if planned != nil {
+		planned(selected)
 	}
 	listeners := report.Multi(reporters(opts)...)
 	run := schedule.Run(ctx, selected, schedule.Options{Parallel: opts.Parallel, FailFast: opts.FailFast,

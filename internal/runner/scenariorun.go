@@ -43,11 +43,13 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	defer prepare(opts)()
 	w := newScenarioRunner(opts, driver)
 	defer w.spares.Close()
+	early := 0
 	if w.drivesSpares() {
 		// Most runs start the SUT at once: its first spare's init overlaps the loading.
-		w.spares.Expect(1)
+		early = 1
+		w.spares.Expect(early)
 	}
-	return Run(ctx, opts, w.run, driver.Describe(), func(scs []*scenario.Scenario) { w.expect(scs, 1) })
+	return Run(ctx, opts, w.run, driver.Describe(), func(scs []*scenario.Scenario) { w.expect(scs, early) })
 }
 
 // RunLoaded runs scenarios loaded elsewhere (muster-test conform builds its own) against
@@ -164,10 +166,19 @@ func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
 	return w
 }
 
-// drivesSpares reports whether the driver starts the binary the spares stand in for.
+// drivesSpares reports whether the driver starts the binary the spares stand in for; a
+// driver that wraps another says so with Unwrap.
 func (w *scenarioRunner) drivesSpares() bool {
-	d, ok := w.driver.(*sut.ServeDriver)
-	return ok && w.spares != nil && len(d.Command) > 0 && d.Command[0] == w.spares.Binary()
+	d := w.driver
+	for {
+		u, ok := d.(interface{ Unwrap() sut.Driver })
+		if !ok {
+			break
+		}
+		d = u.Unwrap()
+	}
+	serve, ok := d.(*sut.ServeDriver)
+	return ok && w.spares != nil && len(serve.Command) > 0 && serve.Command[0] == w.spares.Binary()
 }
 
 // expect tells the spares how many of scs may start the child binary, less the starts

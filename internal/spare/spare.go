@@ -11,7 +11,8 @@
 //
 // A spare also takes the command line it stands in for as its own, as ps and
 // /proc/PID/cmdline show it, so that a SUT is found by its configuration path as when it
-// is started afresh (see retitle).
+// is started afresh (see retitle); cmdline then ends in the empty arguments that made room
+// for it.
 package spare
 
 import (
@@ -20,7 +21,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
+	"unicode/utf8"
 )
 
 // Role is the command line of a spare after the binary: `muster-test-child spare`.
@@ -54,23 +58,34 @@ type Handoff struct {
 // Send writes h to a spare's handoff pipe.
 func Send(w io.Writer, h Handoff) error { return json.NewEncoder(w).Encode(h) }
 
-// Fits reports whether a spare can stand in for a start with env added to the runner's
-// environment. The Go runtime reads its own variables (GOGC, GOMAXPROCS, GODEBUG, ...)
-// before any code runs, when a spare's environment is still the runner's: a start that
-// sets one must be a fresh process.
-func Fits(env []string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "GO") {
-			return false
+// Fits reports whether a spare can stand in for the start h describes. Variables that
+// act before any Go code runs (the Go runtime's GOGC, GOMAXPROCS, GODEBUG, ...; the
+// dynamic loader's LD_*; the C library's MALLOC_*) are read at exec, when a spare's
+// environment is still the runner's; and the handoff's JSON would change bytes that are
+// not UTF-8. Such a start must be a fresh process.
+func Fits(h Handoff) bool {
+	for _, kv := range h.Env {
+		for _, p := range []string{"GO", "LD_", "MALLOC_"} {
+			if strings.HasPrefix(kv, p) {
+				return false
+			}
 		}
 	}
-	return true
+	return utf8.ValidString(h.Dir) && !slices.ContainsFunc(append(slices.Clone(h.Args), h.Env...),
+		func(s string) bool { return !utf8.ValidString(s) })
 }
 
 // Await is a spare's side. It blocks until the handoff arrives, applies its working
 // directory and environment, and returns what run returns for its command line; ok false
 // from run (a command line it does not know) is a usage error, exit code 2.
 func Await(run func(args []string) (code int, ok bool)) int {
+	// A spare typed by hand has no handoff pipe: its fd 3, if open at all, is someone
+	// else's (the Go runtime's own cgroup file, or one inherited), not to be read or closed.
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		fmt.Fprintln(os.Stderr, "spare: fd 3 is not a handoff pipe: a spare is started by the runner only")
+		return 2
+	}
 	f := os.NewFile(fd, "handoff")
 	var h Handoff
 	err := json.NewDecoder(f).Decode(&h)
@@ -85,6 +100,8 @@ func Await(run func(args []string) (code int, ok bool)) int {
 		fmt.Fprintln(os.Stderr, "spare: handed another spare's command line")
 		return 2
 	}
+	// os.Args past the binary point into the argument area that retitle overwrites.
+	os.Args = append([]string{os.Args[0]}, h.Args...)
 	retitle(h.Args)
 	if h.Dir != "" {
 		if err := os.Chdir(h.Dir); err != nil {

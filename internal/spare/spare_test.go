@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 			wd, _ := os.Getwd()
 			cmdline, _ := os.ReadFile("/proc/self/cmdline")
 			json.NewEncoder(os.Stdout).Encode(map[string]any{"args": args[1:], "dir": wd, "var": os.Getenv("SPARE_TEST"),
-				"cmdline": string(cmdline)})
+				"cmdline": string(cmdline), "os_args": os.Args[1:]})
 			return 7, true
 		}))
 	}
@@ -76,12 +76,16 @@ func TestAwaitRunsTheHandedCommandLineWhereAndWithWhatItSays(t *testing.T) {
 		Dir     string
 		Var     string
 		Cmdline string
+		OSArgs  []string `json:"os_args"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}
 	if strings.Join(got.Args, "|") != "a|b c" || got.Dir != dir || got.Var != "x=y" {
 		t.Errorf("the command saw %+v, want args [a, b c], dir %s, SPARE_TEST=x=y", got, dir)
+	}
+	if strings.Join(got.OSArgs, "|") != "echo|a|b c" {
+		t.Errorf("os.Args after the binary are %q, want the handed command line", got.OSArgs)
 	}
 	// As ps shows it: the binary and the handed command line, then the rest of the room.
 	if want := os.Args[0] + "\x00echo\x00a\x00b c\x00"; !strings.HasPrefix(got.Cmdline, want) ||
@@ -124,20 +128,54 @@ func TestAwaitRefusesWhatItCannotRun(t *testing.T) {
 	}
 }
 
-func TestFitsRefusesTheGoRuntimesVariables(t *testing.T) {
-	for env, want := range map[string]bool{
-		"":                      true,
-		"SSL_CERT_FILE=/ca.pem": true,
-		"GOGC=off":              false,
-		"GODEBUG=x=1":           false,
-		"GOMAXPROCS=1":          false,
+func TestFitsRefusesWhatActsAtExecOrTheHandoffWouldChange(t *testing.T) {
+	for _, c := range []struct {
+		h    Handoff
+		want bool
+	}{
+		{Handoff{Args: []string{"serve"}}, true},
+		{Handoff{Args: []string{"serve"}, Env: []string{"A=1", "SSL_CERT_FILE=/ca.pem"}, Dir: "/tmp/x"}, true},
+		{Handoff{Env: []string{"A=1", "GOGC=off"}}, false},
+		{Handoff{Env: []string{"GODEBUG=x=1"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=1"}}, false},
+		{Handoff{Env: []string{"LD_PRELOAD=/x.so"}}, false},
+		{Handoff{Env: []string{"MALLOC_ARENA_MAX=2"}}, false},
+		{Handoff{Args: []string{"serve", "--config-path", "/tmp/\xff"}}, false},
+		{Handoff{Env: []string{"A=\xfe"}}, false},
+		{Handoff{Dir: "/tmp/\xff"}, false},
 	} {
-		var e []string
-		if env != "" {
-			e = []string{"A=1", env}
+		if got := Fits(c.h); got != c.want {
+			t.Errorf("Fits(%+q) = %v, want %v", c.h, got, c.want)
 		}
-		if got := Fits(e); got != want {
-			t.Errorf("Fits(%q) = %v, want %v", e, got, want)
+	}
+}
+
+// TestASpareTypedByHandReadsNoOneElsesFile: without a handoff pipe on fd 3 a spare says so
+// and exits 2, leaving whatever fd 3 is alone.
+func TestASpareTypedByHandReadsNoOneElsesFile(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "fd3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Send(&b, Handoff{Args: []string{"echo", "from-a-file"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	for name, extra := range map[string][]*os.File{"a file on fd 3": {f}, "nothing on fd 3": nil} {
+		cmd := exec.Command(os.Args[0], Role)
+		cmd.Env = append(os.Environ(), asSpare+"=1")
+		cmd.ExtraFiles = extra
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || stdout.Len() > 0 || !strings.Contains(stderr.String(), "not a handoff pipe") {
+			t.Errorf("%s: %v, stdout %q, stderr %q; want exit 2 and the reason", name, err, stdout.String(), stderr.String())
 		}
 	}
 }

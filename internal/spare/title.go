@@ -10,8 +10,8 @@ import (
 // retitle makes the process's command line, as /proc/PID/cmdline and ps show it, the
 // binary followed by args, the way setproctitle does: it writes over the argument strings
 // the kernel placed at exec, in the room that Command's empty arguments left, through
-// /proc/self/mem. Nothing reads os.Args past the binary after the handoff, so the strings
-// that change under it are not used. Anything unexpected (no /proc, another layout) leaves
+// /proc/self/mem. Await has pointed os.Args at the handed strings before, so the strings
+// that change under it are no longer used. Anything unexpected (no /proc, another layout) leaves
 // the title as it was: it is for people and tools that look, not for the run.
 func retitle(args []string) {
 	stat, err := os.ReadFile("/proc/self/stat")
@@ -37,7 +37,7 @@ func retitle(args []string) {
 	// The room runs from the first argument after the binary to the end, less the last
 	// byte, which stays NUL: a non-NUL there tells the kernel the title ran on into the
 	// environment.
-	from := start + uint64(len(os.Args[0])) + 1
+	from := start + uint64(len(os.Args[0])) + 1 // os.Args[0] is the binary as exec'd
 	if from >= end {
 		return
 	}

@@ -41,6 +41,7 @@ type process struct {
 	fileDone bool
 	done     chan struct{} // closed when the process has exited and been reaped
 	err      error         // Wait's result, valid after done
+	spare    bool          // a spare took this start (see Spares)
 }
 
 // startProcess starts argv with env added to the runner's environment, in a new process
@@ -54,6 +55,7 @@ func startProcess(argv []string, env []string, dir, logPath, note string, spares
 	}
 	p := newProcess(argv, env, dir)
 	if err := p.attach(logPath, note); err != nil {
+		p.closeFile()
 		return nil, err
 	}
 	if err := p.start(); err != nil {

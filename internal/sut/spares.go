@@ -3,9 +3,11 @@ package sut
 import (
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/reaper"
 	"github.com/muster-test/muster-test/internal/spare"
 )
 
@@ -102,7 +104,13 @@ func startSpare(binary string) (*idleSpare, error) {
 // take hands the start of argv to an idle spare, when argv is a start of the binary that a
 // spare can stand in for; nil means the caller starts afresh.
 func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
-	if s == nil || len(argv) == 0 || argv[0] != s.binary || !spare.Fits(env) {
+	if s == nil || len(argv) == 0 || argv[0] != s.binary {
+		return nil
+	}
+	h := spare.Handoff{Args: argv[1:], Env: env, Dir: dir}
+	// A tag handed in the environment would replace the spare's own, which a fresh start's
+	// appended tag overrides.
+	if !spare.Fits(h) || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, reaper.TagVar+"=") }) {
 		return nil
 	}
 	for {
@@ -116,16 +124,18 @@ func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
 		}
 		if err := sp.p.attach(logPath, note); err != nil {
 			sp.discard()
-			return nil
-		}
-		err := spare.Send(sp.handoff, spare.Handoff{Args: argv[1:], Env: env, Dir: dir})
-		sp.handoff.Close()
-		if err != nil {
-			// It died between the check and the handoff; its end is in the scenario's log.
-			sp.p.stop(time.Now())
 			continue
 		}
-		return sp.p
+		err := spare.Send(sp.handoff, h)
+		sp.handoff.Close()
+		if err == nil {
+			sp.p.spare = true
+			return sp.p
+		}
+		// It died between the check and the handoff; its end is in the scenario's log,
+		// after the note, which the next one need not repeat.
+		sp.p.stop(time.Now())
+		note = ""
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/reaper"
 )
 
 // idlePIDs waits until s has want idle spares and returns their pids.
@@ -60,6 +62,9 @@ func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 		}
 		pid := inst.proc.cmd.Process.Pid
 		inst.Stop()
+		if inst.FromSpare() != wantSpare {
+			t.Errorf("start %d: FromSpare %v, want %v", i, inst.FromSpare(), wantSpare)
+		}
 		if (pid == pids[0]) != wantSpare {
 			t.Errorf("start %d ran as pid %d, the spare was %d; want the spare: %v", i, pid, pids[0], wantSpare)
 		}
@@ -105,7 +110,8 @@ func TestSparesStartWhatWasExpectedAndNoMore(t *testing.T) {
 }
 
 // TestAStartSkipsWhatASpareCannotBe: a spare killed while idle is not handed a start (nor
-// left unreaped), and a start that sets a Go runtime variable is fresh.
+// left unreaped), and a start that sets a Go runtime variable, a process tag or bytes that
+// are not UTF-8 is fresh.
 func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "exit")
 	s, self := testSpares(t, 2)
@@ -114,22 +120,24 @@ func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
 	dir := t.TempDir()
 	argv := []string{self, "serve", "--config-path", filepath.Join(dir, "muster")}
 
-	p, err := startProcess(argv, []string{"GOGC=50"}, dir, "", "", s)
-	if err != nil {
-		t.Fatal(err)
+	for _, env := range [][]string{{"GOGC=50"}, {reaper.TagVar + "=another"}, {"A=\xff"}} {
+		p, err := startProcess(argv, env, dir, "", "", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		if pid := p.cmd.Process.Pid; pid == pids[0] || pid == pids[1] || p.spare {
+			t.Errorf("a start with %q ran in spare %d", env, pid)
+		}
+		idlePIDs(t, s, 2)
 	}
-	<-p.done
-	if pid := p.cmd.Process.Pid; pid == pids[0] || pid == pids[1] {
-		t.Errorf("a start with GOGC ran in spare %d", pid)
-	}
-	idlePIDs(t, s, 2)
 
 	dead := s.idle[0].p
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-dead.done
-	p, err = startProcess(argv, nil, dir, filepath.Join(dir, "log"), "the note\n", s)
+	p, err := startProcess(argv, nil, dir, filepath.Join(dir, "log"), "the note\n", s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -297,6 +297,10 @@ func (i *Instance) ListenDur() time.Duration {
 	return at.Sub(i.started)
 }
 
+// FromSpare reports whether a spare started ahead of need took the SUT's start (see
+// Spares), for tests and benchmarks; a scenario cannot tell.
+func (i *Instance) FromSpare() bool { return i.proc != nil && i.proc.spare }
+
 // Notes says what went wrong in earlier starts that were retried (none normally); a retried
 // start is reported even when the scenario passes, so a flaky SUT start is not hidden.
 func (i *Instance) Notes() []string { return i.notes }

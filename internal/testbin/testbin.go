@@ -3,16 +3,17 @@
 package testbin
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/muster-test/muster-test/internal/proc"
 	"github.com/muster-test/muster-test/internal/reaper"
 )
 
@@ -76,22 +77,14 @@ func WaitNoneLeft(t testing.TB, within time.Duration, left func() []string) {
 // runner (package reaper): every process a run started, whatever its command line shows
 // (a spare waiting for a start shows no scenario's path).
 func Tagged(runner int) []int {
-	prefix := []byte(reaper.TagVar + "=" + strconv.Itoa(runner) + "-")
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if bytes.HasPrefix(kv, prefix) && !bytes.Contains(stat, []byte(") Z ")) {
-				pids = append(pids, pid)
-				break
-			}
+	prefix := strconv.Itoa(runner) + "-"
+	pids, _ := proc.PIDs()
+	var tagged []int
+	for _, pid := range pids {
+		tag, ok := proc.Getenv(pid, reaper.TagVar)
+		if st, err := proc.ReadStat(pid); ok && strings.HasPrefix(tag, prefix) && err == nil && !st.Dead() {
+			tagged = append(tagged, pid)
 		}
 	}
-	return pids
+	return tagged
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -43,12 +42,7 @@ func MainWith(ctx context.Context, opts *Options, driver sut.Driver) int {
 	defer prepare(opts)()
 	w := newScenarioRunner(opts, driver)
 	defer w.spares.Close()
-	early := 0
-	if w.drivesSpares() {
-		// Most runs start the SUT at once: its first spare's init overlaps the loading.
-		early = 1
-		w.spares.Expect(early)
-	}
+	early := w.expectEarly()
 	return Run(ctx, opts, w.run, driver.Describe(), func(scs []*scenario.Scenario) { w.expect(scs, early) })
 }
 
@@ -63,7 +57,7 @@ func RunLoaded(ctx context.Context, opts *Options, scs []*scenario.Scenario, l e
 	defer prepare(opts)()
 	w := newScenarioRunner(opts, driver)
 	defer w.spares.Close()
-	w.expect(scs, 0)
+	w.expect(scs, "")
 	return schedule.Run(ctx, scs, schedule.Options{Parallel: opts.Parallel,
 		Timeout: opts.Timeout, Info: event.RunInfo{SUT: driver.Describe()}}, w.run, l), nil
 }
@@ -147,55 +141,9 @@ type scenarioRunner struct {
 	opts   *Options
 	driver sut.Driver
 	tools  executor.Registry
-	// spares are processes of the child binary started ahead of the scenarios' SUT starts
-	// (nil when --sut-url or --sut-command names the SUT).
+	// spares are processes started ahead of the scenarios' SUT starts (nil when
+	// --sut-url or --sut-command names the SUT; see spares.go).
 	spares *sut.Spares
-}
-
-func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
-	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
-	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 && opts.SUT.childBinary() != "" {
-		// One idle spare per scenario that runs at once, but no more than the CPUs that can
-		// run their init while the scenarios run.
-		keep := runtime.NumCPU()
-		if opts.Parallel > 0 {
-			keep = min(keep, opts.Parallel)
-		}
-		w.spares = sut.NewSpares(opts.SUT.childBinary(), keep)
-	}
-	return w
-}
-
-// drivesSpares reports whether the driver starts the binary the spares stand in for; a
-// driver that wraps another says so with Unwrap.
-func (w *scenarioRunner) drivesSpares() bool {
-	d := w.driver
-	for {
-		u, ok := d.(interface{ Unwrap() sut.Driver })
-		if !ok {
-			break
-		}
-		d = u.Unwrap()
-	}
-	serve, ok := d.(*sut.ServeDriver)
-	return ok && w.spares != nil && len(serve.Command) > 0 && serve.Command[0] == w.spares.Binary()
-}
-
-// expect tells the spares how many of scs may start the child binary, less the starts
-// already expected: every scenario when the driver starts it, else those with a sut
-// block, which may start the child's reference server. A scenario that does not leaves a
-// spare unused, which the run's end closes.
-func (w *scenarioRunner) expect(scs []*scenario.Scenario, already int) {
-	if w.spares == nil {
-		return
-	}
-	n := 0
-	for _, sc := range scs {
-		if sc.SUT != nil || w.drivesSpares() {
-			n++
-		}
-	}
-	w.spares.Expect(n - already)
 }
 
 // scenarioRun is one scenario on its way through the phases: set up (temp dir, mocks, SUT,

@@ -11,27 +11,32 @@ import (
 	"github.com/muster-test/muster-test/internal/spare"
 )
 
-// Spares keeps processes of one binary started ahead of need (package spare): a start of
-// that binary takes one, which has already been through the package init that is most of a
-// Go child's start, and hands it the command line, environment and directory it would have
-// been started with. It is otherwise the same process a fresh start makes: its own process
-// group, tag, Pdeathsig and reaping, its output captured from the start it stands in for.
+// Spares keeps processes started ahead of need (package spare), per binary: a start of
+// such a binary takes one, which has already been through the package init that is most
+// of a Go child's start, and hands it the command line, environment additions and
+// directory it would have been started with. It is otherwise the same process a fresh
+// start makes: its own process group, tag, Pdeathsig and reaping, its output captured
+// from the start it stands in for.
 //
-// Spares never holds more than keep idle processes, and starts no more than it was told to
-// Expect in all, so a run leaves at most keep of them unused. A start that finds none idle
-// (or sets a variable the Go runtime reads at start, see spare.Fits) starts afresh.
+// Spares never holds more than keep idle processes of a binary, and starts no more than it
+// was told to Expect in all, so a run leaves at most keep of each unused. A start that
+// finds none idle (or sets what a spare cannot take, see spare.Fits) starts afresh.
 //
 // A nil *Spares has none: every start is fresh.
 type Spares struct {
-	binary string
-	keep   int
+	keep int
 
-	mu       sync.Mutex
+	mu     sync.Mutex
+	pools  map[string]*pool // by binary
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// pool is the spares of one binary.
+type pool struct {
 	idle     []*idleSpare
 	starting int // spares being started
 	left     int // spares still to start
-	closed   bool
-	wg       sync.WaitGroup
 }
 
 // idleSpare is a started spare and the write end of its handoff pipe.
@@ -40,41 +45,43 @@ type idleSpare struct {
 	handoff *os.File
 }
 
-// NewSpares returns a pool for binary that keeps up to keep spares idle; it starts none
-// until Expect.
-func NewSpares(binary string, keep int) *Spares {
-	return &Spares{binary: binary, keep: max(keep, 1)}
+// NewSpares returns spares that keep up to keep idle per binary; it starts none until
+// Expect.
+func NewSpares(keep int) *Spares {
+	return &Spares{keep: max(keep, 1), pools: map[string]*pool{}}
 }
 
-// Binary is the binary whose starts the spares stand in for.
-func (s *Spares) Binary() string { return s.binary }
-
-// Expect says that n more starts of the binary are coming, and starts spares for them; a
+// Expect says that n more starts of binary are coming, and starts spares for them; a
 // negative n takes back starts expected before that no spare was started for yet.
-func (s *Spares) Expect(n int) {
+func (s *Spares) Expect(binary string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.left = max(s.left+n, 0)
-	s.refill()
+	pl := s.pools[binary]
+	if pl == nil {
+		pl = &pool{}
+		s.pools[binary] = pl
+	}
+	pl.left = max(pl.left+n, 0)
+	s.refill(binary, pl)
 }
 
-// refill starts spares until keep are idle or starting, or none are left to start. s.mu
-// is held.
-func (s *Spares) refill() {
-	for !s.closed && s.left > 0 && len(s.idle)+s.starting < s.keep {
-		s.left--
-		s.starting++
+// refill starts spares of binary until keep are idle or starting, or none are left to
+// start. s.mu is held.
+func (s *Spares) refill(binary string, pl *pool) {
+	for !s.closed && pl.left > 0 && len(pl.idle)+pl.starting < s.keep {
+		pl.left--
+		pl.starting++
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			// An error needs no more: the starts it would have served start afresh, and
 			// report what is wrong with the binary themselves.
-			sp, err := startSpare(s.binary)
+			sp, err := startSpare(binary)
 			s.mu.Lock()
-			s.starting--
+			pl.starting--
 			keep := err == nil && !s.closed
 			if keep {
-				s.idle = append(s.idle, sp)
+				pl.idle = append(pl.idle, sp)
 			}
 			s.mu.Unlock()
 			if err == nil && !keep {
@@ -84,7 +91,7 @@ func (s *Spares) refill() {
 	}
 }
 
-// startSpare starts `binary spare` with the handoff pipe's read end as its fd 3.
+// startSpare starts binary as a spare with the handoff pipe's read end as its fd 3.
 func startSpare(binary string) (*idleSpare, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -101,10 +108,10 @@ func startSpare(binary string) (*idleSpare, error) {
 	return &idleSpare{p: p, handoff: w}, nil
 }
 
-// take hands the start of argv to an idle spare, when argv is a start of the binary that a
-// spare can stand in for; nil means the caller starts afresh.
+// take hands the start of argv to an idle spare of its binary, when a spare can stand in
+// for it; nil means the caller starts afresh.
 func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
-	if s == nil || len(argv) == 0 || argv[0] != s.binary {
+	if s == nil || len(argv) == 0 {
 		return nil
 	}
 	h := spare.Handoff{Args: argv[1:], Env: env, Dir: dir}
@@ -114,7 +121,7 @@ func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
 		return nil
 	}
 	for {
-		sp := s.pop()
+		sp := s.pop(argv[0])
 		if sp == nil {
 			return nil
 		}
@@ -139,17 +146,18 @@ func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
 	}
 }
 
-// pop takes the oldest idle spare, which has had the most time for its init, and starts
-// its replacement.
-func (s *Spares) pop() *idleSpare {
+// pop takes the oldest idle spare of binary, which has had the most time for its init,
+// and starts its replacement.
+func (s *Spares) pop(binary string) *idleSpare {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.idle) == 0 {
+	pl := s.pools[binary]
+	if pl == nil || len(pl.idle) == 0 {
 		return nil
 	}
-	sp := s.idle[0]
-	s.idle = slices.Delete(s.idle, 0, 1)
-	s.refill()
+	sp := pl.idle[0]
+	pl.idle = slices.Delete(pl.idle, 0, 1)
+	s.refill(binary, pl)
 	return sp
 }
 
@@ -166,8 +174,11 @@ func (s *Spares) Close() {
 	}
 	s.mu.Lock()
 	s.closed = true
-	idle := s.idle
-	s.idle = nil
+	var idle []*idleSpare
+	for _, pl := range s.pools {
+		idle = append(idle, pl.idle...)
+		pl.idle = nil
+	}
 	s.mu.Unlock()
 	s.wg.Wait()
 	var wg sync.WaitGroup

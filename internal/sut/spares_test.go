@@ -12,17 +12,20 @@ import (
 	"github.com/muster-test/muster-test/internal/reaper"
 )
 
-// idlePIDs waits until s has want idle spares and returns their pids.
-func idlePIDs(t *testing.T, s *Spares, want int) []int {
+// idlePIDs waits until s has want idle spares of binary and returns their pids.
+func idlePIDs(t *testing.T, s *Spares, binary string, want int) []int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s.mu.Lock()
 		var pids []int
-		for _, sp := range s.idle {
-			pids = append(pids, sp.p.cmd.Process.Pid)
+		starting := 0
+		if pl := s.pools[binary]; pl != nil {
+			for _, sp := range pl.idle {
+				pids = append(pids, sp.p.cmd.Process.Pid)
+			}
+			starting = pl.starting
 		}
-		starting := s.starting
 		s.mu.Unlock()
 		if len(pids) == want && starting == 0 {
 			return pids
@@ -40,7 +43,7 @@ func testSpares(t *testing.T, keep int) (*Spares, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSpares(self, keep)
+	s := NewSpares(keep)
 	t.Cleanup(s.Close)
 	return s, self
 }
@@ -52,8 +55,8 @@ func testSpares(t *testing.T, keep int) (*Spares, string) {
 func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "serve")
 	s, self := testSpares(t, 1)
-	s.Expect(1)
-	pids := idlePIDs(t, s, 1)
+	s.Expect(self, 1)
+	pids := idlePIDs(t, s, self, 1)
 	for i, wantSpare := range []bool{true, false} {
 		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second, CAFile: "/ca.pem", Spares: s}
 		inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
@@ -76,7 +79,7 @@ func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 			t.Errorf("start %d: the process runs on after Stop", i)
 		}
 	}
-	idlePIDs(t, s, 0)
+	idlePIDs(t, s, self, 0)
 }
 
 // TestSparesStartWhatWasExpectedAndNoMore: no more than keep idle at once, no more than
@@ -84,12 +87,12 @@ func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 func TestSparesStartWhatWasExpectedAndNoMore(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "exit")
 	s, self := testSpares(t, 2)
-	s.Expect(3)
+	s.Expect(self, 3)
 	dir := t.TempDir()
 	argv := []string{self, "serve", "--config-path", filepath.Join(dir, "muster")}
 	seen := map[int]bool{}
 	for i, wantIdle := range []int{2, 2, 1, 0} {
-		pids := idlePIDs(t, s, wantIdle)
+		pids := idlePIDs(t, s, self, wantIdle)
 		p, err := startProcess(argv, nil, dir, "", "", s)
 		if err != nil {
 			t.Fatal(err)
@@ -115,8 +118,8 @@ func TestSparesStartWhatWasExpectedAndNoMore(t *testing.T) {
 func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "exit")
 	s, self := testSpares(t, 2)
-	s.Expect(2)
-	pids := idlePIDs(t, s, 2)
+	s.Expect(self, 2)
+	pids := idlePIDs(t, s, self, 2)
 	dir := t.TempDir()
 	argv := []string{self, "serve", "--config-path", filepath.Join(dir, "muster")}
 
@@ -129,10 +132,10 @@ func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
 		if pid := p.cmd.Process.Pid; pid == pids[0] || pid == pids[1] || p.spare {
 			t.Errorf("a start with %q ran in spare %d", env, pid)
 		}
-		idlePIDs(t, s, 2)
+		idlePIDs(t, s, self, 2)
 	}
 
-	dead := s.idle[0].p
+	dead := s.pools[self].idle[0].p
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -155,17 +158,44 @@ func TestAStartSkipsWhatASpareCannotBe(t *testing.T) {
 func TestCloseEndsIdleSpares(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "exit")
 	s, self := testSpares(t, 2)
-	s.Expect(5)
-	idlePIDs(t, s, 2)
-	procs := []*process{s.idle[0].p, s.idle[1].p}
+	s.Expect(self, 5)
+	idlePIDs(t, s, self, 2)
+	procs := []*process{s.pools[self].idle[0].p, s.pools[self].idle[1].p}
 	s.Close()
 	for _, p := range procs {
 		if !p.exited() {
 			t.Errorf("spare %d runs on after Close", p.cmd.Process.Pid)
 		}
 	}
-	s.Expect(1)
-	if p := s.take([]string{self, "serve"}, nil, t.TempDir(), "", ""); p != nil || len(s.idle) != 0 || s.starting != 0 {
-		t.Errorf("after Close: took %v, %d idle, %d starting; want none", p, len(s.idle), s.starting)
+	s.Expect(self, 1)
+	if p := s.take([]string{self, "serve"}, nil, t.TempDir(), "", ""); p != nil || len(s.pools[self].idle) != 0 || s.pools[self].starting != 0 {
+		t.Errorf("after Close: took %v, %d idle, %d starting; want none", p, len(s.pools[self].idle), s.pools[self].starting)
+	}
+}
+
+// TestEachBinaryHasItsSpares: a start takes a spare of its own binary only.
+func TestEachBinaryHasItsSpares(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "exit")
+	s, self := testSpares(t, 1)
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other")
+	if err := os.Symlink(self, other); err != nil {
+		t.Fatal(err)
+	}
+	s.Expect(self, 1)
+	s.Expect(other, 1)
+	mine, theirs := idlePIDs(t, s, self, 1), idlePIDs(t, s, other, 1)
+	for _, c := range []struct {
+		binary string
+		want   int
+	}{{other, theirs[0]}, {self, mine[0]}} {
+		p, err := startProcess([]string{c.binary, "serve", "--config-path", filepath.Join(dir, "muster")}, nil, dir, "", "", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		if pid := p.cmd.Process.Pid; pid != c.want || !p.spare {
+			t.Errorf("a start of %s ran as pid %d, want its own spare %d", c.binary, pid, c.want)
+		}
 	}
 }

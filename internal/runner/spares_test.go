@@ -1,0 +1,46 @@
+package runner
+
+import (
+	"testing"
+
+	"github.com/muster-test/muster-test/internal/sut"
+	"github.com/muster-test/muster-test/scenario"
+)
+
+// TestPlannedBinaryGuessesTheSUTsBinary: spares are started for the binary a scenario's SUT
+// start will run, read from its file before its templates can be resolved.
+func TestPlannedBinaryGuessesTheSUTsBinary(t *testing.T) {
+	so := SUTOptions{Self: "/bin/muster-test", Child: "/bin/muster-test-child"}
+	builtin, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: so.Self, Child: so.Child})
+	if err != nil {
+		t.Fatal(err)
+	}
+	muster := &sut.ServeDriver{Label: "muster", Command: []string{"/usr/bin/muster"}}
+	server := func(args ...string) *scenario.Scenario {
+		return &scenario.Scenario{SUT: &scenario.SUT{Command: append([]string{"{{ .self }}", "reference-server", "serve"}, args...)}}
+	}
+	for _, c := range []struct {
+		name   string
+		driver sut.Driver
+		sc     *scenario.Scenario
+		want   string
+	}{
+		{"no sut block, the reference SUT", builtin, &scenario.Scenario{}, so.Child},
+		{"no sut block, muster", muster, &scenario.Scenario{}, ""},
+		{"no sut block, a wrapped reference SUT", &recorder{Driver: builtin}, &scenario.Scenario{}, so.Child},
+		{"the reference server", muster, server("--issuer", "{{ .idp.idp.issuer_url }}", "--port", "{{ .sut.port }}"), so.Child},
+		{"the reference server mounting an IdP", builtin, server("--with-as", "--port", "{{ .sut.port }}"), so.Self},
+		{"the same, one dash", builtin, server("-with-as=true"), so.Self},
+		{"a template with spaces", builtin, &scenario.Scenario{SUT: &scenario.SUT{Command: []string{"{{- .self -}}", "reference-server"}}}, so.Child},
+		{"another command", builtin, &scenario.Scenario{SUT: &scenario.SUT{Command: []string{"/usr/bin/server", "--with-as"}}}, ""},
+		{"a running server", builtin, &scenario.Scenario{SUT: &scenario.SUT{URL: "http://127.0.0.1:1/mcp"}}, ""},
+	} {
+		w := newScenarioRunner(&Options{SUT: so}, c.driver)
+		if got := w.plannedBinary(c.sc); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if w := newScenarioRunner(&Options{SUT: SUTOptions{Self: so.Self, URL: "http://127.0.0.1:1/mcp"}}, builtin); w.spares != nil {
+		t.Errorf("--sut-url: spares %v, want none", w.spares)
+	}
+}

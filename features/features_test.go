@@ -5,11 +5,11 @@ package features
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/cucumber/godog"
+
+	"github.com/muster-test/muster-test/internal/testbin"
 )
 
 // binary is the muster-test binary built once for all features.
@@ -22,10 +22,7 @@ func TestMain(m *testing.M) {
 	}
 	// Both commands, as `make build` and `go install ./cmd/...` install them: the runner
 	// starts its children from muster-test-child.
-	binary = filepath.Join(dir, "muster-test")
-	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/...")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if binary, err = testbin.BuildInto(dir); err != nil {
 		os.RemoveAll(dir)
 		panic("build muster-test: " + err.Error())
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muster-test/muster-test/internal/testbin"
 )
 
 // TestSuiteBenchmark prints the benchmark table of BENCHMARKS.md. MUSTER_TEST_BENCH_GO
@@ -78,8 +80,8 @@ func buildCommands(t *testing.T) map[string]string {
 	dir := os.Getenv("MUSTER_TEST_BENCH_BIN")
 	if dir == "" {
 		dir = t.TempDir()
-		if out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/...").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
+		if _, err := testbin.BuildInto(dir); err != nil {
+			t.Fatal(err)
 		}
 	}
 	bins := map[string]string{}

@@ -44,11 +44,13 @@ func RunMain(m *testing.M, bin *string) int {
 }
 
 // BuildInto is Build for a TestMain, which has no t: both commands go into dir, which the
-// caller removes.
+// caller removes. They are built as `make build` builds them.
 func BuildInto(dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/muster-test/muster-test/cmd/...")
+	// As `make build` builds them (see the Makefile): static, a few ms less per child start.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}

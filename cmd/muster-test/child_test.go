@@ -12,11 +12,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// TestChildBinary runs a scenario with a reference SUT and a stdio mock the three ways an
-// installation can look: muster-test-child beside muster-test (`make build`, `go install
-// ./cmd/...`), muster-test alone (`go install ./cmd/muster-test`), and a muster-test-child
-// from another build beside it. Each run must pass, with both children started from the
-// binary that Binary chose.
+// TestChildBinary runs a scenario with a reference SUT and a stdio mock the ways an
+// installation can look: muster-test-child and muster-test-relay beside muster-test (`make
+// build`, `go install ./cmd/...`), muster-test alone (`go install ./cmd/muster-test`), and
+// siblings from another build beside it. Each run must pass, with the SUT started from the
+// binary that Binary chose and the stdio mock from the relay, or without one from that
+// binary too.
 func TestChildBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries; skipped under -short")
@@ -25,7 +26,7 @@ func TestChildBinary(t *testing.T) {
 	goBuild(t, "-o", both+"/", "github.com/muster-test/muster-test/cmd/...")
 	runner, sibling := filepath.Join(both, "muster-test"), filepath.Join(both, "muster-test-child")
 
-	t.Run("sibling", func(t *testing.T) { runStdioScenario(t, runner, sibling) })
+	t.Run("sibling", func(t *testing.T) { runStdioScenario(t, runner, sibling, filepath.Join(both, "muster-test-relay")) })
 	t.Run("sibling: {{ .self }} is still muster-test", func(t *testing.T) {
 		// A direct-mode scenario starts `{{ .self }} reference-server serve`, a role only
 		// muster-test plays.
@@ -42,14 +43,22 @@ func TestChildBinary(t *testing.T) {
 	t.Run("alone", func(t *testing.T) {
 		alone := filepath.Join(t.TempDir(), "muster-test")
 		copyExecutable(t, runner, alone)
-		runStdioScenario(t, alone, alone)
+		runStdioScenario(t, alone, alone, alone)
 	})
 	t.Run("sibling from another build", func(t *testing.T) {
 		dir := t.TempDir()
 		copyExecutable(t, runner, filepath.Join(dir, "muster-test"))
 		goBuild(t, "-ldflags=-X main.usage=other", "-o", filepath.Join(dir, "muster-test-child"),
 			"github.com/muster-test/muster-test/cmd/muster-test-child")
-		runStdioScenario(t, filepath.Join(dir, "muster-test"), filepath.Join(dir, "muster-test"))
+		runStdioScenario(t, filepath.Join(dir, "muster-test"), filepath.Join(dir, "muster-test"), filepath.Join(dir, "muster-test"))
+	})
+	t.Run("relay from another build", func(t *testing.T) {
+		dir := t.TempDir()
+		copyExecutable(t, runner, filepath.Join(dir, "muster-test"))
+		copyExecutable(t, sibling, filepath.Join(dir, "muster-test-child"))
+		goBuild(t, "-ldflags=-X main.other=1", "-o", filepath.Join(dir, "muster-test-relay"),
+			"github.com/muster-test/muster-test/cmd/muster-test-relay")
+		runStdioScenario(t, filepath.Join(dir, "muster-test"), filepath.Join(dir, "muster-test-child"), filepath.Join(dir, "muster-test-child"))
 	})
 	t.Run("no template execution in the child", func(t *testing.T) {
 		// Executing a text/html template makes the linker keep every exported method of
@@ -72,8 +81,8 @@ func TestChildBinary(t *testing.T) {
 }
 
 // runStdioScenario runs the built-in stdio mock scenario with runner and checks that the
-// reference SUT and the stdio mock were both started from want.
-func runStdioScenario(t *testing.T, runner, want string) {
+// reference SUT was started from want and the stdio mock from wantStdio.
+func runStdioScenario(t *testing.T, runner, want, wantStdio string) {
 	t.Helper()
 	scenario, err := filepath.Abs("../../scenarios/mcpserver-stdio-mock.yaml")
 	if err != nil {
@@ -104,8 +113,8 @@ func runStdioScenario(t *testing.T, runner, want string) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Spec.Command != want {
-		t.Errorf("the stdio mock's command is %q, want %q", doc.Spec.Command, want)
+	if doc.Spec.Command != wantStdio {
+		t.Errorf("the stdio mock's command is %q, want %q", doc.Spec.Command, wantStdio)
 	}
 }
 

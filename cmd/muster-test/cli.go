@@ -261,7 +261,7 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muster-test: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
-	opts.SUT.Self, opts.SUT.Child = self, child.Binary(self)
+	opts.SUT.Self, opts.SUT.Child, opts.SUT.Relay = self, child.Binary(self), child.Relay(self)
 	ctx, stop := interruptible(out)
 	defer stop()
 	return runner.Main(ctx, opts)

@@ -79,7 +79,7 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muster-test conform: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
-	opts.Self, opts.Child = self, child.Binary(self)
+	opts.Self, opts.Child, opts.Relay = self, child.Binary(self), child.Relay(self)
 	ctx, stop := interruptible(out)
 	defer stop()
 	return conform.Main(ctx, opts)

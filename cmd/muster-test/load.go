@@ -98,7 +98,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muster-test load: cannot find my own binary:", err)
 		return runner.ExitUsage
 	}
-	opts.SUT.Self, opts.SUT.Child = self, child.Binary(self)
+	opts.SUT.Self, opts.SUT.Child, opts.SUT.Relay = self, child.Binary(self), child.Relay(self)
 	lo.Runner = opts
 	lo.Progress, lo.Live = stderr, !f.noColor && report.UseColor(stderr, false)
 	ctx, stop := interruptible(out)

@@ -2,6 +2,7 @@ package benchsuite
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muster-test/muster-test/mocks/idp"
+	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
 // childStarts is how many starts each child start figure is the median of.
@@ -70,6 +72,25 @@ var childProbes = []childProbe{
 	},
 }
 
+// relayProbe starts the stdio relay joined to a mock served by this process, as the runner
+// serves it, and answers the same initialize as the stdio mock's probe.
+func relayProbe(t *testing.T) childProbe {
+	cfg, err := mcpserver.ConfigFromYAML([]byte("tools:\n  - name: hello\n    responses:\n      - response: hi\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := mcpserver.StartRelayed(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return childProbe{
+		args:  func(*testing.T, string) []string { return []string{"--connect", r.Addr()} },
+		stdin: childProbes[1].stdin,
+		ready: childProbes[1].ready,
+	}
+}
+
 // TestChildStartBenchmark prints the CPU time a scenario's child processes take to start,
 // from muster-test-child and from muster-test itself (the fallback), with a Go hello world
 // for scale. The reference server is a child of direct-mode scenarios that trust a mock IdP
@@ -100,6 +121,10 @@ func childStartRows(t *testing.T, bins map[string]string) [][]string {
 				subjects = append(subjects, &subject{label: fmt.Sprintf("%s from %s", p.name, label), bin: bin, probe: p})
 			}
 		}
+	}
+	if bin, ok := bins["muster-test-relay"]; ok {
+		subjects = append(subjects, &subject{label: "stdio mock through muster-test-relay (exec until initialize " +
+			"answered; the mock's session runs in the runner)", bin: bin, probe: relayProbe(t)})
 	}
 	hello := childProbe{args: func(*testing.T, string) []string { return nil }, ready: "hello"}
 	subjects = append(subjects, &subject{label: "Go hello world (exec until exit), for scale", bin: helloWorld(t), probe: hello})

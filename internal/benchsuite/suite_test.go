@@ -85,7 +85,7 @@ func buildCommands(t *testing.T) map[string]string {
 		}
 	}
 	bins := map[string]string{}
-	for _, name := range []string{"muster-test", "muster-test-child"} {
+	for _, name := range []string{"muster-test", "muster-test-child", "muster-test-relay"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			bins[name] = filepath.Join(dir, name)
 		}

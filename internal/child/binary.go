@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+
+	"github.com/muster-test/muster-test/internal/relay"
 )
 
 // Name is the slim child binary, installed beside muster-test by `go install ./cmd/...`
@@ -13,24 +15,39 @@ import (
 const Name = "muster-test-child"
 
 // Binary returns the binary to start children with: Name in self's directory when it was
-// built like self, otherwise self, which plays every child role too. A sibling of another
-// version (say, left from an earlier `go install`) could behave differently from the runner
-// it serves, so it is not used. A build of a tree with uncommitted changes carries no
-// version that tells such trees apart: build both binaries together (`make build` does).
+// built like self (see sibling), otherwise self, which plays every child role too.
 func Binary(self string) string {
-	sibling := filepath.Join(filepath.Dir(self), Name)
-	if fi, err := os.Stat(sibling); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return self
+	if b := sibling(self, Name); b != "" {
+		return b
+	}
+	return self
+}
+
+// Relay returns the stdio relay (package relay) in self's directory when it was built like
+// self, or "": then the SUT starts the full stdio mock from Binary.
+func Relay(self string) string {
+	return sibling(self, relay.Name)
+}
+
+// sibling returns the binary name in self's directory if it was built like self, else "". A
+// sibling of another version (say, left from an earlier `go install`) could behave
+// differently from the runner it serves, so it is not used. A build of a tree with
+// uncommitted changes carries no version that tells such trees apart: build the binaries
+// together (`make build` does).
+func sibling(self, name string) string {
+	path := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return ""
 	}
 	mine, err := buildinfo.ReadFile(self)
 	if err != nil {
-		return self
+		return ""
 	}
-	theirs, err := buildinfo.ReadFile(sibling)
+	theirs, err := buildinfo.ReadFile(path)
 	if err != nil || !sameBuild(mine, theirs) {
-		return self
+		return ""
 	}
-	return sibling
+	return path
 }
 
 // sameBuild reports whether two binaries of this module came from one source tree and one

@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"testing"
+
+	"github.com/muster-test/muster-test/internal/relay"
 )
 
-// A sibling that is missing, not a runnable file or not a Go binary of this build leaves
-// the runner running children itself. (That a real sibling from the same build is used,
-// and that its roles work, is shown end to end in cmd/muster-test.)
+// A sibling (the child binary or the relay) that is missing, not a runnable file or not a
+// Go binary of this build leaves the runner running children itself, and stdio mocks
+// unrelayed. (That real siblings from the same build are used, and that their roles work,
+// is shown end to end in cmd/muster-test.)
 func TestBinaryFallsBackToSelf(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
@@ -35,8 +38,12 @@ func TestBinaryFallsBackToSelf(t *testing.T) {
 			me := filepath.Join(dir, "muster-test")
 			copyFile(t, self, me, 0o755)
 			setup(t, filepath.Join(dir, Name))
+			setup(t, filepath.Join(dir, relay.Name))
 			if got := Binary(me); got != me {
 				t.Errorf("Binary = %s, want %s", got, me)
+			}
+			if got := Relay(me); got != "" {
+				t.Errorf("Relay = %s, want none", got)
 			}
 		})
 	}

@@ -61,6 +61,7 @@ type Options struct {
 	SUTArgs        []string // appended to the config's sut command (tests inject faults)
 	Protocol       string   // pins the MCP revision of the runner's sessions ("": negotiate)
 	Self, Child    string   // this binary and the slim child binary, as for a run
+	Relay          string   // the stdio relay beside this binary ("": none), as for a run
 	Stdout, Stderr io.Writer
 }
 
@@ -239,7 +240,7 @@ func (opts *Options) runnerOptions(t *target) *runner.Options {
 	}
 	return &runner.Options{Parallel: opts.Parallel, ReadyTimeout: opts.ReadyTimeout, Debug: opts.Debug,
 		Stdout: opts.Stdout, Stderr: opts.Stderr,
-		SUT: runner.SUTOptions{Kind: kind, URL: t.url, Args: opts.SUTArgs, Self: opts.Self, Child: opts.Child,
+		SUT: runner.SUTOptions{Kind: kind, URL: t.url, Args: opts.SUTArgs, Self: opts.Self, Child: opts.Child, Relay: opts.Relay,
 			MusterBinary: opts.MusterBinary, Protocol: opts.Protocol}}
 }
 

@@ -28,8 +28,11 @@ type Server struct {
 	Name string
 	// HTTP is the in-process mock for streamable-http and sse mocks; nil otherwise.
 	HTTP *mcpserver.Server
-	// Stdio is the mock config file a stdio mock is launched with; "" otherwise.
+	// Stdio is the mock config file a stdio mock is launched with; "" otherwise, and when
+	// the mock is relayed.
 	Stdio string
+	// Relayed serves a stdio mock to the relay the SUT starts; nil otherwise.
+	Relayed *mcpserver.Relayed
 	// Protected says the server requires OAuth; IdP names the IdP that protects it.
 	Protected bool
 	IdP       string
@@ -48,15 +51,23 @@ type Env struct {
 	servers  map[string]*Server
 	upstream []sut.Upstream
 	sc       *scenario.Scenario
-	self     string // the muster-test binary, {{ .self }}
-	child    string // the binary the SUT runs for stdio mocks
+	bin      Binaries
 }
 
-// Start starts every mock of sc's pre_configuration below dir. self is the absolute path of
-// the muster-test binary, child that of the binary the SUT runs for stdio mocks
-// (muster-test-child or muster-test). On error, whatever was started is closed again.
-func Start(ctx context.Context, sc *scenario.Scenario, dir, self, child string) (e *Env, err error) {
-	e = &Env{Dir: dir, sc: sc, self: self, child: child, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
+// Binaries are the programs a scenario's SUT is told to run, as absolute paths.
+type Binaries struct {
+	Self string // the muster-test binary, {{ .self }}
+	// Child plays the reference SUT and the stdio mocks: muster-test-child or muster-test.
+	Child string
+	// Relay is the stdio relay (muster-test-relay); when set, the SUT starts it for each
+	// stdio mock, which this process serves. "": the SUT starts Child as the stdio mock.
+	Relay string
+}
+
+// Start starts every mock of sc's pre_configuration below dir. On error, whatever was
+// started is closed again.
+func Start(ctx context.Context, sc *scenario.Scenario, dir string, bin Binaries) (e *Env, err error) {
+	e = &Env{Dir: dir, sc: sc, bin: bin, idps: map[string]*idp.Server{}, servers: map[string]*Server{}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -151,16 +162,7 @@ func (e *Env) startServer(ctx context.Context, d scenario.MCPServer) (sut.Upstre
 		up.Spec["toolPrefix"] = d.Mock.ToolPrefix
 	}
 	if !d.HTTPMock() {
-		// The SUT launches a stdio mock, which reads this file with mcpserver.LoadConfigFile.
-		srv.Stdio = filepath.Join(e.Dir, "mocks", d.Name+".yaml")
-		if err := writeYAMLFile(srv.Stdio, d.Config); err != nil {
-			return up, err
-		}
-		up.Spec["type"] = "stdio"
-		up.Spec["command"] = e.child
-		up.Spec["args"] = []string{"--mock-mcp-server", "--mock-config", srv.Stdio}
-		e.addServer(srv)
-		return up, nil
+		return up, e.startStdio(ctx, srv, &up)
 	}
 	cfg := *d.Mock // the loader's value, shared by every run of the scenario: set fields on a copy
 	cfg.Name = d.Name
@@ -308,11 +310,41 @@ func (e *Env) Close() {
 		if s.HTTP != nil {
 			s.HTTP.Close()
 		}
+		if s.Relayed != nil {
+			s.Relayed.Close()
+		}
 	}
 	for _, s := range e.idps {
 		s.Close()
 	}
 	e.servers, e.idps = map[string]*Server{}, map[string]*idp.Server{}
+}
+
+// startStdio has the SUT launch a stdio mock: the relay to the mock served here when there
+// is a relay, else the child binary as the mock itself, with the scenario's config in a
+// file it reads with mcpserver.LoadConfigFile. Either way the SUT starts one process per
+// launch and each launch begins with a fresh server.
+func (e *Env) startStdio(ctx context.Context, srv *Server, up *sut.Upstream) error {
+	up.Spec["type"] = "stdio"
+	if e.bin.Relay != "" {
+		r, err := mcpserver.StartRelayed(ctx, *srv.Decl.Mock)
+		if err != nil {
+			return fmt.Errorf("start mock MCP server %s: %w", srv.Name, err)
+		}
+		srv.Relayed = r
+		up.Spec["command"] = e.bin.Relay
+		up.Spec["args"] = []string{"--connect", r.Addr()}
+		e.addServer(srv)
+		return nil
+	}
+	srv.Stdio = filepath.Join(e.Dir, "mocks", srv.Name+".yaml")
+	if err := writeYAMLFile(srv.Stdio, srv.Decl.Config); err != nil {
+		return err
+	}
+	up.Spec["command"] = e.bin.Child
+	up.Spec["args"] = []string{"--mock-mcp-server", "--mock-config", srv.Stdio}
+	e.addServer(srv)
+	return nil
 }
 
 func writeYAMLFile(path string, v any) error {

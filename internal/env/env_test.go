@@ -1,17 +1,21 @@
 package env
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-test/muster-test/internal/mcpclient"
+	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/mocks/idp"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/scenario"
@@ -94,7 +98,7 @@ func TestMocksOutliveTheStartContext(t *testing.T) {
 		t.Fatal(diags)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e, err := Start(ctx, sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test-child")
+	e, err := Start(ctx, sc, t.TempDir(), Binaries{Self: "/path/to/muster-test", Child: "/path/to/muster-test-child"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,7 @@ func TestStartBuildsTheWorldAndTheSUTSpec(t *testing.T) {
 		t.Fatal(diags)
 	}
 	dir := t.TempDir()
-	e, err := Start(context.Background(), sc, dir, "/path/to/muster-test", "/path/to/muster-test-child")
+	e, err := Start(context.Background(), sc, dir, Binaries{Self: "/path/to/muster-test", Child: "/path/to/muster-test-child"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,10 +309,55 @@ func startWorld(t *testing.T, doc string) *Env {
 	if sc == nil {
 		t.Fatal(diags)
 	}
-	e, err := Start(context.Background(), sc, t.TempDir(), "/path/to/muster-test", "/path/to/muster-test-child")
+	e, err := Start(context.Background(), sc, t.TempDir(), Binaries{Self: "/path/to/muster-test", Child: "/path/to/muster-test-child"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// TestStdioMockRelayed: with a relay, the SUT is told to start the relay joined to a mock
+// served here (no file); that mock answers an MCP session with the scenario's tools, and
+// Close stops it.
+func TestStdioMockRelayed(t *testing.T) {
+	sc, diags := scenario.Loader{}.Parse("env.yaml", []byte(envScenario))
+	if sc == nil {
+		t.Fatal(diags)
+	}
+	dir := t.TempDir()
+	e, err := Start(context.Background(), sc, dir, Binaries{Self: "/path/to/muster-test",
+		Child: "/path/to/muster-test-child", Relay: "/path/to/muster-test-relay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var local sut.Upstream
+	for _, u := range e.SUTSpec().Upstreams {
+		if u.Name == "local" {
+			local = u
+		}
+	}
+	args, _ := local.Spec["args"].([]string)
+	if local.Spec["type"] != "stdio" || local.Spec["command"] != "/path/to/muster-test-relay" || len(args) != 2 || args[0] != "--connect" {
+		t.Fatalf("local: %+v", local.Spec)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mocks")); !os.IsNotExist(err) {
+		t.Errorf("a relayed mock needs no file, yet %s exists (%v)", filepath.Join(dir, "mocks"), err)
+	}
+	conn, err := net.Dial("tcp", args[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintln(conn, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(line, `"name":"hello"`) {
+		t.Fatalf("tools/list: %q, %v; want the scenario's tool hello", line, err)
+	}
+	e.Close()
+	if conn, err := net.Dial("tcp", args[1]); err == nil {
+		conn.Close()
+		t.Error("the relayed mock still listens after Close")
+	}
 }

@@ -25,9 +25,9 @@ func (e *Env) World() map[string]any {
 			mcps[name] = map[string]any{"url": s.HTTP.URL()}
 		}
 	}
-	return map[string]any{"idp": idps, "mcp": mcps, "tempdir": e.Dir, "self": e.self}
+	return map[string]any{"idp": idps, "mcp": mcps, "tempdir": e.Dir, "self": e.bin.Self}
 }
 
 // ChildBinary is the binary that plays the child roles: muster-test-child beside
 // muster-test, or muster-test itself ({{ .self }}).
-func (e *Env) ChildBinary() string { return e.child }
+func (e *Env) ChildBinary() string { return e.bin.Child }

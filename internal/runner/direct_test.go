@@ -181,7 +181,7 @@ func TestOnTimeoutSignal(t *testing.T) {
 // links; other commands are left as written.
 func TestReferenceServerFromTheChild(t *testing.T) {
 	const self, child = "/opt/bin/muster-test", "/opt/bin/muster-test-child"
-	e, err := env.Start(context.Background(), &scenario.Scenario{Name: "x"}, t.TempDir(), self, child)
+	e, err := env.Start(context.Background(), &scenario.Scenario{Name: "x"}, t.TempDir(), env.Binaries{Self: self, Child: child})
 	if err != nil {
 		t.Fatal(err)
 	}

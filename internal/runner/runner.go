@@ -71,6 +71,10 @@ type SUTOptions struct {
 	// mocks: the slim muster-test-child beside this binary (see internal/child), or Self
 	// when empty.
 	Child string
+	// Relay is the absolute path of muster-test-relay beside this binary, which the SUT
+	// starts for each stdio mock while the runner serves the mock (see internal/relay); ""
+	// has the SUT start Child as the stdio mock.
+	Relay string
 	// Command (--sut-command, split) and URL (--sut-url) replace every scenario's sut block
 	// and make every scenario a direct-mode one.
 	Command []string

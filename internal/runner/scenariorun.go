@@ -215,7 +215,8 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
 	t := time.Now()
-	r.env, err = env.Start(ctx, r.sc, r.dir, r.w.opts.SUT.Self, r.w.opts.SUT.childBinary())
+	r.env, err = env.Start(ctx, r.sc, r.dir, env.Binaries{Self: r.w.opts.SUT.Self,
+		Child: r.w.opts.SUT.childBinary(), Relay: r.w.opts.SUT.Relay})
 	r.res.Timings.Environment = time.Since(t)
 	if err != nil {
 		return nil, fmt.Errorf("start mocks: %w", err)

@@ -8,7 +8,9 @@
 //   - streamable HTTP at /mcp, both protocol eras mcp-go serves: the legacy session-based
 //     one (initialize, Mcp-Session-Id; what muster speaks) and the stateless 2026-07-28 one;
 //   - SSE at /sse with messages posted to /message;
-//   - stdio (ServeStdio), for `muster-test --mock-mcp-server --mock-config FILE`.
+//   - stdio (ServeStdio), for `muster-test --mock-mcp-server --mock-config FILE`; or
+//     served in this process to the stdio relay a SUT starts, `muster-test-relay --connect
+//     ADDR`, one fresh server per connection (StartRelayed).
 //
 // With OAuth.Required every HTTP request but the Protected Resource Metadata documents
 // needs a bearer token that the configured Authority vouches for. Token validation is
@@ -37,7 +39,7 @@
 // an append needs no version and never loses another), so that calls of different
 // sessions see each other's writes; a missing key is a tool error.
 //
-// Tools can be added and removed while the server runs; connected clients receive
+// Tools can be added and removed while an HTTP mock runs; connected clients receive
 // notifications/tools/list_changed. Every tools/call is logged with the caller's identity
 // (Calls, CallsTo). Subpackage authtest provides an in-memory Authority for tests.
 package mcpserver

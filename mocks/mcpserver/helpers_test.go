@@ -309,3 +309,13 @@ func isAuthRequired(err error) (*transport.AuthorizationRequiredError, bool) {
 	ok := errors.As(err, &are)
 	return are, ok
 }
+
+func startRelayed(t testing.TB, cfg mcpserver.Config) *mcpserver.Relayed {
+	t.Helper()
+	r, err := mcpserver.StartRelayed(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/muster-test/muster-test/internal/relay"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 )
 
@@ -24,7 +25,14 @@ import (
 // list (JSON) the child passes to RunCommand, as the SUT would to muster-test.
 const childEnv = "MCPSERVER_TEST_STDIO_ARGS"
 
+// relayEnv marks the test binary re-executed as the stdio relay; its value is the address
+// of the Relayed mock to join.
+const relayEnv = "MCPSERVER_TEST_RELAY_ADDR"
+
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(relayEnv); addr != "" {
+		os.Exit(relay.Main([]string{"--connect", addr}, os.Stdin, os.Stdout, os.Stderr))
+	}
 	if raw := os.Getenv(childEnv); raw != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {
@@ -48,7 +56,20 @@ func startStdioChild(t *testing.T, configYAML string) *client.Client {
 		t.Fatal(err)
 	}
 	args, _ := json.Marshal([]string{"test", "--mock-mcp-server", "--mock-config", file})
-	tr := transport.NewStdioWithOptions(os.Args[0], []string{childEnv + "=" + string(args)}, nil, transport.WithCommandLogger(quiet))
+	return startChild(t, childEnv+"="+string(args))
+}
+
+// startRelayChild runs this test binary as the relay to r, as a SUT runs muster-test-relay,
+// and connects a session-based client to it.
+func startRelayChild(t *testing.T, r *mcpserver.Relayed) *client.Client {
+	t.Helper()
+	return startChild(t, relayEnv+"="+r.Addr())
+}
+
+// startChild runs this test binary with env and initializes a client on its stdio.
+func startChild(t *testing.T, env string) *client.Client {
+	t.Helper()
+	tr := transport.NewStdioWithOptions(os.Args[0], []string{env}, nil, transport.WithCommandLogger(quiet))
 	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20250618))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -76,6 +97,7 @@ func TestTransports(t *testing.T) {
 		legacyOnly  bool
 		kind        clientKind
 		stdio       bool
+		relayed     bool // stdio through the relay to a Relayed mock
 		wantSession bool // a session-based protocol was negotiated
 	}{
 		{name: "streamable legacy client", serverType: mcpserver.TypeStreamableHTTP, kind: legacyHTTP, wantSession: true},
@@ -83,14 +105,18 @@ func TestTransports(t *testing.T) {
 		{name: "streamable legacy-only server, default client falls back", serverType: mcpserver.TypeStreamableHTTP, legacyOnly: true, kind: modernHTTP, wantSession: true},
 		{name: "sse", serverType: mcpserver.TypeSSE, kind: sseClient, wantSession: true},
 		{name: "stdio child process", stdio: true},
+		{name: "stdio relayed to this process", stdio: true, relayed: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var c *client.Client
 			var s *mcpserver.Server
-			if tc.stdio {
+			switch {
+			case tc.relayed:
+				c = startRelayChild(t, startRelayed(t, parseYAMLConfig(t, "type: stdio\n"+testTools)))
+			case tc.stdio:
 				c = startStdioChild(t, "type: stdio\n"+testTools)
-			} else {
+			default:
 				cfg := parseYAMLConfig(t, "type: "+tc.serverType+"\n"+testTools)
 				cfg.LegacyOnly = tc.legacyOnly
 				s = startServer(t, cfg)

@@ -1,9 +1,13 @@
 package mcpserver_test
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +67,42 @@ func BenchmarkProtectedToolCalls(b *testing.B) {
 	if n := len(s.CallsTo("greet")); n < b.N {
 		b.Errorf("%d calls logged, %d made", n, b.N)
 	}
+}
+
+// BenchmarkRelayedSession measures what a stdio mock launch costs the runner when the SUT
+// starts the relay instead of the mock: one connection, initialize and tools/list answered,
+// the session ended by the relay's half-close, as the relay does on the SUT's stdin EOF.
+func BenchmarkRelayedSession(b *testing.B) {
+	r := startRelayed(b, parseYAMLConfig(b, "type: stdio\n"+testTools))
+	const requests = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",` +
+		`"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}` + "\n"
+	for b.Loop() {
+		conn, err := net.Dial("tcp", r.Addr())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, requests); err != nil {
+			b.Fatal(err)
+		}
+		// mcp-go serves a stdio session's requests concurrently: the answers come in any order.
+		lines, answers := bufio.NewReader(conn), ""
+		for range 2 {
+			line, err := lines.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			answers += line
+		}
+		if !strings.Contains(answers, `"id":1,"result"`) || !strings.Contains(answers, `"id":2,"result"`) {
+			b.Fatalf("answers: %q", answers)
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		if rest, err := io.ReadAll(conn); err != nil || len(rest) != 0 {
+			b.Fatalf("after the half-close: %q, %v", rest, err)
+		}
+		conn.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 }

@@ -3,9 +3,10 @@ BIN := bin/muster-test
 
 .PHONY: build test demo bench lint fuzz clean conformance
 
-# Both commands: muster-test runs a scenario's child processes (reference SUT, stdio mocks)
-# with the slim muster-test-child beside it. Without cgo they are static: no dynamic loader
-# and libc start, about 4 ms less CPU per child start (BENCHMARKS.md). Both must be built
+# All three commands: muster-test runs a scenario's child processes (reference SUT, stdio
+# mocks) with the slim muster-test-child beside it, and has the SUT start muster-test-relay
+# for a stdio mock it serves itself. Without cgo they are static: no dynamic loader
+# and libc start, about 4 ms less CPU per child start (BENCHMARKS.md). All must be built
 # alike, or muster-test does not use the child binary.
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...

@@ -1,17 +1,21 @@
 // Package relay is the stdio relay: the process a SUT starts for a stdio mock MCP server
 // when the runner serves that mock itself (mcpserver.StartRelayed). It copies its stdin to
 // a loopback TCP connection to the runner, and the connection to its stdout. The SUT still
-// starts a real child and talks to it over real pipes, but the child links nothing beyond
-// the standard library's net package, where the full mock's package init alone (mcp-go and
-// the JSON Schema compiler it links) costs tens of milliseconds of CPU per start; see
-// deps_test.go.
+// starts a real child and talks to it over real pipes, but the child links only the
+// standard library, where the full mock's package init alone (mcp-go and the JSON Schema
+// compiler it links) costs tens of milliseconds of CPU per start; a test
+// (TestRelayLinksOnlyTheStandardLibrary) keeps it so.
 package relay
 
 import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -29,27 +33,43 @@ const dialTimeout = 10 * time.Second
 //	--connect 127.0.0.1:PORT
 //
 // It ends with 0 when the mock ends the session (after the SUT closed the relay's stdin, or
-// when the runner closes the mock), 2 for a usage error and 1 when the runner cannot be
-// reached or the connection fails.
+// when the runner closes the mock) and on SIGTERM or SIGINT, 2 for a usage error and 1
+// when the runner cannot be reached or the connection fails.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	addr, err := parseArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\nusage: %s --connect 127.0.0.1:PORT\n", Name, err, Name)
 		return 2
 	}
+	// SIGTERM or SIGINT from the SUT ends the relay with 0, as it ended the mock process;
+	// also one that comes while the relay connects.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
 	conn, err := net.DialTimeout("tcp", addr, dialTimeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: connect to the runner's stdio mock: %v\n", Name, err)
 		return 1
 	}
 	defer conn.Close()
+	done := make(chan struct{})
+	defer close(done)
+	var signalled atomic.Bool
+	go func() {
+		select {
+		case <-signals:
+			signalled.Store(true)
+			conn.Close()
+		case <-done:
+		}
+	}()
 	go func() {
 		// The SUT closing stdin is how a stdio server is told to stop: pass that on as the
 		// end of the stream, and keep reading the mock's last answers until it closes.
 		io.Copy(conn, stdin)
 		conn.(*net.TCPConn).CloseWrite()
 	}()
-	if _, err := io.Copy(stdout, conn); err != nil {
+	if _, err := io.Copy(stdout, conn); err != nil && !signalled.Load() {
 		fmt.Fprintf(stderr, "%s: %v\n", Name, err)
 		return 1
 	}

@@ -3,9 +3,9 @@ package mcpserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
 // Relayed is a stdio mock served in this process to relay processes: each TCP connection to
@@ -15,11 +15,10 @@ import (
 // connection. The SUT still starts and talks to a child process, but one that costs a few
 // milliseconds of CPU instead of the mock's package init (see package relay).
 //
-// mcp-go v1 keeps one stdio session per process (its session object, notification channel
-// and writer are package globals), shared by every StdioServer.Listen. Sessions served
-// side by side here stay apart because the mock sends nothing of its own accord: no
-// notifications (its tools are fixed before the session starts) and no requests to the
-// client. A feature that sends either must not be offered on relayed sessions.
+// The sessions do not go through mcp-go's StdioServer: mcp-go v1 keeps one stdio session
+// per process (its session object and notification channel are package globals), so two
+// sessions served side by side would take each other's notifications (the answer to a
+// subscriptions/listen, say). Each connection gets its own session instead (session.go).
 type Relayed struct {
 	cfg    Config
 	ln     net.Listener
@@ -35,15 +34,12 @@ type Relayed struct {
 // StartRelayed checks cfg as ServeStdio would and listens on 127.0.0.1. The sessions live
 // until the relay ends them (the SUT closed its stdin) or Close; ctx carries values only.
 func StartRelayed(ctx context.Context, cfg Config) (*Relayed, error) {
-	if cfg.OAuth.Required {
-		return nil, errors.New("mcpserver: oauth.required is not supported over stdio")
-	}
-	if _, err := newServer(cfg); err != nil {
-		return nil, fmt.Errorf("mcpserver: %w", err)
+	if _, err := newStdioServer(cfg); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("mcpserver: %w", err)
+		return nil, err
 	}
 	r := &Relayed{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -70,13 +66,32 @@ func (r *Relayed) Close() error {
 	return err
 }
 
+// acceptRetryMax bounds the pause after a failed accept (out of file descriptors, say),
+// as net/http's server does: the listener stays open, so a relay that connects meanwhile
+// waits in the backlog and is served once accepting works again.
+const acceptRetryMax = time.Second
+
 func (r *Relayed) accept() {
 	defer r.wg.Done()
+	var pause time.Duration
 	for {
 		conn, err := r.ln.Accept()
 		if err != nil {
-			return // closed
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), acceptRetryMax)
+			if r.cfg.Logger != nil {
+				r.cfg.Logger.Error("relayed stdio mock: accept failed, retrying", "error", err, "in", pause)
+			}
+			select {
+			case <-time.After(pause):
+			case <-r.ctx.Done():
+				return
+			}
+			continue
 		}
+		pause = 0
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
@@ -99,7 +114,11 @@ func (r *Relayed) serve(conn net.Conn) {
 		r.mu.Unlock()
 		conn.Close()
 	}()
-	if err := ServeStdio(r.ctx, r.cfg, conn, conn); err != nil && r.cfg.Logger != nil {
+	s, err := newStdioServer(r.cfg)
+	if err == nil {
+		err = s.serveSession(r.ctx, conn)
+	}
+	if err != nil && r.cfg.Logger != nil {
 		r.cfg.Logger.Error("relayed stdio session ended", "error", err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -107,5 +109,101 @@ func TestStartRelayedChecksTheConfig(t *testing.T) {
 	if r, err := mcpserver.StartRelayed(context.Background(), cfg); err == nil {
 		r.Close()
 		t.Fatal("StartRelayed accepted oauth.required")
+	}
+}
+
+// rawSession is a relayed session spoken to line by line, as the relay passes it on.
+type rawSession struct {
+	t     *testing.T
+	conn  net.Conn
+	lines *bufio.Reader
+}
+
+func dialRelayed(t *testing.T, r *mcpserver.Relayed) *rawSession {
+	t.Helper()
+	conn, err := net.Dial("tcp", r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	// A session that goes quiet fails the test instead of hanging it.
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return &rawSession{t: t, conn: conn, lines: bufio.NewReader(conn)}
+}
+
+func (s *rawSession) send(msg string) {
+	s.t.Helper()
+	if _, err := fmt.Fprintln(s.conn, msg); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *rawSession) next() string {
+	s.t.Helper()
+	line, err := s.lines.ReadString('\n')
+	if err != nil {
+		s.t.Fatalf("read: %v (got %q)", err, line)
+	}
+	return line
+}
+
+// TestRelayedNotificationsStayInTheirSession: mcp-go's stdio server has one notification
+// channel per process, from which any session served beside it could take a notification.
+// The acknowledgement of a subscriptions/listen comes on that channel: it must reach the
+// session that asked, every time, and no other.
+func TestRelayedNotificationsStayInTheirSession(t *testing.T) {
+	a := startRelayed(t, parseYAMLConfig(t, "type: stdio\n"+testTools))
+	b := startRelayed(t, parseYAMLConfig(t, "type: stdio\n"+testTools))
+	for round := range 20 {
+		asker, other := dialRelayed(t, a), dialRelayed(t, b)
+		if round%2 == 1 {
+			asker, other = dialRelayed(t, b), dialRelayed(t, a)
+		}
+		asker.send(`{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},` +
+			`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`)
+		if line := asker.next(); !strings.Contains(line, "notifications/subscriptions/acknowledged") {
+			t.Fatalf("round %d: the listener got %q, want its acknowledgement", round, line)
+		}
+		other.send(`{"jsonrpc":"2.0","id":2,"method":"ping"}`)
+		if line := other.next(); !strings.Contains(line, `"id":2`) {
+			t.Fatalf("round %d: the other session got %q before its ping's answer", round, line)
+		}
+		asker.conn.Close()
+		other.conn.Close()
+	}
+}
+
+// TestRelayedSessionsStartFresh: one connection after another each get a fresh server, as
+// each launch of the mock process did: what one session stored, the next does not see.
+func TestRelayedSessionsStartFresh(t *testing.T) {
+	r := startRelayed(t, parseYAMLConfig(t, "type: stdio\n"+storeConfig))
+	first := dialRelayed(t, r)
+	first.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_note","arguments":{"text":"kept?"}}}`)
+	if line := first.next(); !strings.Contains(line, `"id":1,"result"`) || strings.Contains(line, `"isError":true`) {
+		t.Fatalf("create_note: %q", line)
+	}
+	first.conn.Close()
+	second := dialRelayed(t, r)
+	second.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_notes","arguments":{}}}`)
+	if line := second.next(); !strings.Contains(line, `{\"count\":0,\"keys\":[]}`) {
+		t.Errorf("the next session's store: %q, want it empty", line)
+	}
+}
+
+// TestRelayedCloseWaitsForItsSessions: Close returns only once every session's calls have
+// ended, so nothing of a scenario's mock runs after the scenario.
+func TestRelayedCloseWaitsForItsSessions(t *testing.T) {
+	r := startRelayed(t, parseYAMLConfig(t, "type: stdio\n"+testTools))
+	s := dialRelayed(t, r)
+	s.send(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	s.next()
+	before := runtime.NumGoroutine()
+	s.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`)
+	waitFor(t, "the slow call to start", func() bool { return runtime.NumGoroutine() > before })
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := runtime.NumGoroutine(); n >= before {
+		t.Errorf("%d goroutines after Close, %d before the slow call: Close did not wait for the session", n, before)
 	}
 }

@@ -305,13 +305,9 @@ func (s *Server) Close() error {
 // ServeStdio serves cfg's tools over in/out (newline-delimited JSON-RPC) until in ends or
 // ctx is cancelled. OAuth does not apply to stdio and is refused.
 func ServeStdio(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
-	if cfg.OAuth.Required {
-		return errors.New("mcpserver: oauth.required is not supported over stdio")
-	}
-	cfg.ErrorsAsJSONRPC = true
-	s, err := newServer(cfg)
+	s, err := newStdioServer(cfg)
 	if err != nil {
-		return fmt.Errorf("mcpserver: %w", err)
+		return err
 	}
 	stdio := server.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(log.New(io.Discard, "", 0))
@@ -324,4 +320,18 @@ func ServeStdio(ctx context.Context, cfg Config, in io.Reader, out io.Writer) er
 		return nil
 	}
 	return err
+}
+
+// newStdioServer is the server of one stdio session, in a process of its own (ServeStdio)
+// or relayed (Relayed).
+func newStdioServer(cfg Config) (*Server, error) {
+	if cfg.OAuth.Required {
+		return nil, errors.New("mcpserver: oauth.required is not supported over stdio")
+	}
+	cfg.ErrorsAsJSONRPC = true
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	return s, nil
 }

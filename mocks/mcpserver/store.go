@@ -95,7 +95,7 @@ func (c StoreConfig) Problems() []StoreProblem {
 }
 
 // kvStore is a server's store: one per server, gone with the server (a stdio mock's lives
-// in its process).
+// as long as its one session, in its process or relayed).
 type kvStore struct{ kvstore.Store }
 
 // storeError is a call the store refuses (a missing key, a version conflict): a tool error.

@@ -28,6 +28,7 @@ type childProbe struct {
 	stdin  string                                  // written once started
 	stderr bool                                    // the ready line comes on stderr, not stdout
 	ready  string                                  // a substring of the ready line
+	env    []string                                // added to the environment
 	// plays, when set, tells whether bin has the role at all: a build of an older commit
 	// (MUSTER_TEST_BENCH_BIN) may lack it.
 	plays func(t *testing.T, bin string) bool
@@ -122,6 +123,12 @@ func childStartRows(t *testing.T, bins map[string]string) [][]string {
 			}
 		}
 	}
+	if bin, ok := bins["muster-test-child"]; ok {
+		// The reference SUT as a scenario run starts it (see runner.sutEnv).
+		p := childProbes[0]
+		p.env = []string{"GOMAXPROCS=1"}
+		subjects = append(subjects, &subject{label: p.name + " from muster-test-child with GOMAXPROCS=1, as a scenario run starts it", bin: bin, probe: p})
+	}
 	if bin, ok := bins["muster-test-relay"]; ok {
 		subjects = append(subjects, &subject{label: "stdio mock through muster-test-relay (exec until initialize " +
 			"answered; the mock's session runs in the runner)", bin: bin, probe: relayProbe(t)})
@@ -147,6 +154,7 @@ func childStartRows(t *testing.T, bins map[string]string) [][]string {
 func startCPU(t *testing.T, bin string, p childProbe) time.Duration {
 	t.Helper()
 	cmd := exec.Command(bin, p.args(t, t.TempDir())...)
+	cmd.Env = append(os.Environ(), p.env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -144,6 +144,8 @@ type scenarioRunner struct {
 	// spares are processes started ahead of the scenarios' SUT starts (nil when
 	// --sut-url or --sut-command names the SUT; see spares.go).
 	spares *sut.Spares
+	// oneProc runs a SUT of muster-test's own binaries with GOMAXPROCS=1 (see sutEnv).
+	oneProc bool
 }
 
 // scenarioRun is one scenario on its way through the phases: set up (temp dir, mocks, SUT,
@@ -245,6 +247,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 			r.res.Notes = append(r.res.Notes, "SUT already running at "+spec.Direct.URL+": nothing was started, so isolation from other scenarios is up to you")
 		}
 	}
+	spec.Env = r.w.sutEnv(spec)
 	if spec.Gateway != nil && spec.Direct == nil {
 		if spec.Gateway.Login, err = testtools.GatewayLogin(r.env); err != nil {
 			return nil, err

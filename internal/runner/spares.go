@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -12,7 +13,7 @@ import (
 )
 
 func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
-	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
+	w := &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry(), oneProc: os.Getenv("GOMAXPROCS") == ""}
 	if opts.SUT.URL == "" && len(opts.SUT.Command) == 0 && opts.SUT.childBinary() != "" {
 		// One idle spare of a binary per scenario that runs at once, but no more than the
 		// CPUs that can run their init while the scenarios run.
@@ -20,7 +21,7 @@ func newScenarioRunner(opts *Options, driver sut.Driver) *scenarioRunner {
 		if opts.Parallel > 0 {
 			keep = min(keep, opts.Parallel)
 		}
-		w.spares = sut.NewSpares(keep)
+		w.spares = sut.NewSpares(keep, w.ownEnv())
 	}
 	return w
 }
@@ -57,9 +58,18 @@ func (w *scenarioRunner) expect(scs []*scenario.Scenario, early string) {
 }
 
 // driverBinary is the binary the driver starts for a scenario without a sut block, when
-// it is the child binary ("" otherwise: real muster is no spare). A driver that wraps
-// another says so with Unwrap.
+// it is the child binary and spares are kept ("" otherwise: real muster is no spare).
 func (w *scenarioRunner) driverBinary() string {
+	if w.spares == nil {
+		return ""
+	}
+	return w.ownDriverBinary()
+}
+
+// ownDriverBinary is the binary the driver starts for a scenario without a sut block,
+// when it is the child binary ("" otherwise). A driver that wraps another says so with
+// Unwrap.
+func (w *scenarioRunner) ownDriverBinary() string {
 	d := w.driver
 	for {
 		u, ok := d.(interface{ Unwrap() sut.Driver })
@@ -69,7 +79,7 @@ func (w *scenarioRunner) driverBinary() string {
 		d = u.Unwrap()
 	}
 	serve, ok := d.(*sut.ServeDriver)
-	if !ok || w.spares == nil || len(serve.Command) == 0 || serve.Command[0] != w.opts.SUT.childBinary() {
+	if !ok || len(serve.Command) == 0 || serve.Command[0] != w.opts.SUT.childBinary() {
 		return ""
 	}
 	return serve.Command[0]
@@ -97,4 +107,37 @@ func (w *scenarioRunner) plannedBinary(sc *scenario.Scenario) string {
 		return w.opts.SUT.Self
 	}
 	return w.opts.SUT.childBinary()
+}
+
+// sutEnv is what a scenario run adds to the environment of a SUT process of muster-test's
+// own binaries (the reference SUT; a sut block's `{{ .self }}` command): GOMAXPROCS=1,
+// unless the runner's environment sets GOMAXPROCS itself (oneProc false), which the SUT
+// then inherits.
+//
+// Such a SUT serves the few sessions of one scenario, while the run keeps every CPU busy
+// with the runner, the mocks, the spares' init and the other scenarios' SUTs. With a P per
+// CPU, each SUT's idle Ps spin looking for work on CPUs the others need, and a server,
+// which blocks and wakes all the time, pays for it at every wake-up (BENCHMARKS.md, "One P
+// per SUT"). Its goroutines still run concurrently, one at a time. Load mode, whose SUT
+// serves many users at once, keeps the default (see stageRunner); other programs (muster,
+// a sut block's command) are never told how to run.
+func (w *scenarioRunner) sutEnv(spec *sut.Spec) []string {
+	own := w.ownDriverBinary() != ""
+	if d := spec.Direct; d != nil {
+		own = len(d.Command) > 0 && d.Command[0] != "" &&
+			(d.Command[0] == w.opts.SUT.childBinary() || d.Command[0] == w.opts.SUT.Self)
+	}
+	if !own {
+		return nil
+	}
+	return w.ownEnv()
+}
+
+// ownEnv is what sutEnv adds for a SUT of muster-test's own binaries, which the spares,
+// all of those binaries, start with too.
+func (w *scenarioRunner) ownEnv() []string {
+	if !w.oneProc {
+		return nil
+	}
+	return []string{"GOMAXPROCS=1"}
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/muster-test/muster-test/internal/sut"
@@ -42,5 +43,46 @@ func TestPlannedBinaryGuessesTheSUTsBinary(t *testing.T) {
 	}
 	if w := newScenarioRunner(&Options{SUT: SUTOptions{Self: so.Self, URL: "http://127.0.0.1:1/mcp"}}, builtin); w.spares != nil {
 		t.Errorf("--sut-url: spares %v, want none", w.spares)
+	}
+}
+
+// TestSUTEnvRunsOwnSUTsOnOneProc: a scenario run's SUT of muster-test's own binaries gets
+// GOMAXPROCS=1; muster, another command, a running server, a load stage's SUT and a runner
+// whose environment sets GOMAXPROCS get nothing.
+func TestSUTEnvRunsOwnSUTsOnOneProc(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	so := SUTOptions{Self: "/bin/muster-test", Child: "/bin/muster-test-child"}
+	builtin, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: so.Self, Child: so.Child})
+	if err != nil {
+		t.Fatal(err)
+	}
+	muster := &sut.ServeDriver{Label: "muster", Command: []string{"/usr/bin/muster"}}
+	direct := func(argv ...string) *sut.Spec { return &sut.Spec{Direct: &sut.DirectSpec{Command: argv}} }
+	one := []string{"GOMAXPROCS=1"}
+	for _, c := range []struct {
+		name   string
+		driver sut.Driver
+		spec   *sut.Spec
+		want   []string
+	}{
+		{"the reference SUT", builtin, &sut.Spec{}, one},
+		{"a wrapped reference SUT", &recorder{Driver: builtin}, &sut.Spec{}, one},
+		{"muster", muster, &sut.Spec{}, nil},
+		{"the reference server from the child binary", muster, direct(so.Child, "reference-server", "serve"), one},
+		{"the reference server mounting an IdP", builtin, direct(so.Self, "reference-server", "serve", "--with-as"), one},
+		{"another command", builtin, direct("/usr/bin/server"), nil},
+		{"a running server", builtin, &sut.Spec{Direct: &sut.DirectSpec{URL: "http://127.0.0.1:1/mcp"}}, nil},
+	} {
+		w := newScenarioRunner(&Options{SUT: so}, c.driver)
+		if got := w.sutEnv(c.spec); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := stageRunner(&Options{SUT: so}, builtin).sutEnv(&sut.Spec{}); got != nil {
+		t.Errorf("a load stage's reference SUT: %q, want nothing", got)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	if got := newScenarioRunner(&Options{SUT: so}, builtin).sutEnv(&sut.Spec{}); got != nil {
+		t.Errorf("GOMAXPROCS set for the runner: %q, want nothing (the SUT inherits it)", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/muster-test/muster-test/internal/event"
 	"github.com/muster-test/muster-test/internal/reaper"
 	"github.com/muster-test/muster-test/internal/schedule"
+	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -28,7 +29,7 @@ func SetUpStage(ctx context.Context, opts *Options, sc *scenario.Scenario) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	r := &scenarioRun{w: &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}, sc: sc, res: schedule.Skeleton(sc),
+	r := &scenarioRun{w: stageRunner(opts, driver), sc: sc, res: schedule.Skeleton(sc),
 		// A load run's requests are far too many to keep, and recording them would cost
 		// the generator CPU it measures with.
 		unrecorded: true}
@@ -37,6 +38,12 @@ func SetUpStage(ctx context.Context, opts *Options, sc *scenario.Scenario) (*Sta
 		return nil, err
 	}
 	return &Stage{World: r.world, Values: r.values, r: r}, nil
+}
+
+// stageRunner is the scenario runner of a stage: no spares (one SUT start), and the SUT
+// keeps its GOMAXPROCS, as it serves many users at once (see sutEnv).
+func stageRunner(opts *Options, driver sut.Driver) *scenarioRunner {
+	return &scenarioRunner{opts: opts, driver: driver, tools: testtools.Registry()}
 }
 
 // Close tears the world down within TeardownBudget and returns the notes of what it had

@@ -21,7 +21,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -59,12 +61,19 @@ type Handoff struct {
 func Send(w io.Writer, h Handoff) error { return json.NewEncoder(w).Encode(h) }
 
 // Fits reports whether a spare can stand in for the start h describes. Variables that
-// act before any Go code runs (the Go runtime's GOGC, GOMAXPROCS, GODEBUG, ...; the
-// dynamic loader's LD_*; the C library's MALLOC_*) are read at exec, when a spare's
-// environment is still the runner's; and the handoff's JSON would change bytes that are
-// not UTF-8. Such a start must be a fresh process.
+// act before any Go code runs (the Go runtime's GOGC, GODEBUG, ...; the dynamic loader's
+// LD_*; the C library's MALLOC_*) are read at exec, when a spare's environment is still
+// the runner's; and the handoff's JSON would change bytes that are not UTF-8. Such a start
+// must be a fresh process. GOMAXPROCS is the exception: Await sets it as the runtime
+// would have at exec (see procs).
 func Fits(h Handoff) bool {
 	for _, kv := range h.Env {
+		if k, v, _ := strings.Cut(kv, "="); k == "GOMAXPROCS" {
+			if procs(v) == 0 {
+				return false
+			}
+			continue
+		}
 		for _, p := range []string{"GO", "LD_", "MALLOC_"} {
 			if strings.HasPrefix(kv, p) {
 				return false
@@ -73,6 +82,21 @@ func Fits(h Handoff) bool {
 	}
 	return utf8.ValidString(h.Dir) && !slices.ContainsFunc(append(slices.Clone(h.Args), h.Env...),
 		func(s string) bool { return !utf8.ValidString(s) })
+}
+
+// procs is the GOMAXPROCS value v sets at exec: a positive decimal number; 0 when v is
+// one the runtime would ignore, which Fits then leaves to a fresh start to ignore. A
+// spare's package init ran with the runner's setting, but init runs on one goroutine:
+// what it is handed runs with the handed one.
+func procs(v string) int {
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // Await is a spare's side. It blocks until the handoff arrives, applies its working
@@ -114,6 +138,9 @@ func Await(run func(args []string) (code int, ok bool)) int {
 		if err := os.Setenv(k, v); err != nil {
 			fmt.Fprintln(os.Stderr, "spare:", err)
 			return 2
+		}
+		if n := procs(v); k == "GOMAXPROCS" && n > 0 {
+			runtime.GOMAXPROCS(n)
 		}
 	}
 	code, ok := run(h.Args)

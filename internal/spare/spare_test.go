@@ -3,9 +3,11 @@ package spare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -23,7 +25,7 @@ func TestMain(m *testing.M) {
 			wd, _ := os.Getwd()
 			cmdline, _ := os.ReadFile("/proc/self/cmdline")
 			json.NewEncoder(os.Stdout).Encode(map[string]any{"args": args[1:], "dir": wd, "var": os.Getenv("SPARE_TEST"),
-				"cmdline": string(cmdline), "os_args": os.Args[1:]})
+				"cmdline": string(cmdline), "os_args": os.Args[1:], "procs": runtime.GOMAXPROCS(0)})
 			return 7, true
 		}))
 	}
@@ -63,8 +65,11 @@ func spareRun(t *testing.T, handoff []byte) (int, string, string) {
 
 func TestAwaitRunsTheHandedCommandLineWhereAndWithWhatItSays(t *testing.T) {
 	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	// One more than this process has, which the spare's own default cannot be.
+	wantProcs := runtime.GOMAXPROCS(0) + 1
+	procs := fmt.Sprintf("GOMAXPROCS=%d", wantProcs)
 	var b bytes.Buffer
-	if err := Send(&b, Handoff{Args: []string{"echo", "a", "b c"}, Env: []string{"SPARE_TEST=x=y"}, Dir: dir}); err != nil {
+	if err := Send(&b, Handoff{Args: []string{"echo", "a", "b c"}, Env: []string{"SPARE_TEST=x=y", procs}, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := spareRun(t, b.Bytes())
@@ -77,12 +82,16 @@ func TestAwaitRunsTheHandedCommandLineWhereAndWithWhatItSays(t *testing.T) {
 		Var     string
 		Cmdline string
 		OSArgs  []string `json:"os_args"`
+		Procs   int
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}
 	if strings.Join(got.Args, "|") != "a|b c" || got.Dir != dir || got.Var != "x=y" {
 		t.Errorf("the command saw %+v, want args [a, b c], dir %s, SPARE_TEST=x=y", got, dir)
+	}
+	if got.Procs != wantProcs {
+		t.Errorf("GOMAXPROCS is %d, want the handoff's %d, as the runtime sets it at a fresh start", got.Procs, wantProcs)
 	}
 	if strings.Join(got.OSArgs, "|") != "echo|a|b c" {
 		t.Errorf("os.Args after the binary are %q, want the handed command line", got.OSArgs)
@@ -137,7 +146,12 @@ func TestFitsRefusesWhatActsAtExecOrTheHandoffWouldChange(t *testing.T) {
 		{Handoff{Args: []string{"serve"}, Env: []string{"A=1", "SSL_CERT_FILE=/ca.pem"}, Dir: "/tmp/x"}, true},
 		{Handoff{Env: []string{"A=1", "GOGC=off"}}, false},
 		{Handoff{Env: []string{"GODEBUG=x=1"}}, false},
-		{Handoff{Env: []string{"GOMAXPROCS=1"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=1"}}, true},
+		{Handoff{Env: []string{"A=1", "GOMAXPROCS=16"}}, true},
+		{Handoff{Env: []string{"GOMAXPROCS=0"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=-1"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=two"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS="}}, false},
 		{Handoff{Env: []string{"LD_PRELOAD=/x.so"}}, false},
 		{Handoff{Env: []string{"MALLOC_ARENA_MAX=2"}}, false},
 		{Handoff{Args: []string{"serve", "--config-path", "/tmp/\xff"}}, false},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -77,7 +78,7 @@ func (Direct) Start(ctx context.Context, spec *Spec) (*Instance, error) {
 			return nil, err
 		}
 	}
-	inst.proc, err = startProcess(d.Command, d.Env, spec.Dir, filepath.Join(spec.Dir, "sut.log"), "", spec.Spares)
+	inst.proc, err = startProcess(d.Command, slices.Concat(spec.Env, d.Env), spec.Dir, filepath.Join(spec.Dir, "sut.log"), "", spec.Spares)
 	if err != nil {
 		return nil, err
 	}

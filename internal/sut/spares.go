@@ -25,6 +25,7 @@ import (
 // A nil *Spares has none: every start is fresh.
 type Spares struct {
 	keep int
+	env  []string // added to every spare's environment at its start
 
 	mu     sync.Mutex
 	pools  map[string]*pool // by binary
@@ -46,9 +47,12 @@ type idleSpare struct {
 }
 
 // NewSpares returns spares that keep up to keep idle per binary; it starts none until
-// Expect.
-func NewSpares(keep int) *Spares {
-	return &Spares{keep: max(keep, 1), pools: map[string]*pool{}}
+// Expect. env (KEY=VALUE) is added to the environment every spare starts with: the
+// GOMAXPROCS that the starts they stand in for will be handed, which a spare then need
+// not change (changing it costs a spare a stop of the world and the release of what its
+// init cached per P).
+func NewSpares(keep int, env []string) *Spares {
+	return &Spares{keep: max(keep, 1), env: env, pools: map[string]*pool{}}
 }
 
 // Expect says that n more starts of binary are coming, and starts spares for them; a
@@ -76,7 +80,7 @@ func (s *Spares) refill(binary string, pl *pool) {
 			defer s.wg.Done()
 			// An error needs no more: the starts it would have served start afresh, and
 			// report what is wrong with the binary themselves.
-			sp, err := startSpare(binary)
+			sp, err := startSpare(binary, s.env)
 			s.mu.Lock()
 			pl.starting--
 			keep := err == nil && !s.closed
@@ -91,13 +95,14 @@ func (s *Spares) refill(binary string, pl *pool) {
 	}
 }
 
-// startSpare starts binary as a spare with the handoff pipe's read end as its fd 3.
-func startSpare(binary string) (*idleSpare, error) {
+// startSpare starts binary as a spare, with env added to its environment and the handoff
+// pipe's read end as its fd 3.
+func startSpare(binary string, env []string) (*idleSpare, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	p := newProcess(spare.Command(binary), nil, "")
+	p := newProcess(spare.Command(binary), env, "")
 	p.cmd.ExtraFiles = []*os.File{r}
 	err = p.start()
 	r.Close() // the child has its copy; the spare sees end of file once w is closed

@@ -2,8 +2,11 @@ package sut
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,13 +40,13 @@ func idlePIDs(t *testing.T, s *Spares, binary string, want int) []int {
 	}
 }
 
-func testSpares(t *testing.T, keep int) (*Spares, string) {
+func testSpares(t *testing.T, keep int, env ...string) (*Spares, string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSpares(keep)
+	s := NewSpares(keep, env)
 	t.Cleanup(s.Close)
 	return s, self
 }
@@ -54,11 +57,21 @@ func testSpares(t *testing.T, keep int) (*Spares, string) {
 // start, is a fresh process.
 func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 	t.Setenv(fakeSUTEnv, "serve")
-	s, self := testSpares(t, 1)
+	// One more than this process has, which the spare's own default cannot be.
+	procs := runtime.GOMAXPROCS(0) + 1
+	procsVar := fmt.Sprintf("GOMAXPROCS=%d", procs)
+	s, self := testSpares(t, 1, procsVar)
 	s.Expect(self, 1)
 	pids := idlePIDs(t, s, self, 1)
+	// The spare has the spares' environment from its start, as a fresh start has the
+	// driver's.
+	if environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pids[0])); err != nil ||
+		!slices.Contains(strings.Split(string(environ), "\x00"), procsVar) {
+		t.Errorf("the idle spare's environment %q (%v) lacks %s", environ, err, procsVar)
+	}
 	for i, wantSpare := range []bool{true, false} {
-		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second, CAFile: "/ca.pem", Spares: s}
+		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second, CAFile: "/ca.pem", Spares: s,
+			Env: []string{procsVar}}
 		inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
 		if err != nil {
 			t.Fatalf("start %d: %v", i, err)
@@ -72,8 +85,8 @@ func TestASpareStandsInForTheSUTsStart(t *testing.T) {
 			t.Errorf("start %d ran as pid %d, the spare was %d; want the spare: %v", i, pid, pids[0], wantSpare)
 		}
 		seen, err := os.ReadFile(filepath.Join(spec.Dir, "seen"))
-		if want := spec.Dir + "\n/ca.pem"; string(seen) != want || err != nil {
-			t.Errorf("start %d saw directory and SSL_CERT_FILE %q (%v), want %q", i, seen, err, want)
+		if want := fmt.Sprintf("%s\n/ca.pem\n%d", spec.Dir, procs); string(seen) != want || err != nil {
+			t.Errorf("start %d saw directory, SSL_CERT_FILE and GOMAXPROCS %q (%v), want %q", i, seen, err, want)
 		}
 		if !inst.proc.exited() {
 			t.Errorf("start %d: the process runs on after Stop", i)

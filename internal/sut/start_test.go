@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // fakeSUT serves `serve --config-path DIR` on the configured port, counts its starts in
-// DIR/../starts and writes its working directory and SSL_CERT_FILE to DIR/../seen. Modes: "lose-first" (the first start never lists x_srv_op, later ones
+// DIR/../starts and writes its working directory, SSL_CERT_FILE and GOMAXPROCS to DIR/../seen. Modes: "lose-first" (the first start never lists x_srv_op, later ones
 // do, like muster's start-up race), "never-settles" (never lists it), "exit" (fails).
 func fakeSUT(mode string, args []string) int {
 	var cfgDir string
@@ -55,7 +56,7 @@ func fakeSUT(mode string, args []string) int {
 		return 1
 	}
 	wd, _ := os.Getwd()
-	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgDir), "seen"), []byte(wd+"\n"+os.Getenv("SSL_CERT_FILE")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgDir), "seen"), []byte(fmt.Sprintf("%s\n%s\n%d", wd, os.Getenv("SSL_CERT_FILE"), runtime.GOMAXPROCS(0))), 0o644); err != nil {
 		return 1
 	}
 	if mode == "exit" {

@@ -35,10 +35,13 @@ type Upstream struct {
 
 // Spec is what a scenario asks of its SUT.
 type Spec struct {
-	Dir            string // the scenario's temp dir; the driver writes below it
-	Upstreams      []Upstream
-	OAuth          bool   // the scenario has mock IdPs: switch the SUT's OAuth proxy on
-	CAFile         string // PEM file of CAs the SUT must trust (mock IdPs with TLS)
+	Dir       string // the scenario's temp dir; the driver writes below it
+	Upstreams []Upstream
+	OAuth     bool   // the scenario has mock IdPs: switch the SUT's OAuth proxy on
+	CAFile    string // PEM file of CAs the SUT must trust (mock IdPs with TLS)
+	// Env is KEY=VALUE added to the environment of the SUT process the driver starts (a
+	// DirectSpec's own Env comes after it, and wins).
+	Env            []string
 	Workflows      namedConfigs
 	Services       namedConfigs
 	ServiceClasses []map[string]any
@@ -163,7 +166,7 @@ func (m *ServeDriver) startOnce(ctx context.Context, spec *Spec, settle time.Dur
 	if spec.Debug {
 		argv = slices.Insert(argv, len(m.Command)+3, "--debug")
 	}
-	var env []string
+	env := slices.Clone(spec.Env)
 	if spec.CAFile != "" {
 		// muster has no CA flag; Go's TLS stack reads this variable.
 		env = append(env, "SSL_CERT_FILE="+spec.CAFile)

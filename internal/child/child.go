@@ -17,6 +17,8 @@ import (
 	"slices"
 	"syscall"
 
+	// Both binaries that run a child start with a resident heap (see the package).
+	_ "github.com/muster-test/muster-test/internal/prefault"
 	"github.com/muster-test/muster-test/internal/spare"
 	"github.com/muster-test/muster-test/mocks/mcpserver"
 	"github.com/muster-test/muster-test/refserver"

@@ -21,7 +21,7 @@ func TestChildLinksOnlyItsRoles(t *testing.T) {
 	const module = "github.com/muster-test/muster-test/"
 	runnerSide := []string{"internal/", "mocks/idp", "scenario", "cmd/muster-test/"}
 	// Internal packages the roles share with the runner, which link nothing heavy.
-	shared := []string{"internal/child", "internal/spare", "internal/relay", "internal/rpcpeek", "internal/loopcert"}
+	shared := []string{"internal/child", "internal/prefault", "internal/spare", "internal/relay", "internal/rpcpeek", "internal/loopcert"}
 	heavy := []string{"github.com/ory/", "go.opentelemetry.io/", "google.golang.org/grpc", "google.golang.org/protobuf",
 		"github.com/asaskevich/govalidator", "github.com/cucumber/"}
 	deps := strings.Fields(string(out))

@@ -38,20 +38,41 @@ func Main(args []string) (code int, ok bool) {
 	if spare.IsSpare(args) {
 		return spare.Await(Main), true
 	}
+	var run func() int
+	switch {
 	// muster's own runner puts `test` in front, so the flag is recognised anywhere.
-	if slices.Contains(args, "--mock-mcp-server") {
-		return runMockMCPServer(args), true
+	case slices.Contains(args, "--mock-mcp-server"):
+		run = func() int { return runMockMCPServer(args) }
+	case len(args) > 0 && args[0] == "reference-sut":
+		run = func() int { return refsut.Main(args[1:]) }
+	case len(args) > 0 && args[0] == refServer:
+		run = func() int { return refserver.Main(args[1:], os.Stdout, os.Stderr, nil) }
+	default:
+		return 0, false
 	}
-	if len(args) > 0 && args[0] == "reference-sut" {
-		return refsut.Main(args[1:]), true
-	}
-	if len(args) > 0 && args[0] == refServer {
-		return refserver.Main(args[1:], os.Stdout, os.Stderr, nil), true
-	}
-	return 0, false
+	dropOwnProcs()
+	return run(), true
 }
 
 const refServer = "reference-server"
+
+// OwnProcsVar, set beside GOMAXPROCS in a child's environment, says that the runner set
+// that GOMAXPROCS for the child alone (one P for a scenario's SUT, see the runner's
+// sutEnv). Main drops both once the runtime has read them, so that the programs the child
+// starts (the reference SUT's stdio servers, a user's among them) get the runner's
+// environment as it was. The reference server that muster-test runs itself (--with-as)
+// starts no programs.
+const OwnProcsVar = "MUSTER_TEST_OWN_GOMAXPROCS"
+
+// dropOwnProcs removes a GOMAXPROCS the runner set for this process alone from its
+// environment (see OwnProcsVar); one set for the runner itself stays.
+func dropOwnProcs() {
+	if os.Getenv(OwnProcsVar) == "" {
+		return
+	}
+	_ = os.Unsetenv("GOMAXPROCS")
+	_ = os.Unsetenv(OwnProcsVar)
+}
 
 // Serves reports whether the slim binary runs the command line args (after the binary) as
 // muster-test does: every role of Main, the reference server unless it mounts an IdP

@@ -264,6 +264,7 @@ func (r *scenarioRun) setUp(ctx context.Context) (executor.Session, error) {
 		if spec.Direct, err = directSpec(b, r.env, r.values); err != nil {
 			return nil, err
 		}
+		spec.Env = r.w.sutEnv(spec)
 		inst, err = r.w.driver.Start(ctx, spec)
 	}
 	if inst != nil {

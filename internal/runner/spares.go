@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/internal/testtools"
 	"github.com/muster-test/muster-test/scenario"
@@ -110,9 +111,10 @@ func (w *scenarioRunner) plannedBinary(sc *scenario.Scenario) string {
 }
 
 // sutEnv is what a scenario run adds to the environment of a SUT process of muster-test's
-// own binaries (the reference SUT; a sut block's `{{ .self }}` command): GOMAXPROCS=1,
-// unless the runner's environment sets GOMAXPROCS itself (oneProc false), which the SUT
-// then inherits.
+// own binaries (the reference SUT; a sut block's `{{ .self }}` command): GOMAXPROCS=1, for
+// that process alone (child.OwnProcsVar: the programs it starts do not inherit it), unless
+// the runner's environment sets GOMAXPROCS itself (oneProc false), which the SUT then
+// inherits.
 //
 // Such a SUT serves the few sessions of one scenario, while the run keeps every CPU busy
 // with the runner, the mocks, the spares' init and the other scenarios' SUTs. With a P per
@@ -139,5 +141,5 @@ func (w *scenarioRunner) ownEnv() []string {
 	if !w.oneProc {
 		return nil
 	}
-	return []string{"GOMAXPROCS=1"}
+	return []string{"GOMAXPROCS=1", child.OwnProcsVar + "=1"}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/muster-test/muster-test/internal/child"
 	"github.com/muster-test/muster-test/internal/sut"
 	"github.com/muster-test/muster-test/scenario"
 )
@@ -58,7 +59,7 @@ func TestSUTEnvRunsOwnSUTsOnOneProc(t *testing.T) {
 	}
 	muster := &sut.ServeDriver{Label: "muster", Command: []string{"/usr/bin/muster"}}
 	direct := func(argv ...string) *sut.Spec { return &sut.Spec{Direct: &sut.DirectSpec{Command: argv}} }
-	one := []string{"GOMAXPROCS=1"}
+	one := []string{"GOMAXPROCS=1", child.OwnProcsVar + "=1"}
 	for _, c := range []struct {
 		name   string
 		driver sut.Driver

@@ -84,19 +84,16 @@ func Fits(h Handoff) bool {
 		func(s string) bool { return !utf8.ValidString(s) })
 }
 
-// procs is the GOMAXPROCS value v sets at exec: a positive decimal number; 0 when v is
-// one the runtime would ignore, which Fits then leaves to a fresh start to ignore. A
-// spare's package init ran with the runner's setting, but init runs on one goroutine:
-// what it is handed runs with the handed one.
+// procs is the GOMAXPROCS value v sets at exec, parsed as the runtime parses it (a
+// positive 32-bit decimal); 0 when v is one the runtime ignores, which Fits then leaves to
+// a fresh start to ignore. A spare's package init ran with the setting it was started
+// with, but init runs on one goroutine: what it is handed runs with the handed one.
 func procs(v string) int {
-	if v == "" || strings.Trim(v, "0123456789") != "" {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n <= 0 {
 		return 0
 	}
-	return n
+	return int(n)
 }
 
 // Await is a spare's side. It blocks until the handoff arrives, applies its working

@@ -152,6 +152,10 @@ func TestFitsRefusesWhatActsAtExecOrTheHandoffWouldChange(t *testing.T) {
 		{Handoff{Env: []string{"GOMAXPROCS=-1"}}, false},
 		{Handoff{Env: []string{"GOMAXPROCS=two"}}, false},
 		{Handoff{Env: []string{"GOMAXPROCS="}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=+2"}}, true},
+		// The runtime ignores what does not fit 32 bits; runtime.GOMAXPROCS would not.
+		{Handoff{Env: []string{"GOMAXPROCS=2147483648"}}, false},
+		{Handoff{Env: []string{"GOMAXPROCS=2147483647"}}, true},
 		{Handoff{Env: []string{"LD_PRELOAD=/x.so"}}, false},
 		{Handoff{Env: []string{"MALLOC_ARENA_MAX=2"}}, false},
 		{Handoff{Args: []string{"serve", "--config-path", "/tmp/\xff"}}, false},

@@ -121,8 +121,10 @@ func (s *Spares) take(argv, env []string, dir, logPath, note string) *process {
 	}
 	h := spare.Handoff{Args: argv[1:], Env: env, Dir: dir}
 	// A tag handed in the environment would replace the spare's own, which a fresh start's
-	// appended tag overrides.
-	if !spare.Fits(h) || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, reaper.TagVar+"=") }) {
+	// appended tag overrides. A start that does not set what the spares started with
+	// (their GOMAXPROCS) would run with it all the same.
+	if !spare.Fits(h) || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, reaper.TagVar+"=") }) ||
+		slices.ContainsFunc(s.env, func(kv string) bool { return !slices.Contains(env, kv) }) {
 		return nil
 	}
 	for {

@@ -212,3 +212,66 @@ func TestEachBinaryHasItsSpares(t *testing.T) {
 		}
 	}
 }
+
+// TestASpareStandsInOnlyForStartsThatSetItsEnv: a start that does not set what the spares
+// started with (their GOMAXPROCS) is fresh, and the spare stays for one that does.
+func TestASpareStandsInOnlyForStartsThatSetItsEnv(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "serve")
+	s, self := testSpares(t, 1, "GOMAXPROCS=1")
+	s.Expect(self, 2)
+	pids := idlePIDs(t, s, self, 1)
+	for i, c := range []struct {
+		env       []string
+		wantSpare bool
+	}{{nil, false}, {[]string{"GOMAXPROCS=2"}, false}, {[]string{"A=1", "GOMAXPROCS=1"}, true}} {
+		spec := &Spec{Dir: t.TempDir(), ReadyTimeout: 30 * time.Second, Spares: s, Env: c.env}
+		inst, err := (&ServeDriver{Label: "fake", Command: []string{self}}).Start(context.Background(), spec)
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		inst.Stop()
+		if inst.FromSpare() != c.wantSpare || (inst.proc.cmd.Process.Pid == pids[0]) != c.wantSpare {
+			t.Errorf("start %d with %q: from a spare %v, want %v", i, c.env, inst.FromSpare(), c.wantSpare)
+		}
+	}
+}
+
+// TestDirectAddsTheSpecsEnvBeforeItsOwn: a direct SUT's process gets the spec's Env, and
+// its own DirectSpec.Env after it, which wins where both set a variable.
+func TestDirectAddsTheSpecsEnvBeforeItsOwn(t *testing.T) {
+	t.Setenv(fakeSUTEnv, "serve")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	d := &DirectSpec{
+		Command: []string{self, "serve", "--config-path", filepath.Join(dir, "muster")},
+		Env:     []string{"SSL_CERT_FILE=/own.pem", "GOMAXPROCS=3"},
+		Files:   map[string]string{"muster/config.yaml": fmt.Sprintf("aggregator:\n  port: %d\n", port)},
+		URL:     fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
+	}
+	spec := &Spec{Dir: dir, ReadyTimeout: 30 * time.Second, Direct: d, Env: []string{"SSL_CERT_FILE=/spec.pem", "GOMAXPROCS=2"}}
+	inst, err := Direct{}.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.Stop()
+	seen, err := os.ReadFile(filepath.Join(dir, "seen"))
+	if want := dir + "\n/own.pem\n3"; string(seen) != want || err != nil {
+		t.Errorf("the SUT saw directory, SSL_CERT_FILE and GOMAXPROCS %q (%v), want %q", seen, err, want)
+	}
+	spec.Direct.Env = nil
+	if inst, err = (Direct{}).Start(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	inst.Stop()
+	seen, err = os.ReadFile(filepath.Join(dir, "seen"))
+	if want := dir + "\n/spec.pem\n2"; string(seen) != want || err != nil {
+		t.Errorf("without its own: the SUT saw %q (%v), want %q", seen, err, want)
+	}
+}

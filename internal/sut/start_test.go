@@ -41,7 +41,8 @@ func TestMain(m *testing.M) {
 }
 
 // fakeSUT serves `serve --config-path DIR` on the configured port, counts its starts in
-// DIR/../starts and writes its working directory, SSL_CERT_FILE and GOMAXPROCS to DIR/../seen. Modes: "lose-first" (the first start never lists x_srv_op, later ones
+// DIR/../starts and writes its working directory, SSL_CERT_FILE and GOMAXPROCS to
+// DIR/../seen. Modes: "lose-first" (the first start never lists x_srv_op, later ones
 // do, like muster's start-up race), "never-settles" (never lists it), "exit" (fails).
 func fakeSUT(mode string, args []string) int {
 	var cfgDir string

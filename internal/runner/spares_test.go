@@ -1,7 +1,11 @@
 package runner
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/muster-test/muster-test/internal/child"
@@ -85,5 +89,56 @@ func TestSUTEnvRunsOwnSUTsOnOneProc(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "2")
 	if got := newScenarioRunner(&Options{SUT: so}, builtin).sutEnv(&sut.Spec{}); got != nil {
 		t.Errorf("GOMAXPROCS set for the runner: %q, want nothing (the SUT inherits it)", got)
+	}
+}
+
+// TestReferenceSUTRunsOnOneProcAndWhatItStartsDoesNot: in a scenario run the reference
+// SUT's process has GOMAXPROCS=1 from its exec on (a fresh start's, or the spare's it
+// took), and a stdio server it starts, here a user's real one, gets the runner's
+// environment without it.
+func TestReferenceSUTRunsOnOneProcAndWhatItStartsDoesNot(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "") // as unset: the runner's environment does not choose
+	driver, err := ChooseDriver(SUTOptions{Kind: "builtin", Self: muster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "env.yaml")
+	// The server writes its parent's (the SUT's) environment and its own, then waits for
+	// its stdin to close, as a stdio server does.
+	script := fmt.Sprintf(`tr '\0' '\n' < /proc/$PPID/environ > %[1]s/sut.env; env > %[1]s/server.env; exec cat > /dev/null`, dir)
+	yaml := fmt.Sprintf(`name: env
+description: the environments of the SUT and of a stdio server it starts
+pre_configuration:
+  mcp_servers:
+    - name: real
+      config: {type: stdio, command: /bin/sh, args: ["-c", %q]}
+steps:
+  - id: list
+    tool: core_service_list
+    args: {}
+    expected: {success: true}
+`, script)
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := runFiles(t, driver, file)
+	if o.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", o.code, o.stdout)
+	}
+	read := func(name string) []string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("the stdio server never wrote %s: %v", name, err)
+		}
+		return strings.Split(string(b), "\n")
+	}
+	if sutEnv := read("sut.env"); !slices.Contains(sutEnv, "GOMAXPROCS=1") {
+		t.Errorf("the SUT's environment at exec lacks GOMAXPROCS=1:\n%s", strings.Join(sutEnv, "\n"))
+	}
+	for _, kv := range read("server.env") {
+		if strings.HasPrefix(kv, "GOMAXPROCS=1") || strings.HasPrefix(kv, child.OwnProcsVar+"=") {
+			t.Errorf("the stdio server inherited %s", kv)
+		}
 	}
 }

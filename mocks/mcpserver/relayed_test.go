@@ -197,13 +197,31 @@ func TestRelayedCloseWaitsForItsSessions(t *testing.T) {
 	s := dialRelayed(t, r)
 	s.send(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 	s.next()
-	before := runtime.NumGoroutine()
+	before := runtime.NumGoroutine() // the listener's, the session's, ...
 	s.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`)
-	waitFor(t, "the slow call to start", func() bool { return runtime.NumGoroutine() > before })
+	// The goroutines' stacks, not their number, which others of this process change.
+	const delay, session = "mcpserver.(*mockTool).wait(", "mcpserver.(*Server).serveSession("
+	waitFor(t, "the slow call to start its delay", func() bool { return onStacks(delay) > 0 })
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// serveSession returns only after its calls have, and Close waits for it to return.
+	if n := onStacks(session) + onStacks(delay); n > 0 {
+		t.Errorf("%d goroutines still in the session or its call after Close: Close did not wait", n)
+	}
 	if n := runtime.NumGoroutine(); n >= before {
-		t.Errorf("%d goroutines after Close, %d before the slow call: Close did not wait for the session", n, before)
+		t.Errorf("%d goroutines after Close, %d before the slow call: Close did not wait for the listener and the session", n, before)
+	}
+}
+
+// onStacks counts the goroutines of this process that have fn on their stack.
+func onStacks(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
